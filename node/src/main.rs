@@ -1,0 +1,16 @@
+//! `kms-node`: the KMS Chain node.
+//!
+//! A Substrate client around the `kms-runtime` WebAssembly blob: Aura block authoring, GRANDPA
+//! finality, libp2p networking, JSON-RPC and offchain workers (which do the protocol's
+//! re-encryption). Run `kms-node --help` for the commands.
+#![warn(missing_docs)]
+
+mod chain_spec;
+mod cli;
+mod command;
+mod rpc;
+mod service;
+
+fn main() -> sc_cli::Result<()> {
+	command::run()
+}

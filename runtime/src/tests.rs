@@ -1,0 +1,124 @@
+//! Tests of the runtime's composition: genesis presets, version, metadata, integrity.
+
+use crate::{
+	genesis_config_presets::{self, ENDOWMENT},
+	Balances, Grandpa, Runtime, RuntimeGenesisConfig, System, VERSION,
+};
+use frame_support::{genesis_builder_helper, traits::IntegrityTest};
+use sp_genesis_builder::{PresetId, DEV_RUNTIME_PRESET, LOCAL_TESTNET_RUNTIME_PRESET};
+use sp_keyring::Sr25519Keyring;
+
+/// The state that `preset` builds, through the same path the node takes (`GenesisBuilder`).
+fn genesis_of(preset: &str) -> sp_io::TestExternalities {
+	let json = genesis_builder_helper::get_preset::<RuntimeGenesisConfig>(
+		&Some(PresetId::from(preset)),
+		genesis_config_presets::get_preset,
+	)
+	.unwrap_or_else(|| panic!("preset {preset} exists"));
+	let mut ext = sp_io::TestExternalities::new_empty();
+	ext.execute_with(|| {
+		genesis_builder_helper::build_state::<RuntimeGenesisConfig>(json)
+			.unwrap_or_else(|e| panic!("preset {preset} builds: {e}"))
+	});
+	ext
+}
+
+#[test]
+fn presets_are_listed_and_unknown_ones_are_not() {
+	let names = genesis_config_presets::preset_names();
+	assert_eq!(
+		names,
+		vec![PresetId::from(DEV_RUNTIME_PRESET), PresetId::from(LOCAL_TESTNET_RUNTIME_PRESET)]
+	);
+	assert!(genesis_config_presets::get_preset(&PresetId::from("mainnet")).is_none());
+}
+
+#[test]
+fn development_preset_has_alice_as_sole_authority_and_sudo() {
+	genesis_of(DEV_RUNTIME_PRESET).execute_with(|| {
+		let alice = Sr25519Keyring::Alice;
+		assert_eq!(
+			pallet_aura::Authorities::<Runtime>::get().into_inner(),
+			vec![alice.public().into()]
+		);
+		assert_eq!(Grandpa::grandpa_authorities().len(), 1);
+		assert_eq!(pallet_sudo::Key::<Runtime>::get(), Some(alice.to_account_id()));
+		assert_eq!(Balances::free_balance(alice.to_account_id()), ENDOWMENT);
+		assert_eq!(Balances::free_balance(Sr25519Keyring::Ferdie.to_account_id()), ENDOWMENT);
+		// One and Two are not development accounts.
+		assert_eq!(Balances::free_balance(Sr25519Keyring::One.to_account_id()), 0);
+	});
+}
+
+#[test]
+fn local_preset_has_four_authorities() {
+	genesis_of(LOCAL_TESTNET_RUNTIME_PRESET).execute_with(|| {
+		let expected: Vec<sp_consensus_aura::sr25519::AuthorityId> = [
+			Sr25519Keyring::Alice,
+			Sr25519Keyring::Bob,
+			Sr25519Keyring::Charlie,
+			Sr25519Keyring::Dave,
+		]
+		.into_iter()
+		.map(|who| who.public().into())
+		.collect();
+		assert_eq!(pallet_aura::Authorities::<Runtime>::get().into_inner(), expected);
+		assert_eq!(Grandpa::grandpa_authorities().len(), 4);
+		assert!(Grandpa::grandpa_authorities().iter().all(|(_, weight)| *weight == 1));
+	});
+}
+
+#[test]
+fn total_issuance_is_the_sum_of_endowments() {
+	genesis_of(DEV_RUNTIME_PRESET).execute_with(|| {
+		let endowed = frame_system::Account::<Runtime>::iter().count() as u128;
+		assert!(endowed >= 12);
+		assert_eq!(pallet_balances::TotalIssuance::<Runtime>::get(), endowed * ENDOWMENT);
+		assert_eq!(System::block_number(), 0);
+	});
+}
+
+#[test]
+fn version_identifies_the_chain() {
+	assert_eq!(VERSION.spec_name, "kms-chain");
+	assert_eq!(VERSION.impl_name, "kms-chain");
+	assert!(VERSION.spec_version >= 100);
+	// Clients find the APIs they need by their ids.
+	use sp_api::RuntimeApiInfo;
+	for id in [
+		<dyn sp_api::Core<crate::Block>>::ID,
+		<dyn sp_api::Metadata<crate::Block>>::ID,
+		<dyn sp_block_builder::BlockBuilder<crate::Block>>::ID,
+		<dyn sp_genesis_builder::GenesisBuilder<crate::Block>>::ID,
+		<dyn sp_offchain::OffchainWorkerApi<crate::Block>>::ID,
+		<dyn sp_session::SessionKeys<crate::Block>>::ID,
+	] {
+		assert!(VERSION.apis.iter().any(|(api, _)| *api == id), "API {id:?} is declared");
+	}
+}
+
+#[test]
+fn metadata_describes_every_pallet_in_every_supported_version() {
+	let versions = Runtime::metadata_versions();
+	for version in [14, 15, 16] {
+		assert!(versions.contains(&version), "metadata v{version} is offered");
+		assert!(Runtime::metadata_at_version(version).is_some());
+	}
+	let pallets: Vec<_> = Runtime::metadata_ir().pallets.into_iter().map(|p| p.name).collect();
+	assert_eq!(
+		pallets,
+		vec!["System", "Timestamp", "Aura", "Grandpa", "Balances", "TransactionPayment", "Sudo"]
+	);
+}
+
+#[test]
+fn integrity_tests_pass() {
+	genesis_of(DEV_RUNTIME_PRESET).execute_with(crate::AllPalletsWithSystem::integrity_test);
+}
+
+#[test]
+fn wasm_blob_is_built() {
+	let blob = crate::WASM_BINARY.expect("the runtime is built as WebAssembly");
+	let code = sp_maybe_compressed_blob::decompress(blob, 64 << 20).expect("blob decompresses");
+	assert_eq!(&code[..4], b"\0asm", "blob is a WebAssembly module");
+}

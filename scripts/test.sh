@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Sets up this machine and runs every check and test of the project: formatting and feature
+# hygiene, unit tests of every crate, the runtime in both timings, and end-to-end tests that
+# drive the real node binary over JSON-RPC.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+
+step "setup"
+bash scripts/setup.sh
+bash scripts/setup-tools.sh
+
+step "lint: formatting (Rust, TOML) and feature propagation"
+bash scripts/lint.sh
+
+step "build kms-node (release, fast-runtime)"
+timed cargo build --locked --release -p kms-node --features fast-runtime
+
+step "tests: every crate, with the fast runtime the node was built with, and end to end"
+timed cargo test --locked --release --workspace --features kms-node/fast-runtime
+
+step "tests: the runtime with production timing"
+timed cargo test --locked --release -p kms-runtime

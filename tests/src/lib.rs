@@ -1,0 +1,208 @@
+//! Harness for end-to-end tests: starts the real `kms-node` binary on free local ports and talks
+//! to it over real JSON-RPC.
+//!
+//! The node binary is found next to the test executable (`<target>/<profile>/kms-node`), or at
+//! `$KMS_NODE_BIN`. Build it first: `cargo build --release -p kms-node --features fast-runtime`
+//! (the README's test command does).
+
+use jsonrpsee::{
+	core::{client::ClientT, params::ArrayParams},
+	http_client::{HttpClient, HttpClientBuilder},
+};
+use serde_json::Value;
+use std::{
+	fs::File,
+	io::{Read, Seek, SeekFrom},
+	net::TcpListener,
+	path::PathBuf,
+	process::{Child, Command, ExitStatus, Stdio},
+	time::{Duration, Instant},
+};
+
+pub use jsonrpsee::rpc_params;
+
+/// How long a node may take to answer its first RPC call (it compiles the runtime first).
+pub const STARTUP_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The `kms-node` binary under test.
+pub fn node_binary() -> PathBuf {
+	if let Ok(path) = std::env::var("KMS_NODE_BIN") {
+		return PathBuf::from(path);
+	}
+	// <target>/<profile>/deps/<test executable> → <target>/<profile>/kms-node
+	let exe = std::env::current_exe().expect("the test executable has a path");
+	let profile_dir = exe
+		.parent()
+		.and_then(|deps| deps.parent())
+		.expect("the test executable lives in <target>/<profile>/deps");
+	let binary = profile_dir.join("kms-node");
+	assert!(
+		binary.exists(),
+		"{} does not exist: build it with `cargo build --release -p kms-node --features \
+		 fast-runtime`, or point KMS_NODE_BIN at a kms-node binary",
+		binary.display()
+	);
+	binary
+}
+
+/// A TCP port nothing listens on right now.
+pub fn free_port() -> u16 {
+	TcpListener::bind("127.0.0.1:0")
+		.and_then(|listener| listener.local_addr())
+		.map(|addr| addr.port())
+		.expect("the OS hands out a free port")
+}
+
+/// A running `kms-node` process, stopped (SIGKILL) when dropped if it is still running.
+pub struct Node {
+	child: Option<Child>,
+	log_path: PathBuf,
+	rpc_port: u16,
+	// Holds the log file (and nothing else: the chain lives in `--tmp`).
+	_dir: tempfile::TempDir,
+}
+
+impl Node {
+	/// Starts `kms-node` with `args` plus free local ports for RPC and p2p, no telemetry, no
+	/// Prometheus and no mDNS, logging to a file.
+	pub fn start(args: &[&str]) -> Node {
+		let dir = tempfile::tempdir().expect("a temporary directory");
+		let log_path = dir.path().join("node.log");
+		let log = File::create(&log_path).expect("the log file is writable");
+		let rpc_port = free_port();
+		let p2p_port = free_port();
+		let child = Command::new(node_binary())
+			.args(args)
+			.args(["--rpc-port", &rpc_port.to_string()])
+			.args(["--listen-addr", &format!("/ip4/127.0.0.1/tcp/{p2p_port}")])
+			.args(["--no-telemetry", "--no-prometheus", "--no-mdns"])
+			.stdout(Stdio::null())
+			.stderr(log)
+			.spawn()
+			.expect("kms-node starts");
+		Node { child: Some(child), log_path, rpc_port, _dir: dir }
+	}
+
+	/// A JSON-RPC client of this node.
+	pub fn rpc(&self) -> HttpClient {
+		HttpClientBuilder::default()
+			.request_timeout(Duration::from_secs(30))
+			.build(format!("http://127.0.0.1:{}", self.rpc_port))
+			.expect("a valid RPC URL")
+	}
+
+	/// The last `lines` lines of the node's log.
+	pub fn log_tail(&self, lines: usize) -> String {
+		let mut text = String::new();
+		if let Ok(mut file) = File::open(&self.log_path) {
+			let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+			let _ = file.seek(SeekFrom::Start(len.saturating_sub(64 * 1024)));
+			let _ = file.read_to_string(&mut text);
+		}
+		let all: Vec<&str> = text.lines().collect();
+		all[all.len().saturating_sub(lines)..].join("\n")
+	}
+
+	/// Panics with `message` and the tail of the node's log.
+	pub fn fail(&self, message: impl std::fmt::Display) -> ! {
+		panic!("{message}\n--- last lines of the kms-node log ---\n{}", self.log_tail(60))
+	}
+
+	/// Calls `method` and returns its result, or fails the test with the node's log.
+	pub async fn call(&self, method: &str, params: ArrayParams) -> Value {
+		match self.rpc().request::<Value, _>(method, params).await {
+			Ok(value) => value,
+			Err(e) => self.fail(format!("RPC {method} failed: {e}")),
+		}
+	}
+
+	/// Waits until the node answers RPC calls; fails if it exits or does not come up in time.
+	pub async fn wait_for_rpc(&mut self) {
+		let deadline = Instant::now() + STARTUP_TIMEOUT;
+		loop {
+			if let Some(status) = self.try_exit_status() {
+				self.fail(format!("kms-node exited during startup with {status}"));
+			}
+			if self.rpc().request::<Value, _>("system_health", rpc_params![]).await.is_ok() {
+				return;
+			}
+			if Instant::now() > deadline {
+				self.fail(format!("kms-node did not answer RPC within {STARTUP_TIMEOUT:?}"));
+			}
+			tokio::time::sleep(Duration::from_millis(250)).await;
+		}
+	}
+
+	/// Polls `probe` every 500 ms until it returns `Some`, failing after `timeout`.
+	pub async fn wait_until<T, F, Fut>(&mut self, what: &str, timeout: Duration, mut probe: F) -> T
+	where
+		F: FnMut(HttpClient) -> Fut,
+		Fut: std::future::Future<Output = Option<T>>,
+	{
+		let deadline = Instant::now() + timeout;
+		loop {
+			if let Some(status) = self.try_exit_status() {
+				self.fail(format!("kms-node exited with {status} while waiting for {what}"));
+			}
+			if let Some(value) = probe(self.rpc()).await {
+				return value;
+			}
+			if Instant::now() > deadline {
+				self.fail(format!("timed out after {timeout:?} waiting for {what}"));
+			}
+			tokio::time::sleep(Duration::from_millis(500)).await;
+		}
+	}
+
+	fn try_exit_status(&mut self) -> Option<ExitStatus> {
+		self.child.as_mut().and_then(|child| child.try_wait().ok().flatten())
+	}
+
+	/// Stops the node with SIGTERM, as an operator would, and returns its exit status.
+	pub fn stop(mut self, timeout: Duration) -> ExitStatus {
+		let mut child = self.child.take().expect("the node is running");
+		let terminated = Command::new("kill")
+			.args(["-TERM", &child.id().to_string()])
+			.status()
+			.map(|status| status.success())
+			.unwrap_or(false);
+		if !terminated {
+			self.fail("could not send SIGTERM to kms-node");
+		}
+		let deadline = Instant::now() + timeout;
+		loop {
+			match child.try_wait() {
+				Ok(Some(status)) => return status,
+				Ok(None) if Instant::now() < deadline =>
+					std::thread::sleep(Duration::from_millis(100)),
+				_ => {
+					let _ = child.kill();
+					let _ = child.wait();
+					self.fail(format!("kms-node did not stop within {timeout:?} of SIGTERM"));
+				},
+			}
+		}
+	}
+}
+
+impl Drop for Node {
+	fn drop(&mut self) {
+		if let Some(mut child) = self.child.take() {
+			let _ = child.kill();
+			let _ = child.wait();
+		}
+	}
+}
+
+/// Parses a JSON-RPC hex quantity or byte string (`"0x…"`).
+pub fn hex_bytes(value: &Value) -> Vec<u8> {
+	let text = value.as_str().unwrap_or_else(|| panic!("expected a hex string, got {value}"));
+	hex::decode(text.trim_start_matches("0x")).unwrap_or_else(|e| panic!("bad hex {text}: {e}"))
+}
+
+/// Parses a block number as the RPC returns it in headers (`"0x1a"`).
+pub fn block_number(header: &Value) -> u64 {
+	let number = header["number"].as_str().unwrap_or_else(|| panic!("no number in {header}"));
+	u64::from_str_radix(number.trim_start_matches("0x"), 16)
+		.unwrap_or_else(|e| panic!("bad block number {number}: {e}"))
+}

@@ -1,0 +1,81 @@
+//! The development chain comes up from the real binary: blocks are authored and finalized, the
+//! runtime on chain is a WebAssembly blob, the node answers polkadot.js-style RPC and stops
+//! cleanly.
+
+use kms_e2e_tests::{block_number, hex_bytes, node_binary, rpc_params, Node};
+use std::{process::Command, time::Duration};
+
+/// `:code`, the storage key of the runtime's WebAssembly blob.
+const CODE_KEY: &str = "0x3a636f6465";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dev_node_authors_and_finalizes_blocks_with_a_wasm_runtime() {
+	let mut node = Node::start(&["--dev", "--tmp"]);
+	node.wait_for_rpc().await;
+
+	let best = node
+		.wait_until("3 imported blocks", Duration::from_secs(120), |rpc| async move {
+			use jsonrpsee::core::client::ClientT;
+			let header: serde_json::Value =
+				rpc.request("chain_getHeader", rpc_params![]).await.ok()?;
+			(block_number(&header) >= 3).then_some(block_number(&header))
+		})
+		.await;
+	let finalized = node
+		.wait_until("a finalized block", Duration::from_secs(120), |rpc| async move {
+			use jsonrpsee::core::client::ClientT;
+			let hash: serde_json::Value =
+				rpc.request("chain_getFinalizedHead", rpc_params![]).await.ok()?;
+			let header: serde_json::Value =
+				rpc.request("chain_getHeader", rpc_params![hash]).await.ok()?;
+			(block_number(&header) >= 1).then_some(block_number(&header))
+		})
+		.await;
+	assert!(best >= 3 && finalized >= 1);
+
+	// The runtime on chain is WebAssembly, stored compressed or not.
+	let code = hex_bytes(&node.call("state_getStorage", rpc_params![CODE_KEY]).await);
+	let wasm = sp_maybe_compressed_blob::decompress(&code, 64 << 20)
+		.unwrap_or_else(|e| node.fail(format!(":code does not decompress: {e}")));
+	assert_eq!(&wasm[..4], b"\0asm", ":code holds a WebAssembly module");
+
+	// What polkadot.js reads on connecting.
+	let version = node.call("state_getRuntimeVersion", rpc_params![]).await;
+	assert_eq!(version["specName"], "kms-chain");
+	let properties = node.call("system_properties", rpc_params![]).await;
+	assert_eq!(properties["tokenSymbol"], "KMS");
+	assert_eq!(properties["tokenDecimals"], 12);
+	let metadata = hex_bytes(&node.call("state_getMetadata", rpc_params![]).await);
+	assert_eq!(&metadata[..4], b"meta", "metadata carries its magic number");
+	assert_eq!(node.call("system_chain", rpc_params![]).await, "KMS Chain Development");
+
+	let status = node.stop(Duration::from_secs(30));
+	assert!(status.success(), "kms-node exits cleanly on SIGTERM, got {status}");
+}
+
+#[test]
+fn local_chain_spec_is_raw_with_four_authorities_and_the_runtime() {
+	let output = Command::new(node_binary())
+		.args(["build-spec", "--chain", "local", "--raw", "--disable-default-bootnode"])
+		.output()
+		.expect("kms-node runs");
+	assert!(
+		output.status.success(),
+		"build-spec failed: {}",
+		String::from_utf8_lossy(&output.stderr)
+	);
+	let spec: serde_json::Value =
+		serde_json::from_slice(&output.stdout).expect("build-spec prints JSON");
+	assert_eq!(spec["id"], "kms_local");
+	assert_eq!(spec["chainType"], "Local");
+	let top = &spec["genesis"]["raw"]["top"];
+	let code = hex_bytes(&top[CODE_KEY]);
+	let wasm = sp_maybe_compressed_blob::decompress(&code, 64 << 20).expect("code decompresses");
+	assert_eq!(&wasm[..4], b"\0asm");
+	// Aura's authorities: `twox128("Aura") ++ twox128("Authorities")`, a SCALE vector of four
+	// 32-byte keys (compact length 4 = 0x10).
+	let authorities =
+		hex_bytes(&top["0x57f8dc2f5ab09467896f47300f0424385e0621c4869aa60c02be9adcc98a0d1d"]);
+	assert_eq!(authorities.len(), 1 + 4 * 32);
+	assert_eq!(authorities[0], 0x10);
+}
