@@ -13,7 +13,8 @@ if ! zepter --version 2>/dev/null | grep -q "$ZEPTER_VERSION"; then
 	step "installing zepter $ZEPTER_VERSION"
 	cargo install --quiet --locked --root "$KMS_TOOLS" --version "$ZEPTER_VERSION" zepter
 fi
-if ! taplo --version 2>/dev/null | grep -q "$TAPLO_VERSION"; then
+taplo_pkg="$KMS_TOOLS/taplo/node_modules/@taplo/cli/package.json"
+if ! grep -q "\"version\": \"$TAPLO_VERSION\"" "$taplo_pkg" 2>/dev/null; then
 	step "installing taplo $TAPLO_VERSION"
 	command -v npm >/dev/null 2>&1 || { echo "npm is needed for taplo" >&2; exit 1; }
 	npm install --silent --no-fund --no-audit --prefix "$KMS_TOOLS/taplo" "@taplo/cli@$TAPLO_VERSION"

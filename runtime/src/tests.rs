@@ -5,20 +5,36 @@ use crate::{
 	Balances, Grandpa, Runtime, RuntimeGenesisConfig, System, VERSION,
 };
 use frame_support::{genesis_builder_helper, traits::IntegrityTest};
+use serde_json::Value;
 use sp_genesis_builder::{PresetId, DEV_RUNTIME_PRESET, LOCAL_TESTNET_RUNTIME_PRESET};
 use sp_keyring::Sr25519Keyring;
 
-/// The state that `preset` builds, through the same path the node takes (`GenesisBuilder`).
+/// Applies a JSON patch the way the node applies a preset to the default genesis config.
+fn merge(base: &mut Value, patch: Value) {
+	match (base, patch) {
+		(Value::Object(base), Value::Object(patch)) =>
+			for (key, value) in patch {
+				merge(base.entry(key).or_insert(Value::Null), value);
+			},
+		(base, patch) => *base = patch,
+	}
+}
+
+/// The state that `preset` builds: its patch over the default genesis config, built by the
+/// runtime's `GenesisBuilder`.
 fn genesis_of(preset: &str) -> sp_io::TestExternalities {
-	let json = genesis_builder_helper::get_preset::<RuntimeGenesisConfig>(
-		&Some(PresetId::from(preset)),
-		genesis_config_presets::get_preset,
-	)
-	.unwrap_or_else(|| panic!("preset {preset} exists"));
+	let default = genesis_builder_helper::get_preset::<RuntimeGenesisConfig>(&None, |_| None)
+		.expect("the default genesis config serializes");
+	let mut config: Value = serde_json::from_slice(&default).expect("default config is JSON");
+	let patch = genesis_config_presets::get_preset(&PresetId::from(preset))
+		.unwrap_or_else(|| panic!("preset {preset} exists"));
+	merge(&mut config, serde_json::from_slice(&patch).expect("preset is JSON"));
 	let mut ext = sp_io::TestExternalities::new_empty();
 	ext.execute_with(|| {
-		genesis_builder_helper::build_state::<RuntimeGenesisConfig>(json)
-			.unwrap_or_else(|e| panic!("preset {preset} builds: {e}"))
+		genesis_builder_helper::build_state::<RuntimeGenesisConfig>(
+			serde_json::to_vec(&config).expect("JSON serializes"),
+		)
+		.unwrap_or_else(|e| panic!("preset {preset} builds: {e}"))
 	});
 	ext
 }
@@ -121,4 +137,13 @@ fn wasm_blob_is_built() {
 	let blob = crate::WASM_BINARY.expect("the runtime is built as WebAssembly");
 	let code = sp_maybe_compressed_blob::decompress(blob, 64 << 20).expect("blob decompresses");
 	assert_eq!(&code[..4], b"\0asm", "blob is a WebAssembly module");
+}
+
+#[test]
+fn block_time_follows_the_build() {
+	let expected: u64 = if cfg!(feature = "fast-runtime") { 2_000 } else { 6_000 };
+	assert_eq!(crate::MILLI_SECS_PER_BLOCK, expected);
+	// Aura's slot is twice the timestamp's minimum period: one block per slot.
+	assert_eq!(crate::Aura::slot_duration(), expected);
+	assert_eq!(crate::DAYS as u64 * expected, 24 * 60 * 60 * 1000);
 }

@@ -20,6 +20,8 @@ use std::{
 };
 
 pub use jsonrpsee::rpc_params;
+// Used by the tests in `tests/`, which link this crate's dependencies through it.
+use sp_maybe_compressed_blob as _;
 
 /// How long a node may take to answer its first RPC call (it compiles the runtime first).
 pub const STARTUP_TIMEOUT: Duration = Duration::from_secs(120);

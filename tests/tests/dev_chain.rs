@@ -4,6 +4,9 @@
 
 use kms_e2e_tests::{block_number, hex_bytes, node_binary, rpc_params, Node};
 use std::{process::Command, time::Duration};
+// Dependencies of the harness library, not of this test.
+use hex as _;
+use tempfile as _;
 
 /// `:code`, the storage key of the runtime's WebAssembly blob.
 const CODE_KEY: &str = "0x3a636f6465";
