@@ -14,5 +14,6 @@ if cargo +nightly fmt --version >/dev/null 2>&1; then
 else
 	echo "warning: no nightly rustfmt on this machine: Rust formatting not checked" >&2
 fi
-if [ $fix = 1 ]; then taplo fmt; else taplo fmt --check; fi
+# zepter first: its fixes are then formatted by taplo.
 if [ $fix = 1 ]; then zepter run default; else zepter run check; fi
+if [ $fix = 1 ]; then taplo fmt; else taplo fmt --check; fi

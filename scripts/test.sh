@@ -21,3 +21,6 @@ timed cargo test --locked --release --workspace --features kms-node/fast-runtime
 
 step "tests: the runtime with production timing"
 timed cargo test --locked --release -p kms-runtime
+
+step "tests: pallet benchmarks run as tests (runtime-benchmarks)"
+timed cargo test --locked --release -p pallet-kms-staking --features runtime-benchmarks

@@ -10,6 +10,7 @@ use sc_service::{error::Error as ServiceError, Configuration, TaskManager, WarpS
 use sc_telemetry::{Telemetry, TelemetryWorker};
 use sc_transaction_pool_api::OffchainTransactionPoolFactory;
 use sp_consensus_aura::sr25519::AuthorityPair as AuraPair;
+use sp_keystore::Keystore;
 use std::{sync::Arc, time::Duration};
 
 /// The client: executes the runtime's WebAssembly blob with Substrate's host functions.
@@ -152,6 +153,15 @@ pub fn new_full<
 		transaction_pool,
 		other: (block_import, grandpa_link, mut telemetry),
 	} = new_partial(&config)?;
+
+	// Development chains serve out of the box: a node started with `--dev` or `--alice` (and
+	// friends) gets the operator key of that well-known seed, as it gets its session keys.
+	if let Some(seed) = config.dev_key_seed.as_deref() {
+		keystore_container
+			.keystore()
+			.sr25519_generate_new(kms_primitives::staking::operator::KEY_TYPE, Some(seed))
+			.map_err(|e| ServiceError::Other(format!("cannot insert the operator key: {e}")))?;
+	}
 
 	let mut net_config = sc_network::config::FullNetworkConfiguration::<
 		Block,

@@ -4,6 +4,8 @@
 //! definitions so that an account, a balance or a block number means one thing everywhere.
 #![cfg_attr(not(feature = "std"), no_std)]
 
+extern crate alloc;
+
 use sp_runtime::{
 	traits::{IdentifyAccount, Verify},
 	MultiSignature,
@@ -44,3 +46,5 @@ pub mod currency {
 }
 
 pub use currency::UNIT;
+
+pub mod staking;

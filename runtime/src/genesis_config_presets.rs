@@ -2,9 +2,13 @@
 //! the local testnet (`--chain local`, four authorities). Both fund the well-known development
 //! accounts and make Alice the sudo key. Production chains write their own chain spec.
 
-use crate::{AccountId, Balance, BalancesConfig, RuntimeGenesisConfig, SudoConfig, UNIT};
+use crate::{
+	configs::staking::MinLockPeriods, AccountId, Balance, BalancesConfig, RuntimeGenesisConfig,
+	StakingConfig, SudoConfig, UNIT,
+};
 use alloc::{vec, vec::Vec};
 use frame_support::build_struct_json_patch;
+use kms_primitives::staking::dev::umbral_public_key;
 use serde_json::Value;
 use sp_consensus_aura::sr25519::AuthorityId as AuraId;
 use sp_consensus_grandpa::AuthorityId as GrandpaId;
@@ -13,6 +17,21 @@ use sp_keyring::{Ed25519Keyring, Sr25519Keyring};
 
 /// What each endowed development account starts with.
 pub const ENDOWMENT: Balance = 1_000_000 * UNIT;
+
+/// What each development node stakes at genesis.
+pub const GENESIS_STAKE: Balance = 100_000 * UNIT;
+
+/// A development node: its staker is also its operator (the keystore of a node started with
+/// `--alice` holds Alice's operator key), its Umbral key derived from the same seed.
+fn dev_node(
+	who: Sr25519Keyring,
+	seed: &str,
+) -> (AccountId, AccountId, Vec<u8>, Balance, kms_primitives::staking::Period) {
+	let account = who.to_account_id();
+	// Locked for twice the minimum, without wind-down: the node keeps serving.
+	let lock = MinLockPeriods::get().saturating_mul(2);
+	(account.clone(), account, umbral_public_key(seed).as_bytes().to_vec(), GENESIS_STAKE, lock)
+}
 
 /// The session keys of a development authority, derived from its well-known seed (`//Alice` …):
 /// sr25519 for Aura, ed25519 for GRANDPA.
@@ -23,6 +42,7 @@ fn authority_keys((aura, grandpa): (Sr25519Keyring, Ed25519Keyring)) -> (AuraId,
 /// The genesis state of a test network with the given authorities, endowed accounts and sudo.
 fn testnet_genesis(
 	authorities: Vec<(AuraId, GrandpaId)>,
+	nodes: Vec<(AccountId, AccountId, Vec<u8>, Balance, kms_primitives::staking::Period)>,
 	endowed_accounts: Vec<AccountId>,
 	root: AccountId,
 ) -> Value {
@@ -40,6 +60,7 @@ fn testnet_genesis(
 				.collect::<Vec<_>>(),
 		},
 		sudo: SudoConfig { key: Some(root) },
+		staking: StakingConfig { stakers: nodes },
 	})
 }
 
@@ -55,6 +76,7 @@ fn dev_accounts() -> Vec<AccountId> {
 pub fn development_config_genesis() -> Value {
 	testnet_genesis(
 		vec![authority_keys((Sr25519Keyring::Alice, Ed25519Keyring::Alice))],
+		vec![dev_node(Sr25519Keyring::Alice, "//Alice")],
 		dev_accounts(),
 		Sr25519Keyring::Alice.to_account_id(),
 	)
@@ -71,6 +93,15 @@ pub fn local_config_genesis() -> Value {
 		]
 		.into_iter()
 		.map(authority_keys)
+		.collect(),
+		[
+			(Sr25519Keyring::Alice, "//Alice"),
+			(Sr25519Keyring::Bob, "//Bob"),
+			(Sr25519Keyring::Charlie, "//Charlie"),
+			(Sr25519Keyring::Dave, "//Dave"),
+		]
+		.into_iter()
+		.map(|(who, seed)| dev_node(who, seed))
 		.collect(),
 		dev_accounts(),
 		Sr25519Keyring::Alice.to_account_id(),

@@ -185,5 +185,9 @@ mod runtime {
 	/// Development governance: one key may dispatch root calls.
 	#[runtime::pallet_index(6)]
 	pub type Sudo = pallet_sudo;
-	// Indices 10.. are reserved for the KMS pallets: Staking, Policies, Adjudicator, Rewards.
+
+	// Indices 10.. are the KMS pallets: Staking, then Policies, Adjudicator, Rewards.
+	/// Stakes, nodes, their Umbral keys and heartbeats.
+	#[runtime::pallet_index(10)]
+	pub type Staking = pallet_kms_staking;
 }

@@ -59,7 +59,11 @@ fn development_preset_has_alice_as_sole_authority_and_sudo() {
 		);
 		assert_eq!(Grandpa::grandpa_authorities().len(), 1);
 		assert_eq!(pallet_sudo::Key::<Runtime>::get(), Some(alice.to_account_id()));
-		assert_eq!(Balances::free_balance(alice.to_account_id()), ENDOWMENT);
+		// Alice's node has its genesis stake on hold.
+		assert_eq!(
+			Balances::free_balance(alice.to_account_id()),
+			ENDOWMENT - crate::genesis_config_presets::GENESIS_STAKE
+		);
 		assert_eq!(Balances::free_balance(Sr25519Keyring::Ferdie.to_account_id()), ENDOWMENT);
 		// One and Two are not development accounts.
 		assert_eq!(Balances::free_balance(Sr25519Keyring::One.to_account_id()), 0);
@@ -123,7 +127,16 @@ fn metadata_describes_every_pallet_in_every_supported_version() {
 	let pallets: Vec<_> = Runtime::metadata_ir().pallets.into_iter().map(|p| p.name).collect();
 	assert_eq!(
 		pallets,
-		vec!["System", "Timestamp", "Aura", "Grandpa", "Balances", "TransactionPayment", "Sudo"]
+		vec![
+			"System",
+			"Timestamp",
+			"Aura",
+			"Grandpa",
+			"Balances",
+			"TransactionPayment",
+			"Sudo",
+			"Staking"
+		]
 	);
 }
 
@@ -146,4 +159,31 @@ fn block_time_follows_the_build() {
 	// Aura's slot is twice the timestamp's minimum period: one block per slot.
 	assert_eq!(crate::Aura::slot_duration(), expected);
 	assert_eq!(crate::DAYS as u64 * expected, 24 * 60 * 60 * 1000);
+}
+
+#[test]
+fn development_nodes_are_staked_and_registered_with_their_derived_keys() {
+	use kms_primitives::staking::{dev::umbral_public_key, NodeStaking};
+	genesis_of(LOCAL_TESTNET_RUNTIME_PRESET).execute_with(|| {
+		for (who, seed) in [
+			(Sr25519Keyring::Alice, "//Alice"),
+			(Sr25519Keyring::Bob, "//Bob"),
+			(Sr25519Keyring::Charlie, "//Charlie"),
+			(Sr25519Keyring::Dave, "//Dave"),
+		] {
+			let node = who.to_account_id();
+			assert_eq!(
+				crate::Staking::stake_of(&node),
+				crate::genesis_config_presets::GENESIS_STAKE
+			);
+			assert_eq!(crate::Staking::node_key(&node, 0), Some(umbral_public_key(seed)));
+			assert_eq!(crate::Staking::operator_of(&node), Some(node.clone()));
+			// The stake is held, not spent.
+			assert_eq!(
+				Balances::free_balance(&node),
+				ENDOWMENT - crate::genesis_config_presets::GENESIS_STAKE
+			);
+		}
+		pallet_kms_staking::Pallet::<Runtime>::do_try_state().expect("staking invariants");
+	});
 }

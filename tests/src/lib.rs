@@ -23,6 +23,54 @@ pub use jsonrpsee::rpc_params;
 // Used by the tests in `tests/`, which link this crate's dependencies through it.
 use sp_maybe_compressed_blob as _;
 
+/// The storage key of `pallet.item` (a plain value, or the prefix of a map).
+pub fn storage_prefix(pallet: &str, item: &str) -> Vec<u8> {
+	let mut key = sp_crypto_hashing::twox_128(pallet.as_bytes()).to_vec();
+	key.extend(sp_crypto_hashing::twox_128(item.as_bytes()));
+	key
+}
+
+/// A map key part hashed with `Twox64Concat`.
+pub fn twox_64_concat(data: &[u8]) -> Vec<u8> {
+	let mut key = sp_crypto_hashing::twox_64(data).to_vec();
+	key.extend(data);
+	key
+}
+
+/// A map key part hashed with `Blake2_128Concat`.
+pub fn blake2_128_concat(data: &[u8]) -> Vec<u8> {
+	let mut key = sp_crypto_hashing::blake2_128(data).to_vec();
+	key.extend(data);
+	key
+}
+
+/// `0x`-prefixed hex, as JSON-RPC takes bytes.
+pub fn to_hex(bytes: &[u8]) -> String {
+	format!("0x{}", hex::encode(bytes))
+}
+
+/// Alice's account id (sr25519 public key of `//Alice`).
+pub const ALICE: [u8; 32] =
+	hex_literal("d43593c715fdd31c61141abd04a99fd6822c8558854ccde39a5684e7a56da27d");
+
+const fn hex_literal(text: &str) -> [u8; 32] {
+	const fn digit(c: u8) -> u8 {
+		match c {
+			b'0'..=b'9' => c - b'0',
+			b'a'..=b'f' => c - b'a' + 10,
+			_ => panic!("not a lowercase hex digit"),
+		}
+	}
+	let bytes = text.as_bytes();
+	let mut out = [0u8; 32];
+	let mut i = 0;
+	while i < 32 {
+		out[i] = digit(bytes[2 * i]) << 4 | digit(bytes[2 * i + 1]);
+		i += 1;
+	}
+	out
+}
+
 /// How long a node may take to answer its first RPC call (it compiles the runtime first).
 pub const STARTUP_TIMEOUT: Duration = Duration::from_secs(120);
 

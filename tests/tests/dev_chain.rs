@@ -2,10 +2,14 @@
 //! runtime on chain is a WebAssembly blob, the node answers polkadot.js-style RPC and stops
 //! cleanly.
 
-use kms_e2e_tests::{block_number, hex_bytes, node_binary, rpc_params, Node};
+use kms_e2e_tests::{
+	blake2_128_concat, block_number, hex_bytes, node_binary, rpc_params, storage_prefix, to_hex,
+	twox_64_concat, Node, ALICE,
+};
 use std::{process::Command, time::Duration};
 // Dependencies of the harness library, not of this test.
 use hex as _;
+use sp_crypto_hashing as _;
 use tempfile as _;
 
 /// `:code`, the storage key of the runtime's WebAssembly blob.
@@ -51,6 +55,25 @@ async fn dev_node_authors_and_finalizes_blocks_with_a_wasm_runtime() {
 	let metadata = hex_bytes(&node.call("state_getMetadata", rpc_params![]).await);
 	assert_eq!(&metadata[..4], b"meta", "metadata carries its magic number");
 	assert_eq!(node.call("system_chain", rpc_params![]).await, "KMS Chain Development");
+
+	// Alice's node is staked at genesis and its offchain worker heartbeats for period 0:
+	// `Staking::Service(0, Alice)` becomes `{ heartbeat: true, missed_deadlines: 0 }`.
+	let mut service_key = storage_prefix("Staking", "Service");
+	service_key.extend(twox_64_concat(&0u32.to_le_bytes()));
+	service_key.extend(blake2_128_concat(&ALICE));
+	let service_key = to_hex(&service_key);
+	let record = node
+		.wait_until("Alice's heartbeat on chain", Duration::from_secs(60), |rpc| {
+			let key = service_key.clone();
+			async move {
+				use jsonrpsee::core::client::ClientT;
+				let value: serde_json::Value =
+					rpc.request("state_getStorage", rpc_params![key]).await.ok()?;
+				(!value.is_null()).then(|| hex_bytes(&value))
+			}
+		})
+		.await;
+	assert_eq!(record, vec![1, 0, 0, 0, 0], "served: heartbeat, no missed deadline");
 
 	let status = node.stop(Duration::from_secs(30));
 	assert!(status.success(), "kms-node exits cleanly on SIGTERM, got {status}");

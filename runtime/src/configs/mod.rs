@@ -14,13 +14,18 @@ use frame_support::{
 use frame_system::limits::{BlockLength, BlockWeights};
 use pallet_transaction_payment::{ConstFeeMultiplier, FungibleAdapter, Multiplier};
 use sp_consensus_aura::sr25519::AuthorityId as AuraId;
-use sp_runtime::{traits::One, Perbill};
+use sp_runtime::{
+	generic::Era,
+	traits::{One, Verify},
+	transaction_validity::TransactionPriority,
+	Perbill,
+};
 use sp_version::RuntimeVersion;
 
 use super::{
 	AccountId, Aura, Balance, Balances, Block, BlockNumber, Hash, Nonce, PalletInfo, Runtime,
 	RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason, RuntimeOrigin, RuntimeTask,
-	System, MILLI_UNIT, SLOT_DURATION, VERSION,
+	Signature, System, TxExtension, UncheckedExtrinsic, MILLI_UNIT, SLOT_DURATION, UNIT, VERSION,
 };
 
 /// The share of a block that ordinary (non-operational) extrinsics may fill.
@@ -132,4 +137,100 @@ impl pallet_sudo::Config for Runtime {
 	type RuntimeEvent = RuntimeEvent;
 	type RuntimeCall = RuntimeCall;
 	type WeightInfo = pallet_sudo::weights::SubstrateWeight<Runtime>;
+}
+
+/// Signing and transaction creation for offchain workers: heartbeats are authorized
+/// transactions (free, carrying the operator's signature in the call).
+impl frame_system::offchain::SigningTypes for Runtime {
+	type Public = <Signature as Verify>::Signer;
+	type Signature = Signature;
+}
+
+impl<LocalCall> frame_system::offchain::CreateTransactionBase<LocalCall> for Runtime
+where
+	RuntimeCall: From<LocalCall>,
+{
+	type Extrinsic = UncheckedExtrinsic;
+	type RuntimeCall = RuntimeCall;
+}
+
+impl<LocalCall> frame_system::offchain::CreateTransaction<LocalCall> for Runtime
+where
+	RuntimeCall: From<LocalCall>,
+{
+	type Extension = TxExtension;
+
+	fn create_transaction(call: RuntimeCall, extension: TxExtension) -> UncheckedExtrinsic {
+		UncheckedExtrinsic::new_transaction(call, extension)
+	}
+}
+
+impl<LocalCall> frame_system::offchain::CreateAuthorizedTransaction<LocalCall> for Runtime
+where
+	RuntimeCall: From<LocalCall>,
+{
+	/// The extensions of an authorized transaction: no signer, so no nonce or fee; immortal,
+	/// as the call's own authorization bounds its life.
+	fn create_extension() -> TxExtension {
+		(
+			frame_system::AuthorizeCall::<Runtime>::new(),
+			frame_system::CheckNonZeroSender::<Runtime>::new(),
+			frame_system::CheckSpecVersion::<Runtime>::new(),
+			frame_system::CheckTxVersion::<Runtime>::new(),
+			frame_system::CheckGenesis::<Runtime>::new(),
+			frame_system::CheckEra::<Runtime>::from(Era::Immortal),
+			frame_system::CheckNonce::<Runtime>::from(0),
+			frame_system::CheckWeight::<Runtime>::new(),
+			pallet_transaction_payment::ChargeTransactionPayment::<Runtime>::from(0),
+			frame_metadata_hash_extension::CheckMetadataHash::<Runtime>::new(false),
+			frame_system::WeightReclaim::<Runtime>::new(),
+		)
+	}
+}
+
+/// Protocol parameters of the Staking pallet (`PROTOCOL.md`, "Periods and staking").
+pub mod staking {
+	use super::*;
+
+	/// A period is one day in production; 20 blocks (40 s) in the fast runtime.
+	#[cfg(not(feature = "fast-runtime"))]
+	pub const PERIOD_LENGTH: BlockNumber = crate::DAYS;
+	/// A period is one day in production; 20 blocks (40 s) in the fast runtime.
+	#[cfg(feature = "fast-runtime")]
+	pub const PERIOD_LENGTH: BlockNumber = 20;
+
+	parameter_types! {
+		pub const PeriodLength: BlockNumber = PERIOD_LENGTH;
+		/// 10,000 KMS: what a node puts at stake at the least.
+		pub const MinStake: Balance = 10_000 * UNIT;
+		/// A month of service at the least (two periods in the fast runtime).
+		pub const MinLockPeriods: u32 = if cfg!(feature = "fast-runtime") { 2 } else { 30 };
+		/// Five years of service at the most.
+		pub const MaxLockPeriods: u32 = 5 * 365;
+		/// A week between unbonding and withdrawal (two periods in the fast runtime).
+		pub const UnbondingPeriods: u32 = if cfg!(feature = "fast-runtime") { 2 } else { 7 };
+		/// Twelve weeks of service records: fee and reward claims reach that far back.
+		pub const HistoryDepth: u32 = 84;
+		/// Heartbeats go before ordinary transactions.
+		pub const HeartbeatPriority: TransactionPriority = TransactionPriority::MAX / 2;
+	}
+}
+
+impl pallet_kms_staking::Config for Runtime {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type OperatorCrypto = pallet_kms_staking::OperatorAuthId;
+	// Until the Policies pallet lands, no policy holds a node or a key.
+	type Policies = ();
+	type PeriodLength = staking::PeriodLength;
+	type MinStake = staking::MinStake;
+	type MinLockPeriods = staking::MinLockPeriods;
+	type MaxLockPeriods = staking::MaxLockPeriods;
+	type UnbondingPeriods = staking::UnbondingPeriods;
+	type MaxUnlockingChunks = ConstU32<32>;
+	type MaxKeyHistory = ConstU32<8>;
+	type MaxNodes = ConstU32<1_000>;
+	type HistoryDepth = staking::HistoryDepth;
+	type HeartbeatPriority = staking::HeartbeatPriority;
+	type WeightInfo = pallet_kms_staking::weights::SubstrateWeight<Runtime>;
 }

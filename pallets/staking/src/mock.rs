@@ -1,0 +1,213 @@
+//! A test runtime: System, Balances and Staking, with real sr25519 operator keys.
+
+use crate::{self as pallet_kms_staking, Config};
+use frame_support::{
+	derive_impl, parameter_types,
+	traits::{ConstU128, ConstU32, ConstU64},
+};
+use kms_primitives::staking::{Period, UmbralPublicKey};
+use sp_core::{sr25519, Pair};
+use sp_runtime::{
+	traits::{BlakeTwo256, IdentifyAccount, IdentityLookup, Verify},
+	AccountId32, BuildStorage, MultiSignature, MultiSigner,
+};
+
+pub type AccountId = AccountId32;
+pub type Balance = u128;
+type TxExtension = frame_system::AuthorizeCall<Test>;
+pub type Extrinsic = sp_runtime::testing::TestXt<RuntimeCall, TxExtension>;
+type Block = sp_runtime::generic::Block<sp_runtime::generic::Header<u64, BlakeTwo256>, Extrinsic>;
+
+frame_support::construct_runtime!(
+	pub enum Test {
+		System: frame_system,
+		Balances: pallet_balances,
+		Staking: pallet_kms_staking,
+	}
+);
+
+#[derive_impl(frame_system::config_preludes::TestDefaultConfig)]
+impl frame_system::Config for Test {
+	type AccountId = AccountId;
+	type Lookup = IdentityLookup<AccountId>;
+	type AccountData = pallet_balances::AccountData<Balance>;
+	type Block = Block;
+	type DbWeight = frame_support::weights::constants::RocksDbWeight;
+}
+
+#[derive_impl(pallet_balances::config_preludes::TestDefaultConfig)]
+impl pallet_balances::Config for Test {
+	type Balance = Balance;
+	type ExistentialDeposit = ConstU128<ED>;
+	type AccountStore = System;
+	type RuntimeHoldReason = RuntimeHoldReason;
+}
+
+impl frame_system::offchain::SigningTypes for Test {
+	type Public = MultiSigner;
+	type Signature = MultiSignature;
+}
+
+impl<LocalCall> frame_system::offchain::CreateTransactionBase<LocalCall> for Test
+where
+	RuntimeCall: From<LocalCall>,
+{
+	type RuntimeCall = RuntimeCall;
+	type Extrinsic = Extrinsic;
+}
+
+impl<LocalCall> frame_system::offchain::CreateTransaction<LocalCall> for Test
+where
+	RuntimeCall: From<LocalCall>,
+{
+	type Extension = TxExtension;
+	fn create_transaction(call: RuntimeCall, extension: TxExtension) -> Extrinsic {
+		Extrinsic::new_transaction(call, extension)
+	}
+}
+
+impl<LocalCall> frame_system::offchain::CreateAuthorizedTransaction<LocalCall> for Test
+where
+	RuntimeCall: From<LocalCall>,
+{
+	fn create_extension() -> TxExtension {
+		TxExtension::new()
+	}
+}
+
+pub const ED: Balance = 10;
+pub const MIN_STAKE: Balance = 1_000;
+pub const PERIOD: u64 = 10;
+pub const MIN_LOCK: Period = 2;
+pub const MAX_LOCK: Period = 50;
+pub const UNBONDING: Period = 3;
+pub const MAX_CHUNKS: u32 = 3;
+pub const MAX_KEYS: u32 = 3;
+pub const MAX_NODES: u32 = 4;
+pub const HISTORY: Period = 6;
+
+parameter_types! {
+	/// Nodes and key versions the fake policy side says are in use.
+	pub static BusyNodes: Vec<AccountId> = vec![];
+	pub static BusyKeys: Vec<(AccountId, u32)> = vec![];
+}
+
+/// A stand-in for the Policies pallet: answers from [`BusyNodes`] and [`BusyKeys`].
+pub struct TestPolicies;
+impl kms_primitives::staking::PolicyRegistry<AccountId> for TestPolicies {
+	fn has_active_policies(node: &AccountId) -> bool {
+		BusyNodes::get().contains(node)
+	}
+	fn uses_key(node: &AccountId, version: u32) -> bool {
+		BusyKeys::get().contains(&(node.clone(), version))
+	}
+}
+
+impl Config for Test {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type OperatorCrypto = crate::OperatorAuthId;
+	type Policies = TestPolicies;
+	type PeriodLength = ConstU64<PERIOD>;
+	type MinStake = ConstU128<MIN_STAKE>;
+	type MinLockPeriods = ConstU32<MIN_LOCK>;
+	type MaxLockPeriods = ConstU32<MAX_LOCK>;
+	type UnbondingPeriods = ConstU32<UNBONDING>;
+	type MaxUnlockingChunks = ConstU32<MAX_CHUNKS>;
+	type MaxKeyHistory = ConstU32<MAX_KEYS>;
+	type MaxNodes = ConstU32<MAX_NODES>;
+	type HistoryDepth = ConstU32<HISTORY>;
+	type HeartbeatPriority = ConstU64<{ 1 << 20 }>;
+	type WeightInfo = ();
+}
+
+/// The sr25519 pair of a test account, from its name (`//Alice` style).
+pub fn pair(name: &str) -> sr25519::Pair {
+	sr25519::Pair::from_string(&format!("//{name}"), None).expect("valid dev seed")
+}
+
+/// The account of a test name.
+pub fn account(name: &str) -> AccountId {
+	MultiSigner::from(pair(name).public()).into_account()
+}
+
+/// A fresh, valid Umbral public key (a real umbral-pre key).
+pub fn umbral_key() -> UmbralPublicKey {
+	let sk = umbral_pre::SecretKey::random();
+	UmbralPublicKey::try_from(&sk.public_key().to_compressed_bytes()[..]).expect("33 bytes")
+}
+
+/// A signature of `payload` by `name`'s key, as the runtime verifies it.
+pub fn sign(name: &str, payload: &[u8]) -> MultiSignature {
+	let signature = MultiSignature::from(pair(name).sign(payload));
+	debug_assert!(signature.verify(payload, &account(name)));
+	signature
+}
+
+/// Accounts funded at genesis, each with `FUNDS`.
+pub const FUNDED: [&str; 8] =
+	["alice", "bob", "charlie", "dave", "eve", "ferdie", "alice-op", "bob-op"];
+pub const FUNDS: Balance = 1_000_000;
+
+#[derive(Default)]
+pub struct ExtBuilder {
+	stakers: Vec<(AccountId, AccountId, Vec<u8>, Balance, Period)>,
+}
+
+impl ExtBuilder {
+	/// A staker with a node at genesis.
+	pub fn with_node(mut self, staker: &str, operator: &str, stake: Balance, lock: Period) -> Self {
+		self.stakers.push((
+			account(staker),
+			account(operator),
+			umbral_key().as_bytes().to_vec(),
+			stake,
+			lock,
+		));
+		self
+	}
+
+	pub fn build(self) -> sp_io::TestExternalities {
+		let mut storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
+		pallet_balances::GenesisConfig::<Test> {
+			balances: FUNDED.iter().map(|name| (account(name), FUNDS)).collect(),
+			..Default::default()
+		}
+		.assimilate_storage(&mut storage)
+		.unwrap();
+		pallet_kms_staking::GenesisConfig::<Test> { stakers: self.stakers }
+			.assimilate_storage(&mut storage)
+			.unwrap();
+		let mut ext = sp_io::TestExternalities::new(storage);
+		// An empty keystore, as the benchmarks generate and use operator keys.
+		ext.register_extension(sp_keystore::KeystoreExt::new(
+			sp_keystore::testing::MemoryKeystore::new(),
+		));
+		ext.execute_with(|| System::set_block_number(1));
+		ext
+	}
+
+	/// Builds, runs `test`, then checks the pallet's invariants.
+	pub fn build_and_execute(self, test: impl FnOnce()) {
+		self.build().execute_with(|| {
+			test();
+			Staking::do_try_state().expect("invariants hold");
+		});
+	}
+}
+
+/// Moves to the first block of `period`.
+pub fn run_to_period(period: Period) {
+	System::set_block_number(period as u64 * PERIOD);
+}
+
+/// The pallet's events so far.
+pub fn staking_events() -> Vec<crate::Event<Test>> {
+	System::events()
+		.into_iter()
+		.filter_map(|record| match record.event {
+			RuntimeEvent::Staking(event) => Some(event),
+			_ => None,
+		})
+		.collect()
+}

@@ -1,0 +1,148 @@
+//! What the Staking pallet offers the other protocol pallets, and the operator's key.
+//!
+//! See `PROTOCOL.md`, "Periods and staking".
+
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use scale_info::TypeInfo;
+
+/// A protocol period: `block_number / PeriodLength`.
+pub type Period = u32;
+
+/// The version of a node's Umbral key: 0 at registration, one more at each rotation. Policies
+/// record the version their kfrags were encrypted to.
+pub type KeyVersion = u32;
+
+/// Length of a compressed secp256k1 point (SEC1), as umbral-pre serializes a `PublicKey`.
+pub const UMBRAL_PUBLIC_KEY_LEN: usize = 33;
+
+/// An Umbral public key: the 33-byte compressed point that umbral-pre's
+/// `PublicKey::to_compressed_bytes` (and its Python and JavaScript bindings) produce. Only
+/// keys that decompress to a curve point are ever stored.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	PartialOrd,
+	Ord,
+	Debug,
+)]
+pub struct UmbralPublicKey(pub [u8; UMBRAL_PUBLIC_KEY_LEN]);
+
+impl UmbralPublicKey {
+	/// The key's bytes, as umbral-pre reads them.
+	pub fn as_bytes(&self) -> &[u8] {
+		&self.0
+	}
+}
+
+impl TryFrom<&[u8]> for UmbralPublicKey {
+	type Error = ();
+
+	/// Only the length is checked here; whether the bytes are a curve point is the pallet's
+	/// check (it decompresses them with umbral-pre).
+	fn try_from(bytes: &[u8]) -> Result<Self, ()> {
+		<[u8; UMBRAL_PUBLIC_KEY_LEN]>::try_from(bytes).map(Self).map_err(|_| ())
+	}
+}
+
+/// The staking side of the protocol as the other pallets see it. A node is identified by its
+/// staker's account.
+pub trait NodeStaking<AccountId, Balance> {
+	/// What slashing takes out of a stake, for the caller to route (challenger, treasury).
+	type Credit;
+
+	/// The current protocol period.
+	fn current_period() -> Period;
+	/// Whether `node` was serving in `period`: it heartbeated and missed no request deadline.
+	fn is_serving(node: &AccountId, period: Period) -> bool;
+	/// Records that `node` let a request deadline in `period` pass without an answer.
+	fn record_missed_deadline(node: &AccountId, period: Period);
+	/// The active (bonded, not unbonding) stake of `node`; zero if none.
+	fn stake_of(node: &AccountId) -> Balance;
+	/// The last period through which `node`'s stake is guaranteed to stay locked.
+	fn locked_until(node: &AccountId) -> Option<Period>;
+	/// The Umbral key of `node` at `version`, while it is kept.
+	fn node_key(node: &AccountId, version: KeyVersion) -> Option<UmbralPublicKey>;
+	/// The current key version of `node`.
+	fn current_key_version(node: &AccountId) -> Option<KeyVersion>;
+	/// The operator account that acts for `node`.
+	fn operator_of(node: &AccountId) -> Option<AccountId>;
+	/// The node `operator` acts for.
+	fn node_of_operator(operator: &AccountId) -> Option<AccountId>;
+	/// The node's own minimum fee rate (per period).
+	fn min_fee_rate(node: &AccountId) -> Option<Balance>;
+	/// Whether `node` may be chosen for a new policy ending in `end_period`: serving, stake at
+	/// least the minimum, lock covering `end_period`.
+	fn is_eligible(node: &AccountId, end_period: Period) -> bool;
+	/// Every node eligible for a policy ending in `end_period`, with its stake (the weight of
+	/// stake-proportional sampling). Bounded by the pallet's maximum number of nodes.
+	fn eligible_nodes(end_period: Period) -> alloc::vec::Vec<(AccountId, Balance)>;
+	/// Slashes up to `amount` from `node`'s held stake; returns what was taken.
+	fn slash(node: &AccountId, amount: Balance) -> Self::Credit;
+}
+
+/// What the Staking pallet asks the policy side before letting a node go or forget a key.
+pub trait PolicyRegistry<AccountId> {
+	/// Whether any active policy still has `node` among its nodes.
+	fn has_active_policies(node: &AccountId) -> bool;
+	/// Whether any active policy still uses `node`'s key of `version`.
+	fn uses_key(node: &AccountId, version: KeyVersion) -> bool;
+}
+
+/// No policies at all: nothing ever holds a node or a key.
+impl<AccountId> PolicyRegistry<AccountId> for () {
+	fn has_active_policies(_: &AccountId) -> bool {
+		false
+	}
+	fn uses_key(_: &AccountId, _: KeyVersion) -> bool {
+		false
+	}
+}
+
+/// The operator's key: sr25519, key type `kms!`, kept in the node's keystore. The operator
+/// account is this key's public key; heartbeats (and, later, responses) are signed with it.
+pub mod operator {
+	/// Key type of operator keys in the keystore (`author_insertKey` with `kms!`).
+	pub const KEY_TYPE: sp_core::crypto::KeyTypeId = sp_core::crypto::KeyTypeId(*b"kms!");
+
+	use sp_application_crypto::sr25519;
+	sp_application_crypto::app_crypto!(sr25519, KEY_TYPE);
+}
+
+/// Node identities of development chains, derived from the well-known development seeds
+/// (`//Alice`, …) so that `--dev` and `--chain local` serve out of the box. Never use these on
+/// a chain with value: anyone can derive the secrets.
+pub mod dev {
+	use super::UmbralPublicKey;
+
+	/// The Umbral secret of the development node whose seed is `seed` (e.g. `"//Alice"`):
+	/// umbral-pre's key factory seeded with `blake2_256("kms-dev-umbral" ++ seed)`, key label
+	/// `"node"`.
+	pub fn umbral_secret(seed: &str) -> umbral_pre::SecretKey {
+		let mut material = b"kms-dev-umbral".to_vec();
+		material.extend_from_slice(seed.as_bytes());
+		let randomness =
+			<sp_runtime::traits::BlakeTwo256 as sp_runtime::traits::Hash>::hash(&material).0;
+		match umbral_pre::SecretKeyFactory::from_secure_randomness(&randomness) {
+			Ok(factory) => factory.make_key(b"node"),
+			// The factory's seed is 32 bytes, as blake2-256's output.
+			Err(_) => unreachable!("blake2-256 output has the factory's seed size"),
+		}
+	}
+
+	/// The Umbral public key of the development node whose seed is `seed`.
+	pub fn umbral_public_key(seed: &str) -> UmbralPublicKey {
+		let mut key = [0u8; super::UMBRAL_PUBLIC_KEY_LEN];
+		let compressed = umbral_secret(seed).public_key().to_compressed_bytes();
+		for (to, from) in key.iter_mut().zip(compressed.iter()) {
+			*to = *from;
+		}
+		UmbralPublicKey(key)
+	}
+}
