@@ -33,8 +33,10 @@ fn umbral_key_for(i: u32) -> UmbralPublicKey {
 /// A bonded staker with lock `lock`.
 fn bonded<T: Config>(index: u32, lock: Period) -> T::AccountId {
 	let staker = funded::<T>("staker", index);
-	Staking::<T>::do_bond(&staker, T::MinStake::get().saturating_mul(10u32.into()), lock)
-		.expect("bond works");
+	// Enough to unbond `MinStake` into every chunk and keep `MinStake` active.
+	let value =
+		T::MinStake::get().saturating_mul(T::MaxUnlockingChunks::get().saturating_add(2).into());
+	Staking::<T>::do_bond(&staker, value, lock).expect("bond works");
 	staker
 }
 

@@ -551,8 +551,8 @@ pub mod pallet {
 		}
 
 		/// Unregister the caller's node, once no active policy names it. Its keys are
-		/// forgotten; its stake stays bonded. Signed by the node's staker. Emits
-		/// `NodeUnregistered`.
+		/// forgotten; its stake stays bonded (an empty ledger is removed). Signed by the node's
+		/// staker. Emits `NodeUnregistered`.
 		#[pallet::call_index(9)]
 		pub fn unregister_node(origin: OriginFor<T>) -> DispatchResult {
 			let node = ensure_signed(origin)?;
@@ -564,6 +564,12 @@ pub mod pallet {
 			Operators::<T>::remove(&info.operator);
 			Nodes::<T>::remove(&node);
 			NodeCount::<T>::mutate(|count| *count = count.saturating_sub(1));
+			// A fully withdrawn ledger was only kept for the node.
+			if Ledgers::<T>::get(&node)
+				.is_some_and(|ledger| ledger.active.is_zero() && ledger.unlocking.is_empty())
+			{
+				Ledgers::<T>::remove(&node);
+			}
 			Self::deposit_event(Event::NodeUnregistered { node });
 			Ok(())
 		}

@@ -238,3 +238,22 @@ fn eligibility_needs_service_stake_and_a_covering_lock() {
 			assert!(!<S as NodeStaking<_, _>>::is_eligible(&alice, 10));
 		});
 }
+
+#[test]
+fn an_empty_ledger_kept_for_its_node_goes_with_the_node() {
+	ExtBuilder::default()
+		.with_node("alice", "alice-op", MIN_STAKE, MIN_LOCK)
+		.build_and_execute(|| {
+			let alice = account("alice");
+			let origin = || RuntimeOrigin::signed(account("alice"));
+			Ledgers::<Test>::mutate(&alice, |l| l.as_mut().unwrap().lock_periods = 0);
+			assert_ok!(Staking::unbond(origin(), MIN_STAKE));
+			run_to_period(UNBONDING);
+			assert_ok!(Staking::withdraw_unbonded(origin()));
+			// Kept: the node still needs it.
+			assert_eq!(Ledgers::<Test>::get(&alice).unwrap().active, 0);
+			assert!(!<Staking as NodeStaking<_, _>>::is_eligible(&alice, 0));
+			assert_ok!(Staking::unregister_node(origin()));
+			assert!(Ledgers::<Test>::get(&alice).is_none());
+		});
+}

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Runs the FRAME benchmarks of our pallets against the production runtime and writes their
+# `weights.rs`. Builds `kms-node` with `runtime-benchmarks` first (the binary then replaces the
+# development one in the shared target directory until the next `scripts/dev.sh`).
+#
+#   scripts/benchmark.sh                 # every pallet of ours, 50 steps, 20 repeats
+#   scripts/benchmark.sh staking         # one pallet
+#   STEPS=2 REPEAT=1 scripts/benchmark.sh   # a quick run to check the benchmarks work
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+
+STEPS="${STEPS:-50}"
+REPEAT="${REPEAT:-20}"
+pallets=("${@:-staking}")
+
+step "setup"
+bash scripts/setup.sh
+step "build kms-node with runtime-benchmarks (production runtime)"
+timed cargo build --locked --release -p kms-node --features runtime-benchmarks
+node="$CARGO_TARGET_DIR/release/kms-node"
+runtime="$CARGO_TARGET_DIR/release/wbuild/kms-runtime/kms_runtime.compact.compressed.wasm"
+
+for pallet in "${pallets[@]}"; do
+	step "benchmark pallet_kms_$pallet (steps $STEPS, repeat $REPEAT)"
+	timed "$node" benchmark pallet \
+		--runtime "$runtime" \
+		--genesis-builder runtime \
+		--genesis-builder-preset development \
+		--pallet "pallet_kms_$pallet" \
+		--extrinsic '*' \
+		--steps "$STEPS" \
+		--repeat "$REPEAT" \
+		--wasm-execution compiled \
+		--heap-pages 4096 \
+		--template scripts/frame-weight-template.hbs \
+		--output "pallets/$pallet/src/weights.rs"
+done
