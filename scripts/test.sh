@@ -24,3 +24,9 @@ timed cargo test --locked --release -p kms-runtime
 
 step "tests: pallet benchmarks run as tests (runtime-benchmarks)"
 timed cargo test --locked --release -p pallet-kms-staking --features runtime-benchmarks
+
+step "clippy: every crate and target, warnings are errors"
+SKIP_WASM_BUILD=1 timed cargo clippy --locked --release --workspace --all-targets \
+	--features kms-node/fast-runtime -- -D warnings
+SKIP_WASM_BUILD=1 timed cargo clippy --locked --release -p pallet-kms-staking --all-targets \
+	--features runtime-benchmarks -- -D warnings

@@ -116,7 +116,7 @@ fn unbond_keeps_the_remainder_at_min_stake_or_zero() {
 		let alice = account("alice");
 		let origin = || RuntimeOrigin::signed(account("alice"));
 		assert_ok!(Staking::bond(origin(), 2 * MIN_STAKE, MIN_LOCK));
-		Ledgers::<Test>::mutate(&alice, |l| l.as_mut().unwrap().lock_periods = 0);
+		end_lock(&alice);
 		assert_noop!(Staking::unbond(origin(), 0), Error::<Test>::ZeroAmount);
 		assert_noop!(Staking::unbond(origin(), 2 * MIN_STAKE + 1), Error::<Test>::UnbondTooMuch);
 		assert_noop!(
@@ -150,7 +150,7 @@ fn unbonding_chunks_are_bounded() {
 		let alice = account("alice");
 		let origin = || RuntimeOrigin::signed(account("alice"));
 		assert_ok!(Staking::bond(origin(), 10 * MIN_STAKE, MIN_LOCK));
-		Ledgers::<Test>::mutate(&alice, |l| l.as_mut().unwrap().lock_periods = 0);
+		end_lock(&alice);
 		for period in 0..MAX_CHUNKS {
 			run_to_period(period);
 			assert_ok!(Staking::unbond(origin(), MIN_STAKE));
@@ -167,7 +167,7 @@ fn withdraw_releases_ripe_chunks_at_the_exact_period() {
 		let origin = || RuntimeOrigin::signed(account("alice"));
 		assert_noop!(Staking::withdraw_unbonded(origin()), Error::<Test>::NotBonded);
 		assert_ok!(Staking::bond(origin(), 3 * MIN_STAKE, MIN_LOCK));
-		Ledgers::<Test>::mutate(&alice, |l| l.as_mut().unwrap().lock_periods = 0);
+		end_lock(&alice);
 		assert_ok!(Staking::unbond(origin(), MIN_STAKE));
 		run_to_period(1);
 		assert_ok!(Staking::unbond(origin(), MIN_STAKE));
@@ -194,7 +194,7 @@ fn withdrawing_everything_removes_the_ledger_of_a_staker_without_a_node() {
 		let alice = account("alice");
 		let origin = || RuntimeOrigin::signed(account("alice"));
 		assert_ok!(Staking::bond(origin(), MIN_STAKE, MIN_LOCK));
-		Ledgers::<Test>::mutate(&alice, |l| l.as_mut().unwrap().lock_periods = 0);
+		end_lock(&alice);
 		assert_ok!(Staking::unbond(origin(), MIN_STAKE));
 		run_to_period(UNBONDING);
 		assert_ok!(Staking::withdraw_unbonded(origin()));

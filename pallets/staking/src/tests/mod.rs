@@ -65,3 +65,9 @@ fn serve_through(node: &str, operator: &str, last: Period) {
 		run_to_period(next);
 	}
 }
+
+/// Ends `who`'s lock, as if it had served all of it with wind-down on (that path is tested in
+/// `bonding.rs`), so that tests of what follows need not serve every period.
+fn end_lock(who: &AccountId) {
+	Ledgers::<Test>::mutate(who, |ledger| ledger.as_mut().expect("bonded").lock_periods = 0);
+}

@@ -246,7 +246,7 @@ fn an_empty_ledger_kept_for_its_node_goes_with_the_node() {
 		.build_and_execute(|| {
 			let alice = account("alice");
 			let origin = || RuntimeOrigin::signed(account("alice"));
-			Ledgers::<Test>::mutate(&alice, |l| l.as_mut().unwrap().lock_periods = 0);
+			end_lock(&alice);
 			assert_ok!(Staking::unbond(origin(), MIN_STAKE));
 			run_to_period(UNBONDING);
 			assert_ok!(Staking::withdraw_unbonded(origin()));

@@ -9,7 +9,7 @@ fn slash_takes_from_active_then_unbonding_latest_first() {
 		let alice = account("alice");
 		let origin = || RuntimeOrigin::signed(account("alice"));
 		assert_ok!(Staking::bond(origin(), 4 * MIN_STAKE, MIN_LOCK));
-		Ledgers::<Test>::mutate(&alice, |l| l.as_mut().unwrap().lock_periods = 0);
+		end_lock(&alice);
 		assert_ok!(Staking::unbond(origin(), MIN_STAKE));
 		run_to_period(1);
 		assert_ok!(Staking::unbond(origin(), MIN_STAKE));
@@ -64,7 +64,7 @@ fn a_node_slashed_below_min_stake_is_no_longer_eligible() {
 			assert_eq!(<Staking as NodeStaking<_, _>>::stake_of(&alice), MIN_STAKE - 1);
 			assert!(!<Staking as NodeStaking<_, _>>::is_eligible(&alice, 5));
 			// The slashed ledger may still leave entirely.
-			Ledgers::<Test>::mutate(&alice, |l| l.as_mut().unwrap().lock_periods = 0);
+			end_lock(&alice);
 			assert_ok!(Staking::unbond(RuntimeOrigin::signed(alice), MIN_STAKE - 1));
 		});
 }
