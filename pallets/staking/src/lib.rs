@@ -606,7 +606,7 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Bonds `value` of `staker`'s free balance for `lock_periods`.
-	pub fn do_bond(
+	pub(crate) fn do_bond(
 		staker: &T::AccountId,
 		value: BalanceOf<T>,
 		lock_periods: Period,
@@ -633,7 +633,7 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Registers `staker`'s node.
-	pub fn do_register_node(
+	pub(crate) fn do_register_node(
 		staker: &T::AccountId,
 		operator: T::AccountId,
 		umbral_key: UmbralPublicKey,
@@ -715,7 +715,7 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Records a heartbeat and settles the node's previous heartbeat period for wind-down.
-	pub fn do_heartbeat(heartbeat: &HeartbeatOf<T>) -> DispatchResult {
+	pub(crate) fn do_heartbeat(heartbeat: &HeartbeatOf<T>) -> DispatchResult {
 		let period = Self::current_period();
 		ensure!(heartbeat.period == period, Error::<T>::WrongPeriod);
 		let node = &heartbeat.node;
@@ -747,7 +747,7 @@ impl<T: Config> Pallet<T> {
 
 	/// Slashes up to `amount` from `staker`: the active stake first, then unbonding chunks,
 	/// latest first. Returns the credit taken.
-	pub fn do_slash(staker: &T::AccountId, amount: BalanceOf<T>) -> CreditOf<T> {
+	pub(crate) fn do_slash(staker: &T::AccountId, amount: BalanceOf<T>) -> CreditOf<T> {
 		let Some(mut ledger) = Ledgers::<T>::get(staker) else {
 			return Default::default();
 		};
