@@ -223,8 +223,9 @@ impl Node {
 		loop {
 			match child.try_wait() {
 				Ok(Some(status)) => return status,
-				Ok(None) if Instant::now() < deadline =>
-					std::thread::sleep(Duration::from_millis(100)),
+				Ok(None) if Instant::now() < deadline => {
+					std::thread::sleep(Duration::from_millis(100))
+				},
 				_ => {
 					let _ = child.kill();
 					let _ = child.wait();

@@ -485,9 +485,9 @@ pub mod pallet {
 			});
 			ensure!(!value.is_zero(), Error::<T>::NothingToWithdraw);
 			asset::release::<T>(&staker, value)?;
-			if ledger.active.is_zero() &&
-				ledger.unlocking.is_empty() &&
-				!Nodes::<T>::contains_key(&staker)
+			if ledger.active.is_zero()
+				&& ledger.unlocking.is_empty()
+				&& !Nodes::<T>::contains_key(&staker)
 			{
 				Ledgers::<T>::remove(&staker);
 			} else {
@@ -781,10 +781,10 @@ impl<T: Config> Pallet<T> {
 		let period = Self::current_period();
 		let current = Service::<T>::get(period, node);
 		if current.heartbeat {
-			return current.served()
+			return current.served();
 		}
-		current.missed_deadlines == 0 &&
-			period
+		current.missed_deadlines == 0
+			&& period
 				.checked_sub(1)
 				.is_some_and(|previous| Service::<T>::get(previous, node).served())
 	}
@@ -837,8 +837,9 @@ impl<T: Config> Pallet<T> {
 			let storage_key = (b"kms-staking/heartbeat", &node).encode();
 			let sent = StorageValueRef::persistent(&storage_key).mutate(
 				|last: Result<Option<(Period, BlockNumberFor<T>)>, _>| match last {
-					Ok(Some((p, at))) if p == period && now < at.saturating_add(resend_after) =>
-						Err(()),
+					Ok(Some((p, at))) if p == period && now < at.saturating_add(resend_after) => {
+						Err(())
+					},
 					_ => Ok((period, now)),
 				},
 			);
@@ -855,10 +856,12 @@ impl<T: Config> Pallet<T> {
 			let call = Call::heartbeat { heartbeat, signature };
 			let xt = T::create_authorized_transaction(call.into());
 			match SubmitTransaction::<T, Call<T>>::submit_transaction(xt) {
-				Ok(()) =>
-					log::info!(target: LOG_TARGET, "heartbeat of {node:?} for period {period} sent"),
-				Err(()) =>
-					log::warn!(target: LOG_TARGET, "heartbeat of {node:?} rejected by the pool"),
+				Ok(()) => {
+					log::info!(target: LOG_TARGET, "heartbeat of {node:?} for period {period} sent")
+				},
+				Err(()) => {
+					log::warn!(target: LOG_TARGET, "heartbeat of {node:?} rejected by the pool")
+				},
 			}
 		}
 	}
@@ -885,9 +888,9 @@ impl<T: Config> Pallet<T> {
 				"held stake differs from the ledger"
 			);
 			ensure!(
-				ledger.active.is_zero() ||
-					ledger.active >= T::MinStake::get() ||
-					!ledger.slashed.is_zero(),
+				ledger.active.is_zero()
+					|| ledger.active >= T::MinStake::get()
+					|| !ledger.slashed.is_zero(),
 				"active stake below MinStake"
 			);
 			ensure!(ledger.lock_periods <= T::MaxLockPeriods::get(), "lock beyond MaxLockPeriods");
@@ -971,10 +974,10 @@ impl<T: Config> NodeStaking<T::AccountId, BalanceOf<T>> for Pallet<T> {
 	}
 
 	fn is_eligible(node: &T::AccountId, end_period: Period) -> bool {
-		Nodes::<T>::contains_key(node) &&
-			Self::stake_of(node) >= T::MinStake::get() &&
-			Self::locked_until(node).is_some_and(|until| until >= end_period) &&
-			Self::serving_now(node)
+		Nodes::<T>::contains_key(node)
+			&& Self::stake_of(node) >= T::MinStake::get()
+			&& Self::locked_until(node).is_some_and(|until| until >= end_period)
+			&& Self::serving_now(node)
 	}
 
 	fn eligible_nodes(end_period: Period) -> Vec<(T::AccountId, BalanceOf<T>)> {
