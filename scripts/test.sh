@@ -23,7 +23,8 @@ step "tests: the runtime with production timing"
 timed cargo test --locked --release -p kms-runtime
 
 step "tests: pallet benchmarks run as tests (runtime-benchmarks)"
-timed cargo test --locked --release -p pallet-kms-staking --features runtime-benchmarks
+timed cargo test --locked --release -p pallet-kms-staking -p pallet-kms-policies \
+	--features runtime-benchmarks
 
 # Clippy gets its own target directory: it runs with SKIP_WASM_BUILD (the wasm builder would
 # otherwise compile the runtime under clippy-driver), and flipping that variable in the shared
@@ -33,6 +34,6 @@ step "clippy: every crate and target, warnings are errors"
 	export SKIP_WASM_BUILD=1 CARGO_TARGET_DIR="$KMS_CACHE/clippy-target"
 	timed cargo clippy --locked --release --workspace --all-targets \
 		--features kms-node/fast-runtime -- -D warnings
-	timed cargo clippy --locked --release -p pallet-kms-staking --all-targets \
-		--features runtime-benchmarks -- -D warnings
+	timed cargo clippy --locked --release -p pallet-kms-staking -p pallet-kms-policies \
+		--all-targets --features runtime-benchmarks -- -D warnings
 )

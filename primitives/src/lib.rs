@@ -47,4 +47,7 @@ pub mod currency {
 
 pub use currency::UNIT;
 
+pub mod fixtures;
+pub mod policies;
 pub mod staking;
+pub mod wire;

@@ -59,6 +59,10 @@ pub trait NodeStaking<AccountId, Balance> {
 
 	/// The current protocol period.
 	fn current_period() -> Period;
+	/// The period block number `block` falls in.
+	fn period_of(block: u64) -> Period;
+	/// The first block of `period`.
+	fn period_start(period: Period) -> u64;
 	/// Whether `node` was serving in `period`: it heartbeated and missed no request deadline.
 	fn is_serving(node: &AccountId, period: Period) -> bool;
 	/// Records that `node` let a request deadline in `period` pass without an answer.
@@ -85,6 +89,14 @@ pub trait NodeStaking<AccountId, Balance> {
 	fn eligible_nodes(end_period: Period) -> alloc::vec::Vec<(AccountId, Balance)>;
 	/// Slashes up to `amount` from `node`'s held stake; returns what was taken.
 	fn slash(node: &AccountId, amount: Balance) -> Self::Credit;
+
+	/// Benchmarks only: funds `node`, bonds ten times the minimum stake for the longest lock
+	/// and registers it with `operator` and `key` (minimum fee rate zero).
+	#[cfg(feature = "runtime-benchmarks")]
+	fn register_for_benchmark(node: &AccountId, operator: &AccountId, key: UmbralPublicKey);
+	/// Benchmarks only: records that `node` served in `period`.
+	#[cfg(feature = "runtime-benchmarks")]
+	fn serve_for_benchmark(node: &AccountId, period: Period);
 }
 
 /// What the Staking pallet asks the policy side before letting a node go or forget a key.

@@ -17,9 +17,12 @@ use sp_runtime::{
 };
 use sp_version::RuntimeVersion;
 
+use kms_primitives::policies::{AccessDenied, PolicyId, RequestId, RequestStatus};
+
 use super::{
-	AccountId, Aura, Balance, Block, Executive, Grandpa, InherentDataExt, Nonce, Runtime,
-	RuntimeCall, RuntimeGenesisConfig, SessionKeys, System, TransactionPayment, VERSION,
+	AccountId, Aura, Balance, Block, BlockNumber, Executive, Grandpa, InherentDataExt, Nonce,
+	Policies, Runtime, RuntimeCall, RuntimeGenesisConfig, SessionKeys, System, TransactionPayment,
+	VERSION,
 };
 
 impl_runtime_apis! {
@@ -145,6 +148,28 @@ impl_runtime_apis! {
 			_authority_id: GrandpaId,
 		) -> Option<sp_consensus_grandpa::OpaqueKeyOwnershipProof> {
 			None
+		}
+	}
+
+	impl kms_primitives::policies::PoliciesApi<Block, AccountId, Balance, BlockNumber> for Runtime {
+		fn sample_nodes(count: u32, end: BlockNumber, seed: [u8; 32]) -> Vec<AccountId> {
+			Policies::sample_nodes(count, end, seed)
+		}
+
+		fn check_access(policy: PolicyId, requester: AccountId) -> Result<(), AccessDenied> {
+			Policies::check_access(policy, &requester)
+		}
+
+		fn request_status(request: RequestId) -> Option<RequestStatus<BlockNumber>> {
+			Policies::request_status(request)
+		}
+
+		fn cfrags(request: RequestId) -> Vec<(AccountId, Vec<Vec<u8>>)> {
+			Policies::cfrags(request)
+		}
+
+		fn policies_of(owner: AccountId, start_after: Option<PolicyId>, limit: u32) -> Vec<PolicyId> {
+			Policies::policies_of(&owner, start_after, limit)
 		}
 	}
 

@@ -191,4 +191,8 @@ mod runtime {
 	/// Stakes, nodes, their Umbral keys and heartbeats.
 	#[runtime::pallet_index(10)]
 	pub type Staking = pallet_kms_staking;
+
+	/// Policies with their escrowed fees and encrypted kfrags; requests and their cfrags.
+	#[runtime::pallet_index(11)]
+	pub type Policies = pallet_kms_policies;
 }

@@ -113,6 +113,12 @@ fn version_identifies_the_chain() {
 		<dyn sp_genesis_builder::GenesisBuilder<crate::Block>>::ID,
 		<dyn sp_offchain::OffchainWorkerApi<crate::Block>>::ID,
 		<dyn sp_session::SessionKeys<crate::Block>>::ID,
+		<dyn kms_primitives::policies::PoliciesApi<
+			crate::Block,
+			crate::AccountId,
+			crate::Balance,
+			crate::BlockNumber,
+		>>::ID,
 	] {
 		assert!(VERSION.apis.iter().any(|(api, _)| *api == id), "API {id:?} is declared");
 	}
@@ -136,7 +142,8 @@ fn metadata_describes_every_pallet_in_every_supported_version() {
 			"Balances",
 			"TransactionPayment",
 			"Sudo",
-			"Staking"
+			"Staking",
+			"Policies"
 		]
 	);
 }
@@ -185,6 +192,98 @@ fn development_nodes_are_staked_and_registered_with_their_derived_keys() {
 				ENDOWMENT - crate::genesis_config_presets::GENESIS_STAKE
 			);
 		}
+		pallet_kms_staking::Pallet::<Runtime>::do_try_state().expect("staking invariants");
+	});
+}
+
+/// The whole policy flow inside the runtime, with objects written by umbral-pre's Python
+/// bindings: the runtime accepts them, stores them and hands back bytes that umbral-pre
+/// verifies against the policy's keys.
+#[test]
+fn a_policy_serves_python_made_umbral_objects() {
+	use codec::Encode;
+	use frame_support::assert_ok;
+	use kms_primitives::{
+		fixtures,
+		policies::{EncryptedKFrag, NodeGrant, RequestStatus},
+		staking::UmbralPublicKey,
+	};
+	use pallet_kms_staking::Heartbeat;
+	use sp_runtime::MultiSigner;
+
+	let key = |bytes: &[u8]| UmbralPublicKey::try_from(bytes).expect("33 bytes");
+	genesis_of(DEV_RUNTIME_PRESET).execute_with(|| {
+		System::set_block_number(1);
+		let alice = Sr25519Keyring::Alice;
+		let bob = Sr25519Keyring::Bob;
+		// Alice's node heartbeats (its operator is Alice's account), so it is serving.
+		let heartbeat = Heartbeat {
+			node: alice.to_account_id(),
+			period: crate::Staking::current_period(),
+			public: MultiSigner::from(alice.public()),
+		};
+		let signature = alice.sign(&heartbeat.encode()).into();
+		assert_ok!(crate::Staking::heartbeat(
+			frame_system::RawOrigin::Authorized.into(),
+			heartbeat,
+			signature
+		));
+		let grant = NodeGrant {
+			node: alice.to_account_id(),
+			key_version: 0,
+			kfrag: EncryptedKFrag {
+				capsule: fixtures::KFRAG_CAPSULE.to_vec().try_into().expect("105 bytes"),
+				ciphertext: fixtures::KFRAG_CIPHERTEXT.to_vec().try_into().expect("350 bytes"),
+			},
+		};
+		assert_ok!(crate::Policies::create_policy(
+			crate::RuntimeOrigin::signed(alice.to_account_id()),
+			[7; 16],
+			b"photos".to_vec().try_into().expect("short"),
+			key(&fixtures::DELEGATING_KEY),
+			key(&fixtures::VERIFYING_KEY),
+			key(&fixtures::RECEIVING_KEY),
+			1,
+			vec![grant].try_into().expect("one node"),
+			100,
+			crate::configs::policies::MinFeeRate::get(),
+			Default::default(),
+		));
+		assert_eq!(crate::Policies::check_access([7; 16], &bob.to_account_id()), Ok(()));
+		assert_ok!(crate::Policies::request_reencryption(
+			crate::RuntimeOrigin::signed(bob.to_account_id()),
+			[7; 16],
+			vec![fixtures::CAPSULE.to_vec().try_into().expect("105 bytes")]
+				.try_into()
+				.expect("one capsule"),
+		));
+		assert_ok!(crate::Policies::submit_cfrags(
+			crate::RuntimeOrigin::signed(alice.to_account_id()),
+			0,
+			vec![fixtures::CFRAG.to_vec().try_into().expect("381 bytes")]
+				.try_into()
+				.expect("one cfrag"),
+		));
+		assert_eq!(
+			crate::Policies::request_status(0),
+			Some(RequestStatus::Fulfilled { answers: 1 })
+		);
+		let answers = crate::Policies::cfrags(0);
+		assert_eq!(answers.len(), 1);
+		let umbral_key =
+			|bytes: &[u8]| umbral_pre::PublicKey::try_from_compressed_bytes(bytes).expect("key");
+		let capsule = kms_primitives::wire::decode_capsule(&fixtures::CAPSULE).expect("capsule");
+		kms_primitives::wire::decode_capsule_frag(&answers[0].1[0])
+			.expect("cfrag")
+			.verify(
+				&capsule,
+				&umbral_key(&fixtures::VERIFYING_KEY),
+				&umbral_key(&fixtures::DELEGATING_KEY),
+				&umbral_key(&fixtures::RECEIVING_KEY),
+			)
+			.expect("the stored cfrag verifies");
+
+		pallet_kms_policies::Pallet::<Runtime>::do_try_state().expect("policies invariants");
 		pallet_kms_staking::Pallet::<Runtime>::do_try_state().expect("staking invariants");
 	});
 }

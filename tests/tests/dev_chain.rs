@@ -75,6 +75,22 @@ async fn dev_node_authors_and_finalizes_blocks_with_a_wasm_runtime() {
 		.await;
 	assert_eq!(record, vec![1, 0, 0, 0, 0], "served: heartbeat, no missed deadline");
 
+	// The Policies runtime API answers clients: Alice's serving node is the one node to
+	// sample for a policy ending at block 30, and an unknown policy is denied as such.
+	let mut args = 1u32.to_le_bytes().to_vec();
+	args.extend(30u32.to_le_bytes());
+	args.extend([0u8; 32]);
+	let sampled = node
+		.call("state_call", rpc_params!["PoliciesApi_sample_nodes", to_hex(&args)])
+		.await;
+	assert_eq!(hex_bytes(&sampled), [&[4u8][..], &ALICE[..]].concat(), "Vec<AccountId> of Alice");
+	let mut args = [9u8; 16].to_vec();
+	args.extend(ALICE);
+	let verdict = node
+		.call("state_call", rpc_params!["PoliciesApi_check_access", to_hex(&args)])
+		.await;
+	assert_eq!(hex_bytes(&verdict), vec![1, 0], "Err(AccessDenied::UnknownPolicy)");
+
 	let status = node.stop(Duration::from_secs(30));
 	assert!(status.success(), "kms-node exits cleanly on SIGTERM, got {status}");
 }

@@ -50,7 +50,7 @@ use frame_system::{
 use kms_primitives::staking::{KeyVersion, NodeStaking, Period, PolicyRegistry, UmbralPublicKey};
 use sp_runtime::{
 	offchain::storage::{MutateStorageError, StorageValueRef},
-	traits::{IdentifyAccount, One, Saturating, UniqueSaturatedInto, Zero},
+	traits::{IdentifyAccount, One, SaturatedConversion, Saturating, UniqueSaturatedInto, Zero},
 	transaction_validity::TransactionValidityWithRefund,
 	MultiSignature, MultiSigner, RuntimeAppPublic,
 };
@@ -930,6 +930,16 @@ impl<T: Config> NodeStaking<T::AccountId, BalanceOf<T>> for Pallet<T> {
 		Pallet::<T>::current_period()
 	}
 
+	fn period_of(block: u64) -> Period {
+		Pallet::<T>::period_of(block.saturated_into())
+	}
+
+	fn period_start(period: Period) -> u64 {
+		BlockNumberFor::<T>::from(period)
+			.saturating_mul(T::PeriodLength::get())
+			.unique_saturated_into()
+	}
+
 	fn is_serving(node: &T::AccountId, period: Period) -> bool {
 		Service::<T>::get(period, node).served()
 	}
@@ -993,5 +1003,25 @@ impl<T: Config> NodeStaking<T::AccountId, BalanceOf<T>> for Pallet<T> {
 
 	fn slash(node: &T::AccountId, amount: BalanceOf<T>) -> CreditOf<T> {
 		Self::do_slash(node, amount)
+	}
+
+	#[cfg(feature = "runtime-benchmarks")]
+	fn register_for_benchmark(node: &T::AccountId, operator: &T::AccountId, key: UmbralPublicKey) {
+		use frame_support::traits::fungible::{Inspect as _, Mutate as _};
+		let stake = T::MinStake::get().saturating_mul(10u32.into());
+		T::Currency::set_balance(
+			node,
+			stake.saturating_mul(2u32.into()).saturating_add(T::Currency::minimum_balance()),
+		);
+		if let Err(error) = Self::do_bond(node, stake, T::MaxLockPeriods::get())
+			.and_then(|()| Self::do_register_node(node, operator.clone(), key, Zero::zero()))
+		{
+			defensive!("benchmark node registration fails", error);
+		}
+	}
+
+	#[cfg(feature = "runtime-benchmarks")]
+	fn serve_for_benchmark(node: &T::AccountId, period: Period) {
+		Service::<T>::insert(period, node, ServiceRecord { heartbeat: true, missed_deadlines: 0 });
 	}
 }

@@ -23,9 +23,10 @@ use sp_runtime::{
 use sp_version::RuntimeVersion;
 
 use super::{
-	AccountId, Aura, Balance, Balances, Block, BlockNumber, Hash, Nonce, PalletInfo, Runtime,
-	RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason, RuntimeOrigin, RuntimeTask,
-	Signature, System, TxExtension, UncheckedExtrinsic, MILLI_UNIT, SLOT_DURATION, UNIT, VERSION,
+	AccountId, Aura, Balance, Balances, Block, BlockNumber, Hash, Nonce, PalletInfo, Policies,
+	Runtime, RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason, RuntimeOrigin,
+	RuntimeTask, Signature, Staking, System, TxExtension, UncheckedExtrinsic, MILLI_UNIT,
+	SLOT_DURATION, UNIT, VERSION,
 };
 
 /// The share of a block that ordinary (non-operational) extrinsics may fill.
@@ -220,8 +221,7 @@ impl pallet_kms_staking::Config for Runtime {
 	type Currency = Balances;
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type OperatorCrypto = pallet_kms_staking::OperatorAuthId;
-	// Until the Policies pallet lands, no policy holds a node or a key.
-	type Policies = ();
+	type Policies = Policies;
 	type PeriodLength = staking::PeriodLength;
 	type MinStake = staking::MinStake;
 	type MinLockPeriods = staking::MinLockPeriods;
@@ -233,4 +233,46 @@ impl pallet_kms_staking::Config for Runtime {
 	type HistoryDepth = staking::HistoryDepth;
 	type HeartbeatPriority = staking::HeartbeatPriority;
 	type WeightInfo = pallet_kms_staking::weights::SubstrateWeight<Runtime>;
+}
+
+/// Protocol parameters of the Policies pallet (`PROTOCOL.md`, "Policies" and "Re-encryption").
+pub mod policies {
+	use super::*;
+
+	parameter_types! {
+		/// Nodes answer within a minute (20 s in the fast runtime): well inside a period.
+		pub const ResponseWindow: BlockNumber = 10;
+		/// Requests and cfrags stay on chain a day (200 blocks in the fast runtime).
+		pub const RetentionPeriod: BlockNumber =
+			if cfg!(feature = "fast-runtime") { 200 } else { crate::DAYS };
+		/// The cheapest a node's period of service may be.
+		pub const MinFeeRate: Balance = MILLI_UNIT;
+		/// The dearest: guards owners against a typo costing a fortune.
+		pub const MaxFeeRate: Balance = 1_000 * UNIT;
+		/// Responses go before ordinary transactions, as heartbeats do.
+		pub const ResponsePriority: TransactionPriority = TransactionPriority::MAX / 2;
+	}
+}
+
+impl pallet_kms_policies::Config for Runtime {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Staking = Staking;
+	type OperatorCrypto = pallet_kms_staking::OperatorAuthId;
+	// N ≤ 16, and 32 requests per block: at most 512 missed deadlines to record in the block
+	// after a deadline.
+	type MaxNodes = ConstU32<16>;
+	type MaxLabelLen = ConstU32<128>;
+	type MaxConditionNodes = ConstU32<16>;
+	type MaxConditionDepth = ConstU32<4>;
+	type MaxCapsules = ConstU32<8>;
+	type MaxRequestsPerBlock = ConstU32<32>;
+	type MinFeeRate = policies::MinFeeRate;
+	type MaxFeeRate = policies::MaxFeeRate;
+	type ResponseWindow = policies::ResponseWindow;
+	type RetentionPeriod = policies::RetentionPeriod;
+	// The staking pallet's history depth: a claim can always reach every period still known.
+	type MaxClaimPeriods = staking::HistoryDepth;
+	type ResponsePriority = policies::ResponsePriority;
+	type WeightInfo = pallet_kms_policies::weights::SubstrateWeight<Runtime>;
 }

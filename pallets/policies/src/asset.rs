@@ -1,0 +1,64 @@
+//! Every movement of funds the Policies pallet makes, in one place: escrowing a policy's fees
+//! on its owner's account (a hold under [`HoldReason::Escrow`]), paying a node out of it,
+//! refunding the owner, and pay-per-access transfers.
+
+use crate::{BalanceOf, Config, HoldReason};
+use frame_support::traits::{
+	fungible::{Inspect as _, Mutate as _, MutateHold as _},
+	tokens::{Fortitude, Precision, Preservation, Restriction},
+};
+use sp_runtime::DispatchResult;
+
+/// Puts `value` of `owner`'s free balance in escrow.
+pub fn escrow<T: Config>(owner: &T::AccountId, value: BalanceOf<T>) -> DispatchResult {
+	T::Currency::hold(&HoldReason::Escrow.into(), owner, value)
+}
+
+/// Pays `value` of `owner`'s escrow to `node`'s free balance.
+pub fn pay<T: Config>(
+	owner: &T::AccountId,
+	node: &T::AccountId,
+	value: BalanceOf<T>,
+) -> DispatchResult {
+	T::Currency::transfer_on_hold(
+		&HoldReason::Escrow.into(),
+		owner,
+		node,
+		value,
+		Precision::Exact,
+		Restriction::Free,
+		Fortitude::Polite,
+	)
+	.map(|_| ())
+}
+
+/// Returns `value` of `owner`'s escrow to its free balance.
+pub fn refund<T: Config>(owner: &T::AccountId, value: BalanceOf<T>) -> DispatchResult {
+	T::Currency::release(&HoldReason::Escrow.into(), owner, value, Precision::Exact).map(|_| ())
+}
+
+/// Moves `value` from `from` to `to`, keeping `from` alive.
+pub fn transfer<T: Config>(
+	from: &T::AccountId,
+	to: &T::AccountId,
+	value: BalanceOf<T>,
+) -> DispatchResult {
+	T::Currency::transfer(from, to, value, Preservation::Preserve).map(|_| ())
+}
+
+/// What `who` can transfer away and stay alive.
+pub fn spendable<T: Config>(who: &T::AccountId) -> BalanceOf<T> {
+	T::Currency::reducible_balance(who, Preservation::Preserve, Fortitude::Polite)
+}
+
+/// `who`'s free balance.
+pub fn free<T: Config>(who: &T::AccountId) -> BalanceOf<T> {
+	T::Currency::balance(who)
+}
+
+/// What `owner` has in escrow, over all its policies.
+#[cfg(any(feature = "std", feature = "try-runtime"))]
+pub fn escrowed<T: Config>(owner: &T::AccountId) -> BalanceOf<T> {
+	use frame_support::traits::fungible::InspectHold as _;
+	T::Currency::balance_on_hold(&HoldReason::Escrow.into(), owner)
+}

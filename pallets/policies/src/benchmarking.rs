@@ -1,0 +1,373 @@
+//! Benchmarks of the Policies pallet (v2). Each bench sets up its worst case, said in its doc.
+//! The umbral-pre objects are real ones, written by umbral-pre's Python bindings
+//! ([`kms_primitives::fixtures`]): the runtime decodes and checks them as it would any.
+
+use super::*;
+use frame_benchmarking::v2::*;
+use frame_support::traits::{fungible::Mutate, Authorize};
+use frame_system::RawOrigin;
+use kms_primitives::{
+	fixtures,
+	staking::{dev, UMBRAL_PUBLIC_KEY_LEN},
+};
+use sp_runtime::{traits::Bounded, RuntimeAppPublic};
+
+/// A policy id for index `i`.
+fn policy_id(i: u32) -> PolicyId {
+	let mut id = [0u8; 16];
+	id[..4].copy_from_slice(&i.to_le_bytes());
+	id
+}
+
+fn umbral_key(bytes: &[u8]) -> UmbralPublicKey {
+	let mut key = [0u8; UMBRAL_PUBLIC_KEY_LEN];
+	key.copy_from_slice(bytes);
+	UmbralPublicKey(key)
+}
+
+/// An account with plenty of free balance.
+fn funded<T: Config>(name: &'static str, index: u32) -> T::AccountId {
+	let who: T::AccountId = account(name, index, 0);
+	T::Currency::set_balance(&who, BalanceOf::<T>::max_value() / 4u32.into());
+	who
+}
+
+/// `count` eligible nodes, from index `from`: registered, serving in the current period.
+fn nodes<T: Config>(from: u32, count: u32) -> Vec<T::AccountId> {
+	let period = T::Staking::current_period();
+	(from..from.saturating_add(count))
+		.map(|i| {
+			let node: T::AccountId = account("node", i, 0);
+			let operator: T::AccountId = account("operator", i, 0);
+			let key = dev::umbral_public_key(&alloc::format!("//bench-node-{i}"));
+			T::Staking::register_for_benchmark(&node, &operator, key);
+			T::Staking::serve_for_benchmark(&node, period);
+			node
+		})
+		.collect()
+}
+
+/// Grants of the fixture kfrag envelope to `nodes`.
+fn grants<T: Config>(nodes: &[T::AccountId]) -> GrantsOf<T> {
+	let kfrag = EncryptedKFrag {
+		capsule: fixtures::KFRAG_CAPSULE.to_vec().try_into().expect("105 bytes"),
+		ciphertext: fixtures::KFRAG_CIPHERTEXT.to_vec().try_into().expect("350 bytes"),
+	};
+	nodes
+		.iter()
+		.map(|node| NodeGrant { node: node.clone(), key_version: 0, kfrag: kfrag.clone() })
+		.collect::<Vec<_>>()
+		.try_into()
+		.expect("at most MaxNodes")
+}
+
+/// A condition tree of `size` nodes: `All(size − 1)` over payments to `to` (the most costly
+/// leaves to evaluate), or empty.
+fn conditions<T: Config>(size: u32, to: &T::AccountId) -> ConditionsOf<T> {
+	let mut tree = Vec::new();
+	if size > 0 {
+		tree.push(Condition::All(size.saturating_sub(1).min(255) as u8));
+		for _ in 1..size {
+			tree.push(Condition::PayPerAccess { to: to.clone(), amount: T::MinFeeRate::get() });
+		}
+	}
+	if size == 1 {
+		// `All(0)` is malformed; one leaf alone.
+		tree = alloc::vec![Condition::NotBefore(Zero::zero())];
+	}
+	tree.try_into().expect("at most MaxConditionNodes")
+}
+
+/// A policy `id` of `owner` with `n` nodes (from node index `from`), ending `periods` periods
+/// after the current one, with `condition_nodes` conditions.
+fn policy<T: Config>(
+	id: PolicyId,
+	owner: &T::AccountId,
+	from: u32,
+	n: u32,
+	periods: u32,
+	condition_nodes: u32,
+) -> Vec<T::AccountId> {
+	let nodes = nodes::<T>(from, n);
+	let now = frame_system::Pallet::<T>::block_number();
+	let length = period_length::<T>();
+	let end = now.saturating_add(length.saturating_mul(periods.into()));
+	Pallet::<T>::do_create_policy(
+		owner.clone(),
+		id,
+		b"bench".to_vec().try_into().expect("short label"),
+		[
+			umbral_key(&fixtures::DELEGATING_KEY),
+			umbral_key(&fixtures::VERIFYING_KEY),
+			umbral_key(&fixtures::RECEIVING_KEY),
+		],
+		n,
+		grants::<T>(&nodes),
+		end,
+		T::MinFeeRate::get(),
+		conditions::<T>(condition_nodes, owner),
+	)
+	.expect("policy is valid");
+	nodes
+}
+
+/// Blocks per period.
+fn period_length<T: Config>() -> BlockNumberFor<T> {
+	period_start::<T>(1)
+}
+
+fn period_start<T: Config>(period: Period) -> BlockNumberFor<T> {
+	T::Staking::period_start(period).unique_saturated_into()
+}
+
+fn capsules<T: Config>(count: u32) -> BoundedVec<CapsuleBytes, T::MaxCapsules> {
+	let capsule: CapsuleBytes = fixtures::CAPSULE.to_vec().try_into().expect("105 bytes");
+	alloc::vec![capsule; count as usize].try_into().expect("at most MaxCapsules")
+}
+
+fn cfrags<T: Config>(count: u32) -> CfragsOf<T> {
+	let cfrag: CapsuleFragBytes = fixtures::CFRAG.to_vec().try_into().expect("381 bytes");
+	alloc::vec![cfrag; count as usize].try_into().expect("at most MaxCapsules")
+}
+
+/// A request of `c` capsules under a policy of `MaxNodes` nodes, answered by all but the
+/// last node; returns the request and that node.
+fn pending_request<T: Config>(c: u32) -> (RequestId, T::AccountId) {
+	let owner = funded::<T>("owner", 0);
+	let max = T::MaxNodes::get();
+	let nodes = policy::<T>(policy_id(0), &owner, 0, max, 2, 0);
+	let requester = funded::<T>("requester", 0);
+	Pallet::<T>::do_request(requester, policy_id(0), capsules::<T>(c)).expect("request works");
+	let request = NextRequestId::<T>::get().saturating_sub(1);
+	let (last, others) = nodes.split_last().expect("MaxNodes ≥ 1");
+	for node in others {
+		Pallet::<T>::do_submit_cfrags(request, node.clone(), cfrags::<T>(c)).expect("answer works");
+	}
+	(request, last.clone())
+}
+
+#[benchmarks(where <T as frame_system::Config>::RuntimeCall: From<Call<T>>)]
+mod benchmarks {
+	use super::*;
+
+	/// `n` nodes, each eligibility- and envelope-checked; a condition tree of `c` nodes.
+	#[benchmark]
+	fn create_policy(
+		n: Linear<1, { T::MaxNodes::get() }>,
+		c: Linear<0, { T::MaxConditionNodes::get() }>,
+	) {
+		let owner = funded::<T>("owner", 0);
+		let nodes = nodes::<T>(0, n);
+		let end = frame_system::Pallet::<T>::block_number()
+			.saturating_add(period_length::<T>().saturating_mul(10u32.into()));
+		let conditions = conditions::<T>(c, &owner);
+		#[extrinsic_call]
+		_(
+			RawOrigin::Signed(owner.clone()),
+			policy_id(0),
+			b"bench".to_vec().try_into().expect("short label"),
+			umbral_key(&fixtures::DELEGATING_KEY),
+			umbral_key(&fixtures::VERIFYING_KEY),
+			umbral_key(&fixtures::RECEIVING_KEY),
+			n,
+			grants::<T>(&nodes),
+			end,
+			T::MinFeeRate::get(),
+			conditions,
+		);
+		assert!(Policies::<T>::contains_key(policy_id(0)));
+	}
+
+	/// A policy of `n` nodes, every share cut and refunded.
+	#[benchmark]
+	fn revoke_policy(n: Linear<1, { T::MaxNodes::get() }>) {
+		let owner = funded::<T>("owner", 0);
+		policy::<T>(policy_id(0), &owner, 0, n, 10, 0);
+		#[extrinsic_call]
+		_(RawOrigin::Signed(owner), policy_id(0));
+		assert!(matches!(
+			Policies::<T>::get(policy_id(0)).map(|p| p.status),
+			Some(PolicyStatus::Revoked(_))
+		));
+	}
+
+	/// A policy of `MaxNodes` nodes rotated to `n` new nodes: every old node leaves (share cut,
+	/// refund), every new one joins (eligibility, envelope, escrow).
+	#[benchmark]
+	fn rotate_policy(n: Linear<1, { T::MaxNodes::get() }>) {
+		let owner = funded::<T>("owner", 0);
+		let max = T::MaxNodes::get();
+		policy::<T>(policy_id(0), &owner, 0, max, 10, 0);
+		let new = nodes::<T>(max, n);
+		#[extrinsic_call]
+		_(
+			RawOrigin::Signed(owner),
+			policy_id(0),
+			umbral_key(&fixtures::RECEIVING_KEY),
+			n,
+			grants::<T>(&new),
+		);
+		assert_eq!(Policies::<T>::get(policy_id(0)).map(|p| p.version), Some(1));
+	}
+
+	/// `c` capsules decoded and self-checked; a condition tree of `k` nodes, all payments.
+	#[benchmark]
+	fn request_reencryption(
+		c: Linear<1, { T::MaxCapsules::get() }>,
+		k: Linear<0, { T::MaxConditionNodes::get() }>,
+	) {
+		let owner = funded::<T>("owner", 0);
+		policy::<T>(policy_id(0), &owner, 0, 1, 2, k);
+		let requester = funded::<T>("requester", 0);
+		#[extrinsic_call]
+		_(RawOrigin::Signed(requester), policy_id(0), capsules::<T>(c));
+		assert_eq!(NextRequestId::<T>::get(), 1);
+	}
+
+	/// The last of `MaxNodes` nodes answers `c` capsules: the policy's node list and the
+	/// answers so far are scanned, `c` cfrags decoded.
+	#[benchmark]
+	fn submit_cfrags(c: Linear<1, { T::MaxCapsules::get() }>) {
+		let (request, node) = pending_request::<T>(c);
+		let operator = T::Staking::operator_of(&node).expect("registered");
+		#[extrinsic_call]
+		_(RawOrigin::Signed(operator), request, cfrags::<T>(c));
+		assert!(Responses::<T>::contains_key(request, &node));
+	}
+
+	/// The checks of an authorized response of `c` cfrags, signature included.
+	#[benchmark]
+	fn authorize_response(c: Linear<1, { T::MaxCapsules::get() }>) -> Result<(), BenchmarkError> {
+		let owner = funded::<T>("owner", 0);
+		let key = <T::OperatorCrypto as AppCrypto<_, _>>::RuntimeAppPublic::generate_pair(None);
+		let generic: <T::OperatorCrypto as AppCrypto<_, _>>::GenericPublic = key.into();
+		let public: T::Public = generic.into();
+		let node: T::AccountId = account("signing-node", 0, 0);
+		T::Staking::register_for_benchmark(
+			&node,
+			&public.clone().into_account(),
+			dev::umbral_public_key("//bench-signing-node"),
+		);
+		T::Staking::serve_for_benchmark(&node, T::Staking::current_period());
+		let mut others = nodes::<T>(0, T::MaxNodes::get().saturating_sub(1));
+		others.push(node.clone());
+		let now = frame_system::Pallet::<T>::block_number();
+		Pallet::<T>::do_create_policy(
+			owner.clone(),
+			policy_id(0),
+			Default::default(),
+			[
+				umbral_key(&fixtures::DELEGATING_KEY),
+				umbral_key(&fixtures::VERIFYING_KEY),
+				umbral_key(&fixtures::RECEIVING_KEY),
+			],
+			1,
+			grants::<T>(&others),
+			now.saturating_add(period_length::<T>()),
+			T::MinFeeRate::get(),
+			Default::default(),
+		)
+		.map_err(|_| "policy")?;
+		Pallet::<T>::do_request(owner, policy_id(0), capsules::<T>(c)).map_err(|_| "request")?;
+		let response: ResponseOf<T> = Response { request: 0, node, cfrags: cfrags::<T>(c), public };
+		let signature = SignedPayload::<T>::sign::<T::OperatorCrypto>(&response).ok_or("signs")?;
+		let call: <T as frame_system::Config>::RuntimeCall =
+			Call::<T>::submit_cfrags_authorized { response, signature }.into();
+		#[block]
+		{
+			call.authorize(TransactionSource::External)
+				.ok_or("no authorize logic")?
+				.map_err(|_| "authorize failed")?;
+		}
+		Ok(())
+	}
+
+	/// A share of `p` served periods paid out in one claim.
+	#[benchmark]
+	fn claim_fees(p: Linear<1, { T::MaxClaimPeriods::get() }>) {
+		frame_system::Pallet::<T>::set_block_number(period_start::<T>(1));
+		let owner = funded::<T>("owner", 0);
+		let nodes = policy::<T>(policy_id(0), &owner, 0, 1, p, 0);
+		let node = nodes.first().expect("one node").clone();
+		let start = T::Staking::current_period();
+		for period in start..start.saturating_add(p) {
+			T::Staking::serve_for_benchmark(&node, period);
+		}
+		let later = period_start::<T>(start.saturating_add(p));
+		frame_system::Pallet::<T>::set_block_number(later);
+		#[extrinsic_call]
+		_(RawOrigin::Signed(owner), policy_id(0), node.clone(), p);
+		assert!(FeeShares::<T>::get(policy_id(0), &node).is_none());
+	}
+
+	/// An ended policy of `n` nodes closed, and `p` served periods of each share settled.
+	#[benchmark]
+	fn settle_policy(
+		n: Linear<1, { T::MaxNodes::get() }>,
+		p: Linear<1, { T::MaxClaimPeriods::get() }>,
+	) {
+		frame_system::Pallet::<T>::set_block_number(period_start::<T>(1));
+		let owner = funded::<T>("owner", 0);
+		let nodes = policy::<T>(policy_id(0), &owner, 0, n, p, 0);
+		let start = T::Staking::current_period();
+		for node in &nodes {
+			for period in start..start.saturating_add(p) {
+				T::Staking::serve_for_benchmark(node, period);
+			}
+		}
+		// After the end and its last requests' deadlines.
+		let later =
+			period_start::<T>(start.saturating_add(p)).saturating_add(T::ResponseWindow::get());
+		frame_system::Pallet::<T>::set_block_number(later);
+		#[extrinsic_call]
+		_(RawOrigin::Signed(owner), policy_id(0), p);
+		assert_eq!(FeeShares::<T>::iter_prefix(policy_id(0)).count(), 0);
+	}
+
+	/// `r` requests expiring in one block, each unanswered by all `MaxNodes` nodes of its
+	/// policy: `r × MaxNodes` missed deadlines recorded.
+	#[benchmark]
+	fn process_deadlines(r: Linear<0, { T::MaxRequestsPerBlock::get() }>) {
+		let owner = funded::<T>("owner", 0);
+		policy::<T>(policy_id(0), &owner, 0, T::MaxNodes::get(), 2, 0);
+		let requester = funded::<T>("requester", 0);
+		for _ in 0..r {
+			Pallet::<T>::do_request(requester.clone(), policy_id(0), capsules::<T>(1))
+				.expect("request works");
+		}
+		let deadline =
+			frame_system::Pallet::<T>::block_number().saturating_add(T::ResponseWindow::get());
+		#[block]
+		{
+			Pallet::<T>::process_deadlines(deadline);
+		}
+		assert!(Deadlines::<T>::get(deadline).is_empty());
+	}
+
+	/// One request past its retention, answered by `n` nodes with `MaxCapsules` cfrags each.
+	#[benchmark]
+	fn prune_request(n: Linear<1, { T::MaxNodes::get() }>) {
+		let owner = funded::<T>("owner", 0);
+		let nodes = policy::<T>(policy_id(0), &owner, 0, n, 2, 0);
+		let capsule_count = T::MaxCapsules::get();
+		Pallet::<T>::do_request(owner, policy_id(0), capsules::<T>(capsule_count))
+			.expect("request works");
+		for node in &nodes {
+			Pallet::<T>::do_submit_cfrags(0, node.clone(), cfrags::<T>(capsule_count))
+				.expect("answer works");
+		}
+		let now = frame_system::Pallet::<T>::block_number()
+			.saturating_add(T::ResponseWindow::get())
+			.saturating_add(T::RetentionPeriod::get())
+			.saturating_add(One::one());
+		let budget = T::WeightInfo::prune_request(T::MaxNodes::get())
+			.saturating_add(T::DbWeight::get().reads_writes(2, 1));
+		#[block]
+		{
+			Pallet::<T>::prune_requests(now, budget);
+		}
+		assert!(!Requests::<T>::contains_key(0));
+	}
+
+	impl_benchmark_test_suite!(Pallet, crate::mock::ExtBuilder::build(), crate::mock::Test);
+}

@@ -1,0 +1,1429 @@
+//! # KMS Policies
+//!
+//! How data owners grant, pay for and revoke access, and how readers' requests and the nodes'
+//! answers are recorded (`PROTOCOL.md`, "Policies" and "Re-encryption").
+//!
+//! A **policy** names Bob's receiving key, a threshold `M` and `N` staking nodes, each holding
+//! a kfrag encrypted to its Umbral key ([`EncryptedKFrag`]). Its owner escrows
+//! `rate × N × periods` at creation, on a hold of her own account. Each node has a
+//! [`FeeShare`] of that escrow: one `rate` per period of the policy, paid to the node if it
+//! was serving in the period (the staking pallet's verdict: heartbeated, no deadline missed)
+//! and returned to the owner otherwise. Shares settle lazily, period by period, through
+//! [`Pallet::claim_fees`] and [`Pallet::settle_policy`], which anyone may call; periods are
+//! settled once they are over. Revocation and rotation cut the shares of the nodes that
+//! leave and refund the rest at once.
+//!
+//! A **request** carries capsules in umbral-pre's standard serialization; it is accepted if
+//! the policy is active and its conditions hold for the requester ([`conditions`]), and gets a
+//! deadline `ResponseWindow` blocks later. Each node of the policy's version answers once with
+//! one cfrag per capsule, signed by its operator (a free authorized transaction, or a signed
+//! one). At the block after a deadline, the request's unanswered nodes are recorded against
+//! their service in the staking pallet; this work is bounded by `MaxRequestsPerBlock ×
+//! MaxNodes` and paid for by the requests. Requests and their cfrags are kept for
+//! `RetentionPeriod` blocks after their deadline, then pruned in bounded batches when blocks
+//! have weight to spare.
+//!
+//! **Rotation rule.** A rotation (or revocation) cancels every pending request of the
+//! previous version: its nodes may no longer answer it, and no deadline of it is held against
+//! anyone. The requester asks again under the new version.
+//!
+//! **Fee periods.** A policy covers the periods from the one it is created in to the one of
+//! its last block (`end − 1`). A node that leaves by rotation keeps the current period; a node
+//! that joins starts with the next one. A revocation ends every share with the current period.
+//! Shares must be settled within the staking pallet's `HistoryDepth` periods: older service
+//! records are pruned, and a period whose record is gone counts as not served.
+#![cfg_attr(not(feature = "std"), no_std)]
+// `expect` is left to clippy's defaults: FRAME's macros expand to it (on paths that cannot fail).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::indexing_slicing))]
+
+extern crate alloc;
+
+mod asset;
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarking;
+pub mod conditions;
+#[cfg(test)]
+mod mock;
+#[cfg(test)]
+mod tests;
+pub mod types;
+pub mod weights;
+
+use alloc::vec::Vec;
+use frame_support::{pallet_prelude::*, traits::fungible};
+use frame_system::{
+	offchain::{AppCrypto, SignedPayload, SigningTypes},
+	pallet_prelude::*,
+};
+use kms_primitives::{
+	policies::{
+		AccessDenied, CapsuleBytes, CapsuleFragBytes, Condition, EncryptedKFrag, NodeGrant,
+		PolicyFees, PolicyId, PolicyNode, PolicyStatus, PolicyVersion, RequestId, RequestStatus,
+		CAPSULE_LEN, CFRAG_LEN, ENCRYPTED_KFRAG_LEN,
+	},
+	staking::{KeyVersion, NodeStaking, Period, PolicyRegistry, UmbralPublicKey},
+	wire,
+};
+use sp_runtime::{
+	traits::{CheckedMul, IdentifyAccount, One, Saturating, UniqueSaturatedInto, Zero},
+	transaction_validity::TransactionValidityWithRefund,
+};
+
+pub use pallet::*;
+pub use types::*;
+pub use weights::WeightInfo;
+
+/// Log target of this pallet.
+pub const LOG_TARGET: &str = "runtime::kms-policies";
+
+/// A balance of the fee currency.
+pub type BalanceOf<T> =
+	<<T as Config>::Currency as fungible::Inspect<<T as frame_system::Config>::AccountId>>::Balance;
+/// A condition of this runtime.
+pub type ConditionOf<T> =
+	Condition<<T as frame_system::Config>::AccountId, BalanceOf<T>, BlockNumberFor<T>>;
+/// A condition tree of this runtime.
+pub type ConditionsOf<T> = BoundedVec<ConditionOf<T>, <T as Config>::MaxConditionNodes>;
+/// A policy, as stored.
+pub type PolicyOf<T> = Policy<
+	<T as frame_system::Config>::AccountId,
+	BalanceOf<T>,
+	BlockNumberFor<T>,
+	<T as Config>::MaxNodes,
+	<T as Config>::MaxLabelLen,
+	<T as Config>::MaxConditionNodes,
+>;
+/// The nodes of a policy as its owner grants them.
+pub type GrantsOf<T> =
+	BoundedVec<NodeGrant<<T as frame_system::Config>::AccountId>, <T as Config>::MaxNodes>;
+/// A request, as stored.
+pub type RequestOf<T> = Request<
+	<T as frame_system::Config>::AccountId,
+	BlockNumberFor<T>,
+	<T as Config>::MaxCapsules,
+	<T as Config>::MaxNodes,
+>;
+/// A node's cfrags for a request, one per capsule.
+pub type CfragsOf<T> = BoundedVec<CapsuleFragBytes, <T as Config>::MaxCapsules>;
+/// A response as an operator signs it.
+pub type ResponseOf<T> = Response<
+	<T as frame_system::Config>::AccountId,
+	<T as SigningTypes>::Public,
+	<T as Config>::MaxCapsules,
+>;
+
+impl<T: SigningTypes + Config> SignedPayload<T> for ResponseOf<T> {
+	fn public(&self) -> T::Public {
+		self.public.clone()
+	}
+}
+
+#[frame_support::pallet]
+pub mod pallet {
+	use super::*;
+
+	#[pallet::pallet]
+	pub struct Pallet<T>(_);
+
+	/// Why this pallet holds funds.
+	#[pallet::composite_enum]
+	pub enum HoldReason {
+		/// Fees of the owner's policies not yet paid out or refunded.
+		#[codec(index = 0)]
+		Escrow,
+	}
+
+	#[pallet::config]
+	pub trait Config: frame_system::Config + SigningTypes {
+		/// The fee currency. Escrows sit on its holds.
+		type Currency: fungible::Inspect<Self::AccountId>
+			+ fungible::Mutate<Self::AccountId>
+			+ fungible::InspectHold<Self::AccountId>
+			+ fungible::MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason>;
+
+		/// The runtime's hold reasons, of which [`HoldReason`] is one.
+		type RuntimeHoldReason: From<HoldReason>;
+
+		/// The staking side: periods, eligibility, keys, operators, service.
+		type Staking: NodeStaking<Self::AccountId, BalanceOf<Self>>;
+
+		/// The operator key that signs responses (the staking pallet's operator key).
+		type OperatorCrypto: AppCrypto<Self::Public, Self::Signature>;
+
+		/// The most nodes of a policy (`N`). Also bounds a request's answers.
+		#[pallet::constant]
+		type MaxNodes: Get<u32>;
+
+		/// The longest label, in bytes.
+		#[pallet::constant]
+		type MaxLabelLen: Get<u32>;
+
+		/// The most nodes of a condition tree.
+		#[pallet::constant]
+		type MaxConditionNodes: Get<u32>;
+
+		/// The deepest condition tree (a single leaf has depth 1).
+		#[pallet::constant]
+		type MaxConditionDepth: Get<u32>;
+
+		/// The most capsules of a request.
+		#[pallet::constant]
+		type MaxCapsules: Get<u32>;
+
+		/// The most requests per block: bounds the deadline work of the block after their
+		/// deadline (`MaxRequestsPerBlock × MaxNodes` missed-deadline records).
+		#[pallet::constant]
+		type MaxRequestsPerBlock: Get<u32>;
+
+		/// The smallest fee rate (per node per period) a policy may have.
+		#[pallet::constant]
+		type MinFeeRate: Get<BalanceOf<Self>>;
+
+		/// The largest fee rate a policy may have. At least `MinFeeRate`.
+		#[pallet::constant]
+		type MaxFeeRate: Get<BalanceOf<Self>>;
+
+		/// Blocks nodes have to answer a request: the deadline is `now + ResponseWindow`.
+		/// At least 1; shorter than a period, so that a missed deadline falls in the period
+		/// after the request at the latest.
+		#[pallet::constant]
+		type ResponseWindow: Get<BlockNumberFor<Self>>;
+
+		/// Blocks a request and its cfrags are kept after its deadline. At least 1.
+		#[pallet::constant]
+		type RetentionPeriod: Get<BlockNumberFor<Self>>;
+
+		/// The most periods one `claim_fees` settles, and one `settle_policy` per node.
+		#[pallet::constant]
+		type MaxClaimPeriods: Get<u32>;
+
+		/// Priority of authorized responses in the pool.
+		#[pallet::constant]
+		type ResponsePriority: Get<TransactionPriority>;
+
+		/// Weights of this pallet's calls, from its benchmarks.
+		type WeightInfo: WeightInfo;
+	}
+
+	/// Every policy ever created, by id. Ids are never reused: ended policies stay, without
+	/// their kfrags.
+	///
+	/// Blake2 hashing: the owner chooses the id.
+	#[pallet::storage]
+	pub type Policies<T: Config> = StorageMap<_, Blake2_128Concat, PolicyId, PolicyOf<T>>;
+
+	/// The encrypted kfrag of each node of each active policy (current version).
+	///
+	/// Blake2 hashing: owner-chosen id, then an account.
+	#[pallet::storage]
+	pub type KFrags<T: Config> = StorageDoubleMap<
+		_,
+		Blake2_128Concat,
+		PolicyId,
+		Blake2_128Concat,
+		T::AccountId,
+		EncryptedKFrag,
+	>;
+
+	/// Each node's unsettled fee share of each policy. Removed once settled.
+	///
+	/// Blake2 hashing: owner-chosen id, then an account.
+	#[pallet::storage]
+	pub type FeeShares<T: Config> =
+		StorageDoubleMap<_, Blake2_128Concat, PolicyId, Blake2_128Concat, T::AccountId, FeeShare>;
+
+	/// The policies of each owner (for paging through them).
+	///
+	/// Blake2 hashing: an account, then an owner-chosen id.
+	#[pallet::storage]
+	pub type OwnerPolicies<T: Config> =
+		StorageDoubleMap<_, Blake2_128Concat, T::AccountId, Blake2_128Concat, PolicyId, ()>;
+
+	/// How many active policies use each node's key of each version: what the staking pallet
+	/// asks before a node leaves or drops a key.
+	///
+	/// Blake2 for the account; Twox64 for the version (small, not chosen freely).
+	#[pallet::storage]
+	pub type KeyUsage<T: Config> = StorageDoubleMap<
+		_,
+		Blake2_128Concat,
+		T::AccountId,
+		Twox64Concat,
+		KeyVersion,
+		u32,
+		ValueQuery,
+	>;
+
+	/// Retained requests, by id.
+	///
+	/// Twox64 hashing: ids are a counter.
+	#[pallet::storage]
+	pub type Requests<T: Config> = StorageMap<_, Twox64Concat, RequestId, RequestOf<T>>;
+
+	/// The id of the next request.
+	#[pallet::storage]
+	pub type NextRequestId<T: Config> = StorageValue<_, RequestId, ValueQuery>;
+
+	/// The oldest request id not pruned yet.
+	#[pallet::storage]
+	pub type OldestRequest<T: Config> = StorageValue<_, RequestId, ValueQuery>;
+
+	/// Each node's cfrags for each retained request.
+	///
+	/// Twox64 for the request (a counter; lets a request's answers be cleared by prefix),
+	/// Blake2 for the node.
+	#[pallet::storage]
+	pub type Responses<T: Config> =
+		StorageDoubleMap<_, Twox64Concat, RequestId, Blake2_128Concat, T::AccountId, CfragsOf<T>>;
+
+	/// The requests whose deadline is each block, processed at the block after it.
+	///
+	/// Twox64 hashing: block numbers are not chosen by users.
+	#[pallet::storage]
+	pub type Deadlines<T: Config> = StorageMap<
+		_,
+		Twox64Concat,
+		BlockNumberFor<T>,
+		BoundedVec<RequestId, T::MaxRequestsPerBlock>,
+		ValueQuery,
+	>;
+
+	#[pallet::event]
+	#[pallet::generate_deposit(pub(super) fn deposit_event)]
+	pub enum Event<T: Config> {
+		/// `owner` created policy `id` with `nodes` nodes and threshold `threshold`, ending at
+		/// block `end`, escrowing `escrowed`.
+		PolicyCreated {
+			id: PolicyId,
+			owner: T::AccountId,
+			threshold: u32,
+			nodes: u32,
+			end: BlockNumberFor<T>,
+			escrowed: BalanceOf<T>,
+		},
+		/// The owner revoked policy `id`; `refunded` went back to it. Nodes drop its kfrags.
+		PolicyRevoked { id: PolicyId, refunded: BalanceOf<T> },
+		/// The owner rotated policy `id` to `version`, escrowing `escrowed` more and getting
+		/// `refunded` back. Nodes drop the kfrags of the previous version.
+		PolicyRotated {
+			id: PolicyId,
+			version: PolicyVersion,
+			escrowed: BalanceOf<T>,
+			refunded: BalanceOf<T>,
+		},
+		/// Policy `id` ended and its kfrags were dropped; its fees settle by claims.
+		PolicyExpired { id: PolicyId },
+		/// `requester` asked for re-encryption of `capsules` capsules under `policy` (at
+		/// `version`); nodes answer until block `deadline`.
+		ReencryptionRequested {
+			request: RequestId,
+			policy: PolicyId,
+			version: PolicyVersion,
+			requester: T::AccountId,
+			capsules: u32,
+			deadline: BlockNumberFor<T>,
+		},
+		/// `requester` paid `amount` to `to` for access to `policy`.
+		AccessPaid {
+			policy: PolicyId,
+			requester: T::AccountId,
+			to: T::AccountId,
+			amount: BalanceOf<T>,
+		},
+		/// `node` answered `request` with its cfrags.
+		CfragsSubmitted { request: RequestId, node: T::AccountId },
+		/// `request` has the threshold of answers: the requester can decrypt.
+		RequestFulfilled { request: RequestId, policy: PolicyId },
+		/// `request`'s deadline passed with `answers` answers, fewer than the threshold.
+		RequestFailed { request: RequestId, answers: u32 },
+		/// `node`'s share of `policy` was settled for `periods` periods: `paid` to the node,
+		/// `refunded` to the owner.
+		FeesSettled {
+			policy: PolicyId,
+			node: T::AccountId,
+			periods: u32,
+			paid: BalanceOf<T>,
+			refunded: BalanceOf<T>,
+		},
+	}
+
+	#[pallet::error]
+	pub enum Error<T> {
+		/// A policy with this id exists or existed: ids are never reused.
+		PolicyIdInUse,
+		/// No policy has this id.
+		UnknownPolicy,
+		/// Only the policy's owner may do this.
+		NotOwner,
+		/// The policy was revoked: it accepts no more requests.
+		PolicyRevoked,
+		/// The policy has ended.
+		PolicyExpired,
+		/// The policy is still active, or its last requests are still being answered: it can be
+		/// settled `ResponseWindow` blocks after its end, or once revoked.
+		PolicyStillActive,
+		/// The end block is not in the future.
+		EndInPast,
+		/// The fee rate is outside `[MinFeeRate, MaxFeeRate]`.
+		FeeRateOutOfRange,
+		/// The fee rate is below a chosen node's own minimum.
+		FeeRateBelowNodeMinimum,
+		/// The threshold must be at least 1 and at most the number of nodes.
+		InvalidThreshold,
+		/// A policy needs at least one node.
+		NoNodes,
+		/// The same node is listed twice.
+		DuplicateNode,
+		/// A node is not eligible: not registered, not serving, stake below the minimum, or its
+		/// lock does not cover the policy's end.
+		NodeNotEligible,
+		/// A node has no kept Umbral key of the given version.
+		UnknownNodeKey,
+		/// The delegating key is not a compressed secp256k1 point.
+		InvalidDelegatingKey,
+		/// The verifying key is not a compressed secp256k1 point.
+		InvalidVerifyingKey,
+		/// The receiving key is not a compressed secp256k1 point.
+		InvalidReceivingKey,
+		/// An encrypted kfrag's capsule is not `CAPSULE_LEN` bytes.
+		InvalidKFragCapsuleLength,
+		/// An encrypted kfrag's capsule is not a valid umbral-pre capsule.
+		MalformedKFragCapsule,
+		/// An encrypted kfrag's ciphertext is not `ENCRYPTED_KFRAG_LEN` bytes.
+		InvalidKFragLength,
+		/// The condition tree is not exactly one well-formed tree (or `All`/`Any` of zero).
+		MalformedConditions,
+		/// The condition tree is deeper than `MaxConditionDepth`.
+		ConditionsTooDeep,
+		/// A `PayPerAccess` condition under `Any` or `Not`: a payment must be certain.
+		ConditionalPayment,
+		/// The fees overflow the balance type.
+		FeeOverflow,
+		/// The owner's free balance does not cover the fees.
+		InsufficientBalance,
+		/// A node that left this policy by rotation has unsettled periods that do not adjoin
+		/// its new share: settle them (`claim_fees`) first.
+		ShareUnsettled,
+		/// A `NotBefore` condition: too early.
+		TooEarly,
+		/// A `NotAfter` condition: too late.
+		TooLate,
+		/// A `RequesterIs` condition: another requester.
+		WrongRequester,
+		/// A `MinBalance` condition: the requester's balance is too low.
+		BalanceTooLow,
+		/// A `PayPerAccess` condition: the requester cannot pay.
+		CannotPayForAccess,
+		/// An `Any` condition: none of its alternatives holds.
+		NoAlternativeHolds,
+		/// A `Not` condition: its subtree holds.
+		NegationHolds,
+		/// A request needs at least one capsule.
+		NoCapsules,
+		/// A capsule is not `CAPSULE_LEN` bytes.
+		InvalidCapsuleLength,
+		/// A capsule is not a valid umbral-pre capsule.
+		MalformedCapsule,
+		/// This block's requests are at `MaxRequestsPerBlock`: request in the next block.
+		TooManyRequests,
+		/// No retained request has this id.
+		UnknownRequest,
+		/// The request's deadline has passed.
+		DeadlinePassed,
+		/// The request was cancelled by a revocation or rotation of its policy.
+		RequestCancelled,
+		/// The node is not one of the nodes of the request's policy version.
+		NotAssigned,
+		/// The node already answered this request.
+		AlreadyAnswered,
+		/// The caller is not a node's operator.
+		NotOperator,
+		/// Not one cfrag per capsule of the request.
+		WrongCfragCount,
+		/// A cfrag is not `CFRAG_LEN` bytes.
+		InvalidCfragLength,
+		/// A cfrag is not a valid umbral-pre cfrag encoding.
+		MalformedCfrag,
+		/// Nothing to settle yet: the node's next period is not over, or the share is settled.
+		NothingToSettle,
+	}
+
+	#[pallet::hooks]
+	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+		fn on_initialize(now: BlockNumberFor<T>) -> Weight {
+			Self::process_deadlines(now.saturating_sub(One::one()))
+		}
+
+		fn on_idle(now: BlockNumberFor<T>, remaining: Weight) -> Weight {
+			Self::prune_requests(now, remaining)
+		}
+
+		fn integrity_test() {
+			assert!(T::MaxNodes::get() >= 1, "a policy needs a node");
+			assert!(T::MaxCapsules::get() >= 1, "a request needs a capsule");
+			assert!(T::MaxRequestsPerBlock::get() >= 1, "requests must be possible");
+			assert!(T::MaxConditionDepth::get() >= 1);
+			assert!(T::MaxClaimPeriods::get() >= 1);
+			assert!(T::MinFeeRate::get() <= T::MaxFeeRate::get(), "MinFeeRate ≤ MaxFeeRate");
+			assert!(!T::ResponseWindow::get().is_zero(), "ResponseWindow must be at least 1");
+			assert!(!T::RetentionPeriod::get().is_zero(), "RetentionPeriod must be at least 1");
+		}
+
+		#[cfg(feature = "try-runtime")]
+		fn try_state(_n: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
+			Self::do_try_state()
+		}
+	}
+
+	#[pallet::call(weight = <T as Config>::WeightInfo)]
+	impl<T: Config> Pallet<T> {
+		/// Create policy `id`: `threshold` of the `nodes` (each with its kfrag encrypted to
+		/// its Umbral key of the given version) re-encrypt for `receiving_key` until block
+		/// `end`, for `fee_rate` per node per period, to requesters meeting `conditions`.
+		/// Escrows `fee_rate × N × periods` of the caller's balance. Signed by the owner.
+		/// Emits `PolicyCreated`.
+		#[pallet::call_index(0)]
+		#[pallet::weight(T::WeightInfo::create_policy(nodes.len() as u32, conditions.len() as u32))]
+		pub fn create_policy(
+			origin: OriginFor<T>,
+			id: PolicyId,
+			label: BoundedVec<u8, T::MaxLabelLen>,
+			delegating_key: UmbralPublicKey,
+			verifying_key: UmbralPublicKey,
+			receiving_key: UmbralPublicKey,
+			threshold: u32,
+			nodes: GrantsOf<T>,
+			end: BlockNumberFor<T>,
+			fee_rate: BalanceOf<T>,
+			conditions: ConditionsOf<T>,
+		) -> DispatchResult {
+			let owner = ensure_signed(origin)?;
+			Self::do_create_policy(
+				owner,
+				id,
+				label,
+				[delegating_key, verifying_key, receiving_key],
+				threshold,
+				nodes,
+				end,
+				fee_rate,
+				conditions,
+			)
+		}
+
+		/// Revoke policy `id` at once: no more requests, pending ones are cancelled, nodes drop
+		/// their kfrags; fee shares end with the current period and the rest is refunded.
+		/// Signed by the owner. Emits `PolicyRevoked`.
+		#[pallet::call_index(1)]
+		#[pallet::weight(T::WeightInfo::revoke_policy(T::MaxNodes::get()))]
+		pub fn revoke_policy(origin: OriginFor<T>, id: PolicyId) -> DispatchResultWithPostInfo {
+			let owner = ensure_signed(origin)?;
+			let nodes = Self::do_revoke_policy(&owner, id)?;
+			Ok(Some(T::WeightInfo::revoke_policy(nodes)).into())
+		}
+
+		/// Replace the nodes, kfrags, threshold and receiving key of policy `id` at once,
+		/// bumping its version. Nodes that leave keep their share through the current period;
+		/// nodes that join are paid from the next one, escrowed now. Pending requests of the
+		/// previous version are cancelled. Signed by the owner. Emits `PolicyRotated`.
+		#[pallet::call_index(2)]
+		#[pallet::weight(T::WeightInfo::rotate_policy(nodes.len() as u32))]
+		pub fn rotate_policy(
+			origin: OriginFor<T>,
+			id: PolicyId,
+			receiving_key: UmbralPublicKey,
+			threshold: u32,
+			nodes: GrantsOf<T>,
+		) -> DispatchResult {
+			let owner = ensure_signed(origin)?;
+			Self::do_rotate_policy(&owner, id, receiving_key, threshold, nodes)
+		}
+
+		/// Ask the nodes of `policy` to re-encrypt `capsules` for the policy's receiving key.
+		/// Signed by anyone meeting the policy's conditions; makes its `PayPerAccess` payments.
+		/// Emits `ReencryptionRequested` (and `AccessPaid` per payment).
+		#[pallet::call_index(3)]
+		#[pallet::weight(T::WeightInfo::request_reencryption(
+			capsules.len() as u32,
+			T::MaxConditionNodes::get(),
+		).saturating_add(T::WeightInfo::process_deadlines(1))
+		.saturating_sub(T::WeightInfo::process_deadlines(0)))]
+		pub fn request_reencryption(
+			origin: OriginFor<T>,
+			policy: PolicyId,
+			capsules: BoundedVec<CapsuleBytes, T::MaxCapsules>,
+		) -> DispatchResult {
+			let requester = ensure_signed(origin)?;
+			Self::do_request(requester, policy, capsules)
+		}
+
+		/// Answer `request` with one cfrag per capsule, for the node the caller operates.
+		/// Signed by the node's operator account. Emits `CfragsSubmitted` (and
+		/// `RequestFulfilled` when the threshold is reached).
+		#[pallet::call_index(4)]
+		#[pallet::weight(T::WeightInfo::submit_cfrags(cfrags.len() as u32))]
+		pub fn submit_cfrags(
+			origin: OriginFor<T>,
+			request: RequestId,
+			cfrags: CfragsOf<T>,
+		) -> DispatchResult {
+			let operator = ensure_signed(origin)?;
+			let node = T::Staking::node_of_operator(&operator).ok_or(Error::<T>::NotOperator)?;
+			Self::do_submit_cfrags(request, node, cfrags)
+		}
+
+		/// The same answer, free: sent by the node's offchain worker and authorized by the
+		/// operator key's signature over `response` (see [`Pallet::authorize_response`]).
+		/// Emits `CfragsSubmitted` (and `RequestFulfilled` when the threshold is reached).
+		#[pallet::call_index(5)]
+		#[pallet::weight(T::WeightInfo::submit_cfrags(response.cfrags.len() as u32))]
+		#[pallet::authorize(Pallet::<T>::authorize_response)]
+		#[pallet::weight_of_authorize(T::WeightInfo::authorize_response(response.cfrags.len() as u32))]
+		pub fn submit_cfrags_authorized(
+			origin: OriginFor<T>,
+			response: ResponseOf<T>,
+			// Checked in `authorize_response`.
+			_signature: T::Signature,
+		) -> DispatchResult {
+			ensure_authorized(origin)?;
+			Self::do_submit_cfrags(response.request, response.node, response.cfrags)
+		}
+
+		/// Settle up to `max_periods` (at most `MaxClaimPeriods`) past periods of `node`'s fee
+		/// share of `policy`: paid to the node where it served, refunded to the owner where
+		/// not. Signed by anyone. Emits `FeesSettled`.
+		#[pallet::call_index(6)]
+		#[pallet::weight(T::WeightInfo::claim_fees((*max_periods).min(T::MaxClaimPeriods::get())))]
+		pub fn claim_fees(
+			origin: OriginFor<T>,
+			policy: PolicyId,
+			node: T::AccountId,
+			max_periods: u32,
+		) -> DispatchResult {
+			ensure_signed(origin)?;
+			let policy_record = Policies::<T>::get(policy).ok_or(Error::<T>::UnknownPolicy)?;
+			let limit = max_periods.min(T::MaxClaimPeriods::get());
+			let settled = Self::settle_share(policy, &policy_record, &node, limit)?;
+			ensure!(settled > 0, Error::<T>::NothingToSettle);
+			Ok(())
+		}
+
+		/// Close policy `id` once it has ended and its last requests' deadlines have passed
+		/// (dropping its kfrags and releasing its nodes), and settle up to `max_periods` (at
+		/// most `MaxClaimPeriods`) periods of each of up to `2 × MaxNodes` shares. Signed by
+		/// anyone; call again until it fails with `NothingToSettle`. Emits `PolicyExpired` when
+		/// it closes the policy, and `FeesSettled`.
+		#[pallet::call_index(7)]
+		#[pallet::weight(T::WeightInfo::settle_policy(
+			T::MaxNodes::get().saturating_mul(2),
+			(*max_periods).min(T::MaxClaimPeriods::get()),
+		))]
+		pub fn settle_policy(
+			origin: OriginFor<T>,
+			id: PolicyId,
+			max_periods: u32,
+		) -> DispatchResult {
+			ensure_signed(origin)?;
+			Self::do_settle_policy(id, max_periods.min(T::MaxClaimPeriods::get()))
+		}
+	}
+}
+
+impl<T: Config> Pallet<T> {
+	/// The period `block` falls in, as the staking pallet counts periods.
+	pub fn period_of(block: BlockNumberFor<T>) -> Period {
+		T::Staking::period_of(block.unique_saturated_into())
+	}
+
+	/// The periods a policy from `start` to `end` (exclusive) covers.
+	fn covered_periods(start: BlockNumberFor<T>, end: BlockNumberFor<T>) -> (Period, Period) {
+		(Self::period_of(start), Self::period_of(end.saturating_sub(One::one())))
+	}
+
+	/// `rate × count` with a specific error on overflow.
+	fn fee(rate: BalanceOf<T>, count: u32) -> Result<BalanceOf<T>, Error<T>> {
+		rate.checked_mul(&count.into()).ok_or(Error::<T>::FeeOverflow)
+	}
+
+	pub(crate) fn do_create_policy(
+		owner: T::AccountId,
+		id: PolicyId,
+		label: BoundedVec<u8, T::MaxLabelLen>,
+		[delegating_key, verifying_key, receiving_key]: [UmbralPublicKey; 3],
+		threshold: u32,
+		grants: GrantsOf<T>,
+		end: BlockNumberFor<T>,
+		fee_rate: BalanceOf<T>,
+		conditions: ConditionsOf<T>,
+	) -> DispatchResult {
+		ensure!(!Policies::<T>::contains_key(id), Error::<T>::PolicyIdInUse);
+		let now = frame_system::Pallet::<T>::block_number();
+		ensure!(end > now, Error::<T>::EndInPast);
+		ensure!(
+			fee_rate >= T::MinFeeRate::get() && fee_rate <= T::MaxFeeRate::get(),
+			Error::<T>::FeeRateOutOfRange
+		);
+		conditions::validate::<T>(&conditions, T::MaxConditionDepth::get())?;
+		Self::ensure_point(&delegating_key, Error::<T>::InvalidDelegatingKey)?;
+		Self::ensure_point(&verifying_key, Error::<T>::InvalidVerifyingKey)?;
+		Self::ensure_point(&receiving_key, Error::<T>::InvalidReceivingKey)?;
+		let (first, last) = Self::covered_periods(now, end);
+		let nodes = Self::check_grants(&grants, threshold, last, fee_rate)?;
+
+		let count = grants.len() as u32;
+		let escrowed = Self::fee(fee_rate, count)?
+			.checked_mul(&(last.saturating_sub(first).saturating_add(1)).into())
+			.ok_or(Error::<T>::FeeOverflow)?;
+		asset::escrow::<T>(&owner, escrowed).map_err(|_| Error::<T>::InsufficientBalance)?;
+
+		for grant in grants {
+			KeyUsage::<T>::mutate(&grant.node, grant.key_version, |n| n.saturating_inc());
+			FeeShares::<T>::insert(id, &grant.node, FeeShare { first, last, next: first });
+			KFrags::<T>::insert(id, &grant.node, grant.kfrag);
+		}
+		OwnerPolicies::<T>::insert(&owner, id, ());
+		Policies::<T>::insert(
+			id,
+			Policy {
+				owner: owner.clone(),
+				label,
+				delegating_key,
+				verifying_key,
+				receiving_key,
+				threshold,
+				nodes,
+				start: now,
+				end,
+				fee_rate,
+				fees: PolicyFees { escrowed, ..Default::default() },
+				conditions,
+				status: PolicyStatus::Active,
+				version: 0,
+			},
+		);
+		Self::deposit_event(Event::PolicyCreated {
+			id,
+			owner,
+			threshold,
+			nodes: count,
+			end,
+			escrowed,
+		});
+		Ok(())
+	}
+
+	/// Checks the nodes an owner grants (threshold, distinct, eligible through `last_period`,
+	/// fee rate, key version, kfrag envelope) and returns them as the policy stores them.
+	fn check_grants(
+		grants: &GrantsOf<T>,
+		threshold: u32,
+		last_period: Period,
+		fee_rate: BalanceOf<T>,
+	) -> Result<BoundedVec<PolicyNode<T::AccountId>, T::MaxNodes>, DispatchError> {
+		ensure!(!grants.is_empty(), Error::<T>::NoNodes);
+		ensure!(threshold >= 1 && threshold as usize <= grants.len(), Error::<T>::InvalidThreshold);
+		let mut nodes = BoundedVec::<PolicyNode<T::AccountId>, T::MaxNodes>::new();
+		for grant in grants {
+			ensure!(nodes.iter().all(|n| n.node != grant.node), Error::<T>::DuplicateNode);
+			ensure!(T::Staking::is_eligible(&grant.node, last_period), Error::<T>::NodeNotEligible);
+			let minimum = T::Staking::min_fee_rate(&grant.node).unwrap_or_default();
+			ensure!(fee_rate >= minimum, Error::<T>::FeeRateBelowNodeMinimum);
+			ensure!(
+				T::Staking::node_key(&grant.node, grant.key_version).is_some(),
+				Error::<T>::UnknownNodeKey
+			);
+			Self::check_kfrag(&grant.kfrag)?;
+			nodes
+				.try_push(PolicyNode { node: grant.node.clone(), key_version: grant.key_version })
+				.map_err(|_| Error::<T>::DuplicateNode)?;
+		}
+		Ok(nodes)
+	}
+
+	/// An encrypted kfrag: the envelope's lengths and its capsule (decoded and self-checked,
+	/// so that the node can always open it with its key).
+	fn check_kfrag(kfrag: &EncryptedKFrag) -> Result<(), Error<T>> {
+		ensure!(kfrag.capsule.len() == CAPSULE_LEN, Error::<T>::InvalidKFragCapsuleLength);
+		ensure!(kfrag.ciphertext.len() == ENCRYPTED_KFRAG_LEN, Error::<T>::InvalidKFragLength);
+		wire::decode_capsule(&kfrag.capsule).map_err(|_| Error::<T>::MalformedKFragCapsule)?;
+		Ok(())
+	}
+
+	/// An Umbral public key must be a compressed point that decompresses.
+	fn ensure_point(key: &UmbralPublicKey, error: Error<T>) -> Result<(), Error<T>> {
+		ensure!(matches!(key.0.first(), Some(0x02 | 0x03)), error);
+		umbral_pre::PublicKey::try_from_compressed_bytes(key.as_bytes()).map_err(|_| error)?;
+		Ok(())
+	}
+
+	/// Ends every share of `id` with `period` (refunding what lies beyond), drops the kfrags
+	/// and releases the keys. Returns what was refunded.
+	fn close(id: PolicyId, policy: &mut PolicyOf<T>, period: Period) -> BalanceOf<T> {
+		let mut refunded = BalanceOf::<T>::zero();
+		for PolicyNode { node, key_version } in &policy.nodes.clone() {
+			KeyUsage::<T>::mutate_exists(node, key_version, |n| {
+				*n = n.map(|n| n.saturating_sub(1)).filter(|n| *n > 0);
+			});
+			KFrags::<T>::remove(id, node);
+			refunded.saturating_accrue(Self::cut_share(id, policy, node, period));
+		}
+		refunded
+	}
+
+	/// Ends `node`'s share of `id` with `period`, refunding the periods after it to the
+	/// owner. Returns the refund.
+	fn cut_share(
+		id: PolicyId,
+		policy: &mut PolicyOf<T>,
+		node: &T::AccountId,
+		period: Period,
+	) -> BalanceOf<T> {
+		let Some(mut share) = FeeShares::<T>::get(id, node) else { return Zero::zero() };
+		if share.last <= period {
+			return Zero::zero();
+		}
+		// Periods `max(next, period + 1) ..= last` are no longer granted.
+		let cut_from = share.next.max(period.saturating_add(1));
+		let periods = share.last.saturating_add(1).saturating_sub(cut_from);
+		share.last = period;
+		let refund = policy.fee_rate.saturating_mul(periods.into());
+		Self::refund_owner(policy, refund);
+		if share.next > share.last {
+			FeeShares::<T>::remove(id, node);
+		} else {
+			FeeShares::<T>::insert(id, node, share);
+		}
+		refund
+	}
+
+	/// Returns `value` of the policy's escrow to its owner.
+	fn refund_owner(policy: &mut PolicyOf<T>, value: BalanceOf<T>) {
+		if value.is_zero() {
+			return;
+		}
+		if asset::refund::<T>(&policy.owner, value).is_err() {
+			frame_support::defensive!("escrow smaller than the policy's unsettled fees");
+			return;
+		}
+		policy.fees.refunded.saturating_accrue(value);
+	}
+
+	pub(crate) fn do_revoke_policy(
+		owner: &T::AccountId,
+		id: PolicyId,
+	) -> Result<u32, DispatchError> {
+		let mut policy = Policies::<T>::get(id).ok_or(Error::<T>::UnknownPolicy)?;
+		ensure!(&policy.owner == owner, Error::<T>::NotOwner);
+		Self::ensure_live(&policy)?;
+		let now = frame_system::Pallet::<T>::block_number();
+		let refunded = Self::close(id, &mut policy, Self::period_of(now));
+		policy.status = PolicyStatus::Revoked(now);
+		let nodes = policy.nodes.len() as u32;
+		Policies::<T>::insert(id, policy);
+		Self::deposit_event(Event::PolicyRevoked { id, refunded });
+		Ok(nodes)
+	}
+
+	/// Active and not past its end.
+	fn ensure_live(policy: &PolicyOf<T>) -> DispatchResult {
+		match policy.status {
+			PolicyStatus::Revoked(_) => Err(Error::<T>::PolicyRevoked.into()),
+			PolicyStatus::Expired => Err(Error::<T>::PolicyExpired.into()),
+			PolicyStatus::Active => {
+				let now = frame_system::Pallet::<T>::block_number();
+				ensure!(now < policy.end, Error::<T>::PolicyExpired);
+				Ok(())
+			},
+		}
+	}
+
+	pub(crate) fn do_rotate_policy(
+		owner: &T::AccountId,
+		id: PolicyId,
+		receiving_key: UmbralPublicKey,
+		threshold: u32,
+		grants: GrantsOf<T>,
+	) -> DispatchResult {
+		let mut policy = Policies::<T>::get(id).ok_or(Error::<T>::UnknownPolicy)?;
+		ensure!(&policy.owner == owner, Error::<T>::NotOwner);
+		Self::ensure_live(&policy)?;
+		Self::ensure_point(&receiving_key, Error::<T>::InvalidReceivingKey)?;
+		let now = frame_system::Pallet::<T>::block_number();
+		let current = Self::period_of(now);
+		let (_, last) = Self::covered_periods(policy.start, policy.end);
+		let nodes = Self::check_grants(&grants, threshold, last, policy.fee_rate)?;
+
+		// Joining nodes are paid from the next period through the last: escrow that first,
+		// so that a failure leaves everything as it was.
+		let mut escrowed = BalanceOf::<T>::zero();
+		let mut joined = Vec::new();
+		for grant in &grants {
+			if policy.nodes.iter().any(|n| n.node == grant.node) {
+				continue;
+			}
+			let (share, added) = match FeeShares::<T>::get(id, &grant.node) {
+				// It left in this period, so its share runs through it: the share extends.
+				Some(old) if old.last >= current => {
+					(FeeShare { last, ..old }, last.saturating_sub(old.last))
+				},
+				// Stored shares always have unsettled periods; they would leave a gap.
+				Some(_) => return Err(Error::<T>::ShareUnsettled.into()),
+				None => {
+					let first = current.saturating_add(1);
+					(FeeShare { first, last, next: first }, last.saturating_sub(current))
+				},
+			};
+			escrowed.saturating_accrue(Self::fee(policy.fee_rate, added)?);
+			joined.push((grant.node.clone(), share));
+		}
+		if !escrowed.is_zero() {
+			asset::escrow::<T>(owner, escrowed).map_err(|_| Error::<T>::InsufficientBalance)?;
+			policy.fees.escrowed.saturating_accrue(escrowed);
+		}
+		for (node, share) in joined {
+			if share.next <= share.last {
+				FeeShares::<T>::insert(id, &node, share);
+			}
+		}
+
+		// Leaving nodes keep the current period; every old kfrag and key use goes.
+		let mut refunded = BalanceOf::<T>::zero();
+		let old_nodes = core::mem::take(&mut policy.nodes);
+		for PolicyNode { node, key_version } in &old_nodes {
+			KeyUsage::<T>::mutate_exists(node, key_version, |n| {
+				*n = n.map(|n| n.saturating_sub(1)).filter(|n| *n > 0);
+			});
+			KFrags::<T>::remove(id, node);
+			if !nodes.iter().any(|n| &n.node == node) {
+				refunded.saturating_accrue(Self::cut_share(id, &mut policy, node, current));
+			}
+		}
+		for grant in grants {
+			KeyUsage::<T>::mutate(&grant.node, grant.key_version, |n| n.saturating_inc());
+			KFrags::<T>::insert(id, &grant.node, grant.kfrag);
+		}
+		policy.nodes = nodes;
+		policy.threshold = threshold;
+		policy.receiving_key = receiving_key;
+		policy.version = policy.version.saturating_add(1);
+		let version = policy.version;
+		Policies::<T>::insert(id, policy);
+		Self::deposit_event(Event::PolicyRotated { id, version, escrowed, refunded });
+		Ok(())
+	}
+
+	/// Whether `requester` may request under `id` now, and if not, why.
+	pub fn check_access(id: PolicyId, requester: &T::AccountId) -> Result<(), AccessDenied> {
+		let policy = Policies::<T>::get(id).ok_or(AccessDenied::UnknownPolicy)?;
+		Self::check_policy_access(&policy, requester)
+	}
+
+	fn check_policy_access(
+		policy: &PolicyOf<T>,
+		requester: &T::AccountId,
+	) -> Result<(), AccessDenied> {
+		let now = frame_system::Pallet::<T>::block_number();
+		match policy.status {
+			PolicyStatus::Revoked(_) => return Err(AccessDenied::Revoked),
+			PolicyStatus::Expired => return Err(AccessDenied::Expired),
+			PolicyStatus::Active if now >= policy.end => return Err(AccessDenied::Expired),
+			PolicyStatus::Active => {},
+		}
+		conditions::evaluate::<T>(&policy.conditions, requester, now)
+	}
+
+	pub(crate) fn do_request(
+		requester: T::AccountId,
+		id: PolicyId,
+		capsules: BoundedVec<CapsuleBytes, T::MaxCapsules>,
+	) -> DispatchResult {
+		let policy = Policies::<T>::get(id).ok_or(Error::<T>::UnknownPolicy)?;
+		Self::check_policy_access(&policy, &requester).map_err(Error::<T>::from)?;
+		ensure!(!capsules.is_empty(), Error::<T>::NoCapsules);
+		for capsule in &capsules {
+			ensure!(capsule.len() == CAPSULE_LEN, Error::<T>::InvalidCapsuleLength);
+		}
+		let now = frame_system::Pallet::<T>::block_number();
+		let deadline = now.saturating_add(T::ResponseWindow::get());
+		let request = NextRequestId::<T>::get();
+		Deadlines::<T>::try_mutate(deadline, |ids| ids.try_push(request))
+			.map_err(|_| Error::<T>::TooManyRequests)?;
+		// The expensive check last.
+		for capsule in &capsules {
+			wire::decode_capsule(capsule).map_err(|_| Error::<T>::MalformedCapsule)?;
+		}
+		for (to, amount) in conditions::payments::<T>(&policy.conditions) {
+			asset::transfer::<T>(&requester, to, amount)
+				.map_err(|_| Error::<T>::CannotPayForAccess)?;
+			Self::deposit_event(Event::AccessPaid {
+				policy: id,
+				requester: requester.clone(),
+				to: to.clone(),
+				amount,
+			});
+		}
+		NextRequestId::<T>::put(request.saturating_add(1));
+		let count = capsules.len() as u32;
+		Requests::<T>::insert(
+			request,
+			Request {
+				policy: id,
+				version: policy.version,
+				receiving_key: policy.receiving_key,
+				requester: requester.clone(),
+				capsules,
+				created: now,
+				deadline,
+				answered: BoundedVec::new(),
+			},
+		);
+		Self::deposit_event(Event::ReencryptionRequested {
+			request,
+			policy: id,
+			version: policy.version,
+			requester,
+			capsules: count,
+			deadline,
+		});
+		Ok(())
+	}
+
+	/// Why `node` may not answer `request` now, if it may not: the checks both answer paths
+	/// share, cheapest first. Returns the request and its policy's threshold.
+	fn check_answer(
+		request_id: RequestId,
+		node: &T::AccountId,
+		cfrag_count: usize,
+	) -> Result<(RequestOf<T>, u32), Error<T>> {
+		let request = Requests::<T>::get(request_id).ok_or(Error::<T>::UnknownRequest)?;
+		let now = frame_system::Pallet::<T>::block_number();
+		ensure!(now <= request.deadline, Error::<T>::DeadlinePassed);
+		let policy = Policies::<T>::get(request.policy).ok_or(Error::<T>::UnknownPolicy)?;
+		ensure!(Self::answerable(&policy, &request), Error::<T>::RequestCancelled);
+		ensure!(policy.nodes.iter().any(|n| &n.node == node), Error::<T>::NotAssigned);
+		ensure!(!request.answered.contains(node), Error::<T>::AlreadyAnswered);
+		ensure!(cfrag_count == request.capsules.len(), Error::<T>::WrongCfragCount);
+		Ok((request, policy.threshold))
+	}
+
+	/// Whether the request still belongs to its policy: same version, not revoked.
+	fn answerable(policy: &PolicyOf<T>, request: &RequestOf<T>) -> bool {
+		policy.version == request.version && !matches!(policy.status, PolicyStatus::Revoked(_))
+	}
+
+	/// The cfrags' lengths and encodings.
+	fn check_cfrags(cfrags: &CfragsOf<T>) -> Result<(), Error<T>> {
+		for cfrag in cfrags {
+			ensure!(cfrag.len() == CFRAG_LEN, Error::<T>::InvalidCfragLength);
+		}
+		for cfrag in cfrags {
+			wire::decode_capsule_frag(cfrag).map_err(|_| Error::<T>::MalformedCfrag)?;
+		}
+		Ok(())
+	}
+
+	pub(crate) fn do_submit_cfrags(
+		request_id: RequestId,
+		node: T::AccountId,
+		cfrags: CfragsOf<T>,
+	) -> DispatchResult {
+		let (mut request, threshold) = Self::check_answer(request_id, &node, cfrags.len())?;
+		Self::check_cfrags(&cfrags)?;
+		request
+			.answered
+			.try_push(node.clone())
+			.map_err(|_| Error::<T>::AlreadyAnswered)?;
+		let answers = request.answered.len() as u32;
+		let policy = request.policy;
+		Requests::<T>::insert(request_id, request);
+		Responses::<T>::insert(request_id, &node, cfrags);
+		Self::deposit_event(Event::CfragsSubmitted { request: request_id, node });
+		if answers == threshold {
+			Self::deposit_event(Event::RequestFulfilled { request: request_id, policy });
+		}
+		Ok(())
+	}
+
+	/// Checks a response before it enters the pool or a block: the request, the node, the
+	/// operator, the cfrags and, last because it is the expensive part, the signature. Valid
+	/// responses are free, provide the tag `(request, node)` and live until the deadline.
+	pub fn authorize_response(
+		_source: TransactionSource,
+		response: &ResponseOf<T>,
+		signature: &T::Signature,
+	) -> TransactionValidityWithRefund {
+		let (request, _) = Self::check_answer(
+			response.request,
+			&response.node,
+			response.cfrags.len(),
+		)
+		.map_err(|error| match error {
+			Error::<T>::AlreadyAnswered | Error::<T>::DeadlinePassed => InvalidTransaction::Stale,
+			Error::<T>::UnknownRequest | Error::<T>::RequestCancelled => InvalidTransaction::Stale,
+			_ => InvalidTransaction::Call,
+		})?;
+		let operator =
+			T::Staking::operator_of(&response.node).ok_or(InvalidTransaction::BadSigner)?;
+		if operator != response.public.clone().into_account() {
+			return Err(InvalidTransaction::BadSigner.into());
+		}
+		Self::check_cfrags(&response.cfrags).map_err(|_| InvalidTransaction::Call)?;
+		if !SignedPayload::<T>::verify::<T::OperatorCrypto>(response, signature.clone()) {
+			return Err(InvalidTransaction::BadProof.into());
+		}
+		let now = frame_system::Pallet::<T>::block_number();
+		let longevity: u64 = request
+			.deadline
+			.saturating_sub(now)
+			.saturating_add(One::one())
+			.unique_saturated_into();
+		ValidTransaction::with_tag_prefix("KmsResponse")
+			.priority(T::ResponsePriority::get())
+			.and_provides((response.request, &response.node))
+			.longevity(longevity)
+			.propagate(true)
+			.build()
+			.map(|validity| (validity, Weight::zero()))
+	}
+
+	/// Settles up to `limit` periods of `node`'s share of `id`, in order, that are over.
+	/// Returns how many were settled.
+	fn settle_share(
+		id: PolicyId,
+		policy: &PolicyOf<T>,
+		node: &T::AccountId,
+		limit: u32,
+	) -> Result<u32, DispatchError> {
+		let Some(mut share) = FeeShares::<T>::get(id, node) else { return Ok(0) };
+		let current = T::Staking::current_period();
+		let mut policy_fees = policy.fees.clone();
+		let (mut paid, mut refunded, mut periods) =
+			(BalanceOf::<T>::zero(), BalanceOf::<T>::zero(), 0u32);
+		while periods < limit && share.next <= share.last && share.next < current {
+			if T::Staking::is_serving(node, share.next) {
+				paid.saturating_accrue(policy.fee_rate);
+			} else {
+				refunded.saturating_accrue(policy.fee_rate);
+			}
+			share.next = share.next.saturating_add(1);
+			periods.saturating_inc();
+		}
+		if periods == 0 {
+			return Ok(0);
+		}
+		if !paid.is_zero() {
+			asset::pay::<T>(&policy.owner, node, paid)?;
+			policy_fees.paid.saturating_accrue(paid);
+		}
+		if !refunded.is_zero() {
+			asset::refund::<T>(&policy.owner, refunded)?;
+			policy_fees.refunded.saturating_accrue(refunded);
+		}
+		if share.next > share.last {
+			FeeShares::<T>::remove(id, node);
+		} else {
+			FeeShares::<T>::insert(id, node, share);
+		}
+		Policies::<T>::mutate(id, |stored| {
+			if let Some(stored) = stored {
+				stored.fees = policy_fees;
+			}
+		});
+		Self::deposit_event(Event::FeesSettled {
+			policy: id,
+			node: node.clone(),
+			periods,
+			paid,
+			refunded,
+		});
+		Ok(periods)
+	}
+
+	pub(crate) fn do_settle_policy(id: PolicyId, limit: u32) -> DispatchResult {
+		let mut policy = Policies::<T>::get(id).ok_or(Error::<T>::UnknownPolicy)?;
+		let now = frame_system::Pallet::<T>::block_number();
+		let mut closed = false;
+		match policy.status {
+			// Requests made before the end are answered until their deadline: the kfrags
+			// stay until then.
+			PolicyStatus::Active if now < policy.end.saturating_add(T::ResponseWindow::get()) => {
+				return Err(Error::<T>::PolicyStillActive.into())
+			},
+			PolicyStatus::Active => {
+				// Ended: every share already ends with the policy's last period.
+				let (_, last) = Self::covered_periods(policy.start, policy.end);
+				Self::close(id, &mut policy, last);
+				policy.status = PolicyStatus::Expired;
+				Policies::<T>::insert(id, &policy);
+				Self::deposit_event(Event::PolicyExpired { id });
+				closed = true;
+			},
+			PolicyStatus::Revoked(_) | PolicyStatus::Expired => {},
+		}
+		let mut settled = 0u32;
+		let nodes: Vec<T::AccountId> = FeeShares::<T>::iter_key_prefix(id)
+			.take(T::MaxNodes::get() as usize * 2)
+			.collect();
+		for node in nodes {
+			let policy = Policies::<T>::get(id).ok_or(Error::<T>::UnknownPolicy)?;
+			settled.saturating_accrue(Self::settle_share(id, &policy, &node, limit)?);
+		}
+		ensure!(closed || settled > 0, Error::<T>::NothingToSettle);
+		Ok(())
+	}
+
+	/// Records the unanswered nodes of the requests whose deadline was `block` against their
+	/// service in the period of the deadline, and announces the requests that failed.
+	pub(crate) fn process_deadlines(block: BlockNumberFor<T>) -> Weight {
+		let ids = Deadlines::<T>::take(block);
+		let count = ids.len() as u32;
+		if count == 0 {
+			return T::WeightInfo::process_deadlines(0);
+		}
+		let period = Self::period_of(block);
+		for id in ids {
+			let Some(request) = Requests::<T>::get(id) else { continue };
+			let Some(policy) = Policies::<T>::get(request.policy) else { continue };
+			if !Self::answerable(&policy, &request) {
+				continue;
+			}
+			for PolicyNode { node, .. } in &policy.nodes {
+				if !request.answered.contains(node) {
+					T::Staking::record_missed_deadline(node, period);
+				}
+			}
+			let answers = request.answered.len() as u32;
+			if answers < policy.threshold {
+				Self::deposit_event(Event::RequestFailed { request: id, answers });
+			}
+		}
+		T::WeightInfo::process_deadlines(count)
+	}
+
+	/// Removes requests (and their cfrags) whose retention has passed, oldest first, within
+	/// `budget`.
+	pub(crate) fn prune_requests(now: BlockNumberFor<T>, budget: Weight) -> Weight {
+		let per_request = T::WeightInfo::prune_request(T::MaxNodes::get());
+		let mut used = T::DbWeight::get().reads_writes(2, 1);
+		if !budget.all_gte(used.saturating_add(per_request)) {
+			return Weight::zero();
+		}
+		let mut oldest = OldestRequest::<T>::get();
+		let next = NextRequestId::<T>::get();
+		while oldest < next && budget.all_gte(used.saturating_add(per_request)) {
+			match Requests::<T>::get(oldest) {
+				Some(request)
+					if request.deadline.saturating_add(T::RetentionPeriod::get()) >= now =>
+				{
+					break
+				},
+				Some(_) => {
+					Requests::<T>::remove(oldest);
+					let _ = Responses::<T>::clear_prefix(oldest, T::MaxNodes::get(), None);
+				},
+				None => {},
+			}
+			used.saturating_accrue(per_request);
+			oldest = oldest.saturating_add(1);
+		}
+		OldestRequest::<T>::put(oldest);
+		used
+	}
+
+	/// The status of a retained request.
+	pub fn request_status(id: RequestId) -> Option<RequestStatus<BlockNumberFor<T>>> {
+		let request = Requests::<T>::get(id)?;
+		let policy = Policies::<T>::get(request.policy)?;
+		let answers = request.answered.len() as u32;
+		let now = frame_system::Pallet::<T>::block_number();
+		Some(if answers >= policy.threshold && policy.version == request.version {
+			RequestStatus::Fulfilled { answers }
+		} else if !Self::answerable(&policy, &request) {
+			RequestStatus::Cancelled
+		} else if now > request.deadline {
+			RequestStatus::Failed { answers }
+		} else {
+			RequestStatus::Pending { answers, deadline: request.deadline }
+		})
+	}
+
+	/// The cfrags of a retained request, by node, in order of the answers.
+	pub fn cfrags(id: RequestId) -> Vec<(T::AccountId, Vec<Vec<u8>>)> {
+		let Some(request) = Requests::<T>::get(id) else { return Vec::new() };
+		request
+			.answered
+			.into_iter()
+			.filter_map(|node| {
+				let cfrags = Responses::<T>::get(id, &node)?;
+				Some((node, cfrags.into_iter().map(|c| c.into_inner()).collect()))
+			})
+			.collect()
+	}
+
+	/// The ids of `owner`'s policies after `start_after`, at most `limit` (and 100).
+	pub fn policies_of(
+		owner: &T::AccountId,
+		start_after: Option<PolicyId>,
+		limit: u32,
+	) -> Vec<PolicyId> {
+		let limit = limit.min(100) as usize;
+		match start_after {
+			Some(after) => OwnerPolicies::<T>::iter_key_prefix_from(
+				owner,
+				OwnerPolicies::<T>::hashed_key_for(owner, after),
+			)
+			.take(limit)
+			.collect(),
+			None => OwnerPolicies::<T>::iter_key_prefix(owner).take(limit).collect(),
+		}
+	}
+
+	/// Up to `count` distinct nodes eligible for a policy ending at `end`, drawn in
+	/// proportion to stake from `seed`.
+	pub fn sample_nodes(count: u32, end: BlockNumberFor<T>, seed: [u8; 32]) -> Vec<T::AccountId> {
+		let last = Self::period_of(end.saturating_sub(One::one()));
+		let mut candidates: Vec<(T::AccountId, u128)> = T::Staking::eligible_nodes(last)
+			.into_iter()
+			.map(|(node, stake)| (node, stake.unique_saturated_into()))
+			.filter(|(_, stake): &(_, u128)| *stake > 0)
+			.collect();
+		let mut chosen = Vec::new();
+		let wanted = count.min(T::MaxNodes::get()) as usize;
+		let mut round = 0u32;
+		while chosen.len() < wanted && !candidates.is_empty() {
+			let total = candidates.iter().fold(0u128, |sum, (_, stake)| sum.saturating_add(*stake));
+			let draw = sp_io::hashing::blake2_256(&(seed, round).encode());
+			let mut point = u128::from_le_bytes(
+				draw.get(..16).and_then(|b| b.try_into().ok()).unwrap_or([0u8; 16]),
+			) % total.max(1);
+			let mut index = 0;
+			for (i, (_, stake)) in candidates.iter().enumerate() {
+				if point < *stake {
+					index = i;
+					break;
+				}
+				point = point.saturating_sub(*stake);
+			}
+			chosen.push(candidates.swap_remove(index).0);
+			round = round.saturating_add(1);
+		}
+		chosen
+	}
+
+	/// The pallet's invariants, checked after every test and by try-runtime:
+	/// - escrow: each policy's `escrowed − paid − refunded` equals `fee_rate ×` its shares'
+	///   unsettled periods, and each owner's hold equals the sum over its policies;
+	/// - every share belongs to an existing policy and lies within its covered periods;
+	/// - kfrags exist exactly for the nodes of active policies, and `KeyUsage` counts them;
+	/// - `OwnerPolicies` indexes exactly the policies, under their owners;
+	/// - every retained request refers to an existing policy, lies in
+	///   `OldestRequest..NextRequestId`, has its deadline within `ResponseWindow` of its
+	///   creation, has at most `MaxNodes` answers, each with a
+	///   stored response of one cfrag per capsule; every response belongs to a request;
+	/// - no deadline queue is left behind the current block.
+	#[cfg(any(feature = "std", feature = "try-runtime"))]
+	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
+		use alloc::collections::btree_map::BTreeMap;
+		let mut held: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
+		let mut usage: BTreeMap<(T::AccountId, KeyVersion), u32> = BTreeMap::new();
+		for (id, policy) in Policies::<T>::iter() {
+			ensure!(OwnerPolicies::<T>::contains_key(&policy.owner, id), "unindexed policy");
+			let (first, last) = Self::covered_periods(policy.start, policy.end);
+			let mut unsettled = 0u32;
+			for (node, share) in FeeShares::<T>::iter_prefix(id) {
+				ensure!(share.first >= first && share.last <= last, "share outside the policy");
+				ensure!(share.next <= share.last, "settled share kept");
+				let _ = node;
+				unsettled.saturating_accrue(share.unsettled());
+			}
+			let remaining = policy
+				.fees
+				.escrowed
+				.saturating_sub(policy.fees.paid)
+				.saturating_sub(policy.fees.refunded);
+			ensure!(
+				remaining == policy.fee_rate.saturating_mul(unsettled.into()),
+				"escrow differs from the unsettled shares"
+			);
+			held.entry(policy.owner.clone()).or_default().saturating_accrue(remaining);
+			let active = policy.status == PolicyStatus::Active;
+			for PolicyNode { node, key_version } in &policy.nodes {
+				ensure!(KFrags::<T>::contains_key(id, node) == active, "kfrag of a closed policy");
+				if active {
+					usage.entry((node.clone(), *key_version)).or_default().saturating_inc();
+				}
+			}
+			ensure!(
+				KFrags::<T>::iter_key_prefix(id).count()
+					== if active { policy.nodes.len() } else { 0 },
+				"kfrag of a node not in the policy"
+			);
+		}
+		for (owner, escrow) in &held {
+			ensure!(
+				asset::escrowed::<T>(owner) == *escrow,
+				"held escrow differs from the policies"
+			);
+		}
+		for (owner, id, ()) in OwnerPolicies::<T>::iter() {
+			ensure!(Policies::<T>::get(id).is_some_and(|p| p.owner == owner), "stale owner index");
+		}
+		for (id, _) in FeeShares::<T>::iter_keys() {
+			ensure!(Policies::<T>::contains_key(id), "share of an unknown policy");
+		}
+		let stored: BTreeMap<_, _> =
+			KeyUsage::<T>::iter().map(|(node, version, n)| ((node, version), n)).collect();
+		ensure!(stored == usage, "KeyUsage differs from the active policies");
+
+		let (oldest, next) = (OldestRequest::<T>::get(), NextRequestId::<T>::get());
+		for (id, request) in Requests::<T>::iter() {
+			ensure!(id >= oldest && id < next, "request outside the retained range");
+			ensure!(
+				request.deadline <= request.created.saturating_add(T::ResponseWindow::get()),
+				"deadline beyond the response window"
+			);
+			let policy =
+				Policies::<T>::get(request.policy).ok_or("request of an unknown policy")?;
+			ensure!(request.answered.len() <= T::MaxNodes::get() as usize, "too many answers");
+			for node in &request.answered {
+				let cfrags = Responses::<T>::get(id, node).ok_or("answer without cfrags")?;
+				ensure!(cfrags.len() == request.capsules.len(), "not one cfrag per capsule");
+			}
+			let _ = policy;
+		}
+		for (id, node) in Responses::<T>::iter_keys() {
+			let request = Requests::<T>::get(id).ok_or("response to an unknown request")?;
+			ensure!(request.answered.contains(&node), "response not counted");
+		}
+		let now = frame_system::Pallet::<T>::block_number();
+		ensure!(Deadlines::<T>::iter_keys().all(|block| block >= now), "unprocessed deadline");
+		Ok(())
+	}
+}
+
+impl<T: Config> From<AccessDenied> for Error<T> {
+	fn from(denied: AccessDenied) -> Self {
+		match denied {
+			AccessDenied::UnknownPolicy => Error::UnknownPolicy,
+			AccessDenied::Revoked => Error::PolicyRevoked,
+			AccessDenied::Expired => Error::PolicyExpired,
+			AccessDenied::TooEarly => Error::TooEarly,
+			AccessDenied::TooLate => Error::TooLate,
+			AccessDenied::WrongRequester => Error::WrongRequester,
+			AccessDenied::BalanceTooLow => Error::BalanceTooLow,
+			AccessDenied::CannotPay => Error::CannotPayForAccess,
+			AccessDenied::NoAlternativeHolds => Error::NoAlternativeHolds,
+			AccessDenied::NegationHolds => Error::NegationHolds,
+		}
+	}
+}
+
+impl<T: Config> PolicyRegistry<T::AccountId> for Pallet<T> {
+	fn has_active_policies(node: &T::AccountId) -> bool {
+		KeyUsage::<T>::iter_prefix_values(node).any(|count| count > 0)
+	}
+
+	fn uses_key(node: &T::AccountId, version: KeyVersion) -> bool {
+		KeyUsage::<T>::get(node, version) > 0
+	}
+}

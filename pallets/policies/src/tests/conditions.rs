@@ -1,0 +1,128 @@
+//! Conditions on requesters: each kind, the compound ones, payments, and `check_access`
+//! agreeing with `request_reencryption`.
+
+use super::*;
+use Condition::*;
+
+/// Creates P1 with `conditions`, then checks that `check_access` and a real request agree
+/// for `requester`: both succeed, or both fail for `expected`.
+fn verdict(conditions: Vec<Condition<AccountId, Balance, u64>>) -> Grant {
+	NewPolicy { conditions, end: 100, ..Default::default() }.create()
+}
+
+fn agree(grant: &Grant, requester: &str, expected: Result<(), AccessDenied>) {
+	assert_eq!(KmsPolicies::check_access(P1, &account(requester)), expected);
+	let capsules = vec![capsule_bytes(&grant.encrypt(b"x").0)];
+	let result = KmsPolicies::request_reencryption(
+		RuntimeOrigin::signed(account(requester)),
+		P1,
+		capsules.try_into().expect("one"),
+	);
+	match expected {
+		Ok(()) => {
+			assert_ok!(result);
+		},
+		Err(reason) => assert_eq!(result, Err(Error::<Test>::from(reason).into())),
+	}
+}
+
+#[test]
+fn no_conditions_let_anyone_in() {
+	ExtBuilder::build_and_execute(|| {
+		let grant = verdict(vec![]);
+		agree(&grant, "bob", Ok(()));
+		agree(&grant, "carol", Ok(()));
+		assert_eq!(
+			KmsPolicies::check_access(P2, &account("bob")),
+			Err(AccessDenied::UnknownPolicy)
+		);
+	});
+}
+
+#[test]
+fn time_windows() {
+	ExtBuilder::build_and_execute(|| {
+		let grant = verdict(vec![All(2), NotBefore(5), NotAfter(7)]);
+		agree(&grant, "bob", Err(AccessDenied::TooEarly));
+		run_to_block(5);
+		agree(&grant, "bob", Ok(()));
+		run_to_block(7);
+		agree(&grant, "bob", Ok(()));
+		run_to_block(8);
+		agree(&grant, "bob", Err(AccessDenied::TooLate));
+	});
+}
+
+#[test]
+fn requester_and_balance() {
+	ExtBuilder::build_and_execute(|| {
+		let grant = verdict(vec![Any(2), RequesterIs(account("bob")), MinBalance(FUNDS)]);
+		agree(&grant, "bob", Ok(()));
+		// Carol has exactly FUNDS.
+		agree(&grant, "carol", Ok(()));
+		assert_ok!(Balances::transfer_allow_death(
+			RuntimeOrigin::signed(account("carol")),
+			account("bob"),
+			1
+		));
+		agree(&grant, "carol", Err(AccessDenied::NoAlternativeHolds));
+	});
+	ExtBuilder::build_and_execute(|| {
+		let grant = verdict(vec![RequesterIs(account("bob"))]);
+		agree(&grant, "carol", Err(AccessDenied::WrongRequester));
+	});
+	ExtBuilder::build_and_execute(|| {
+		let grant = verdict(vec![MinBalance(FUNDS + 1)]);
+		agree(&grant, "bob", Err(AccessDenied::BalanceTooLow));
+	});
+}
+
+#[test]
+fn negation() {
+	ExtBuilder::build_and_execute(|| {
+		let grant = verdict(vec![Not, RequesterIs(account("carol"))]);
+		agree(&grant, "bob", Ok(()));
+		agree(&grant, "carol", Err(AccessDenied::NegationHolds));
+	});
+}
+
+#[test]
+fn the_first_failing_condition_of_all_is_reported() {
+	ExtBuilder::build_and_execute(|| {
+		let grant =
+			verdict(vec![All(3), RequesterIs(account("bob")), Not, NotAfter(50), NotBefore(80)]);
+		agree(&grant, "carol", Err(AccessDenied::WrongRequester));
+		agree(&grant, "bob", Err(AccessDenied::NegationHolds));
+	});
+}
+
+#[test]
+fn pay_per_access_pays_the_recipient_on_each_request() {
+	ExtBuilder::build_and_execute(|| {
+		let grant = verdict(vec![
+			All(3),
+			PayPerAccess { to: account("alice"), amount: 7 },
+			PayPerAccess { to: account("carol"), amount: 3 },
+			NotBefore(0),
+		]);
+		let (alice, bob, carol) = (free("alice"), free("bob"), free("carol"));
+		agree(&grant, "bob", Ok(()));
+		agree(&grant, "bob", Ok(()));
+		assert_eq!((free("alice"), free("bob"), free("carol")), (alice + 14, bob - 20, carol + 6));
+		assert!(events().contains(&Event::AccessPaid {
+			policy: P1,
+			requester: account("bob"),
+			to: account("alice"),
+			amount: 7,
+		}));
+		// Bob keeps the existential deposit: he can pay while 10 + ED remain.
+		let spendable = free("bob") - ED;
+		assert_ok!(Balances::transfer_allow_death(
+			RuntimeOrigin::signed(account("bob")),
+			account("carol"),
+			spendable - 10
+		));
+		agree(&grant, "bob", Ok(()));
+		agree(&grant, "bob", Err(AccessDenied::CannotPay));
+	});
+}

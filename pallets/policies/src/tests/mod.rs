@@ -1,0 +1,112 @@
+//! Tests of the Policies pallet, by topic, against the real Staking pallet and real umbral-pre
+//! objects. Every test runs both pallets' `do_try_state` at its end.
+
+mod conditions;
+mod create;
+mod fees;
+mod requests;
+mod rotation;
+
+use crate::{mock::*, *};
+use frame_support::{assert_noop, assert_ok};
+use kms_primitives::policies::Condition;
+
+/// Policy ids of the tests.
+const P1: PolicyId = [1; 16];
+const P2: PolicyId = [2; 16];
+
+/// A fee rate within the range.
+const RATE: Balance = 100;
+
+/// Parameters of a policy, with defaults the tests change one at a time.
+struct NewPolicy {
+	id: PolicyId,
+	owner: &'static str,
+	threshold: u32,
+	nodes: Vec<&'static str>,
+	end: u64,
+	rate: Balance,
+	conditions: Vec<Condition<AccountId, Balance, u64>>,
+}
+
+impl Default for NewPolicy {
+	fn default() -> Self {
+		Self {
+			id: P1,
+			owner: "alice",
+			threshold: 2,
+			nodes: vec!["n1", "n2", "n3"],
+			end: 30,
+			rate: RATE,
+			conditions: vec![],
+		}
+	}
+}
+
+impl NewPolicy {
+	/// Creates the policy with fresh umbral-pre material; returns it for the test to use.
+	fn create_with(self, grant: &Grant) -> DispatchResult {
+		let [delegating, verifying, receiving] = grant.keys();
+		let nodes =
+			grant.grants(self.threshold.max(1).min(self.nodes.len() as u32) as u8, &self.nodes);
+		KmsPolicies::create_policy(
+			RuntimeOrigin::signed(account(self.owner)),
+			self.id,
+			b"photos/2026".to_vec().try_into().expect("short label"),
+			delegating,
+			verifying,
+			receiving,
+			self.threshold,
+			nodes,
+			self.end,
+			self.rate,
+			self.conditions.try_into().expect("few conditions"),
+		)
+	}
+
+	fn create(self) -> Grant {
+		let grant = Grant::new();
+		assert_ok!(self.create_with(&grant));
+		grant
+	}
+}
+
+/// Requests re-encryption of fresh capsules of `plaintexts` under `policy` as `requester`;
+/// returns the request id and the capsules with their ciphertexts.
+fn request(
+	grant: &Grant,
+	policy: PolicyId,
+	requester: &str,
+	plaintexts: &[&[u8]],
+) -> (RequestId, Vec<(umbral_pre::Capsule, Box<[u8]>)>) {
+	let encrypted: Vec<_> = plaintexts.iter().map(|p| grant.encrypt(p)).collect();
+	let capsules: Vec<CapsuleBytes> = encrypted.iter().map(|(c, _)| capsule_bytes(c)).collect();
+	let id = NextRequestId::<Test>::get();
+	assert_ok!(KmsPolicies::request_reencryption(
+		RuntimeOrigin::signed(account(requester)),
+		policy,
+		capsules.try_into().expect("few capsules"),
+	));
+	(id, encrypted)
+}
+
+/// `node` answers `request` correctly, signed by its operator account.
+fn answer(node: &str, policy: PolicyId, request: RequestId) -> DispatchResult {
+	let cfrags = reencrypt_as(node, policy, request);
+	KmsPolicies::submit_cfrags(
+		RuntimeOrigin::signed(account(&format!("{node}-op"))),
+		request,
+		cfrags,
+	)
+}
+
+/// What `who` has in escrow.
+fn escrow_of(who: &str) -> Balance {
+	use frame_support::traits::fungible::InspectHold;
+	Balances::balance_on_hold(&RuntimeHoldReason::KmsPolicies(HoldReason::Escrow), &account(who))
+}
+
+/// `who`'s free balance.
+fn free(who: &str) -> Balance {
+	Balances::free_balance(account(who))
+}

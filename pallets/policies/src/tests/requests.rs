@@ -1,0 +1,413 @@
+//! Requests and answers: real capsules re-encrypted by the nodes' real kfrags, deadlines,
+//! cancellation, retention, and every malformed input.
+
+use super::*;
+use frame_support::traits::Authorize;
+use kms_primitives::policies::RequestStatus;
+use sp_core::Pair;
+use sp_runtime::transaction_validity::{InvalidTransaction, TransactionSource};
+use sp_runtime::MultiSigner;
+
+/// Bob checks every cfrag and decrypts each capsule's ciphertext.
+fn bob_decrypts(
+	grant: &Grant,
+	request: RequestId,
+	encrypted: &[(umbral_pre::Capsule, Box<[u8]>)],
+) -> Vec<Vec<u8>> {
+	let key = |k: &UmbralPublicKey| {
+		umbral_pre::PublicKey::try_from_compressed_bytes(k.as_bytes()).expect("key")
+	};
+	let policy = Policies::<Test>::get(P1).expect("policy");
+	let answers = KmsPolicies::cfrags(request);
+	encrypted
+		.iter()
+		.enumerate()
+		.map(|(i, (capsule, ciphertext))| {
+			let verified: Vec<_> = answers
+				.iter()
+				.map(|(_, cfrags)| {
+					kms_primitives::wire::decode_capsule_frag(&cfrags[i])
+						.expect("decodes")
+						.verify(
+							capsule,
+							&key(&policy.verifying_key),
+							&key(&policy.delegating_key),
+							&key(&policy.receiving_key),
+						)
+						.expect("cfrag verifies")
+				})
+				.collect();
+			umbral_pre::decrypt_reencrypted(
+				&grant.receiving,
+				&grant.delegating.public_key(),
+				capsule,
+				verified,
+				ciphertext,
+			)
+			.expect("decrypts")
+			.to_vec()
+		})
+		.collect()
+}
+
+#[test]
+fn two_of_three_nodes_answer_and_bob_decrypts() {
+	ExtBuilder::build_and_execute(|| {
+		let grant = NewPolicy::default().create();
+		let (id, encrypted) = request(&grant, P1, "bob", &[b"first secret", b"second secret"]);
+		assert_eq!(
+			events().last(),
+			Some(&Event::ReencryptionRequested {
+				request: id,
+				policy: P1,
+				version: 0,
+				requester: account("bob"),
+				capsules: 2,
+				deadline: 1 + WINDOW,
+			})
+		);
+		assert_eq!(
+			KmsPolicies::request_status(id),
+			Some(RequestStatus::Pending { answers: 0, deadline: 4 })
+		);
+		assert_ok!(answer("n1", P1, id));
+		assert_eq!(
+			events().last(),
+			Some(&Event::CfragsSubmitted { request: id, node: account("n1") })
+		);
+		assert_ok!(answer("n3", P1, id));
+		assert_eq!(events().last(), Some(&Event::RequestFulfilled { request: id, policy: P1 }));
+		assert_eq!(KmsPolicies::request_status(id), Some(RequestStatus::Fulfilled { answers: 2 }));
+		assert_eq!(
+			KmsPolicies::cfrags(id).into_iter().map(|(node, _)| node).collect::<Vec<_>>(),
+			vec![account("n1"), account("n3")]
+		);
+		assert_eq!(
+			bob_decrypts(&grant, id, &encrypted),
+			vec![b"first secret".to_vec(), b"second secret".to_vec()]
+		);
+		// The third node may still answer before the deadline.
+		assert_ok!(answer("n2", P1, id));
+		// Nobody missed anything.
+		run_to_period(1, &[]);
+		for node in ["n1", "n2", "n3"] {
+			assert_eq!(
+				pallet_kms_staking::Service::<Test>::get(0, account(node)).missed_deadlines,
+				0
+			);
+		}
+	});
+}
+
+#[test]
+fn one_of_one_through_the_authorized_path() {
+	ExtBuilder::build_and_execute(|| {
+		let grant = NewPolicy { threshold: 1, nodes: vec!["n2"], ..Default::default() }.create();
+		let (id, encrypted) = request(&grant, P1, "bob", &[b"only secret"]);
+		let response: ResponseOf<Test> = Response {
+			request: id,
+			node: account("n2"),
+			cfrags: reencrypt_as("n2", P1, id),
+			public: MultiSigner::from(pair("n2-op").public()),
+		};
+		let call = |signature| crate::Call::<Test>::submit_cfrags_authorized {
+			response: response.clone(),
+			signature,
+		};
+		// Signed by the wrong key, or for another node's operator.
+		let forged = call(sign("n1-op", &response.encode()));
+		assert_eq!(
+			forged
+				.authorize(TransactionSource::External)
+				.expect("authorize logic")
+				.map(|_| ()),
+			Err(InvalidTransaction::BadProof.into())
+		);
+		let signature = sign("n2-op", &response.encode());
+		let valid = call(signature.clone());
+		let (validity, _) = valid
+			.authorize(TransactionSource::External)
+			.expect("authorize logic")
+			.expect("valid response");
+		assert_eq!(validity.longevity, WINDOW + 1);
+		assert_eq!(validity.provides, vec![("KmsResponse", (id, account("n2"))).encode()]);
+		assert_ok!(KmsPolicies::submit_cfrags_authorized(
+			frame_system::RawOrigin::Authorized.into(),
+			response.clone(),
+			signature
+		));
+		assert_eq!(bob_decrypts(&grant, id, &encrypted), vec![b"only secret".to_vec()]);
+		// A second copy is stale in the pool.
+		assert_eq!(
+			valid
+				.authorize(TransactionSource::External)
+				.expect("authorize logic")
+				.map(|_| ()),
+			Err(InvalidTransaction::Stale.into())
+		);
+	});
+}
+
+#[test]
+fn responses_signed_by_another_operator_are_refused() {
+	ExtBuilder::build_and_execute(|| {
+		let grant = NewPolicy::default().create();
+		let (id, _) = request(&grant, P1, "bob", &[b"x"]);
+		// n4's operator claims to answer for n1.
+		let response: ResponseOf<Test> = Response {
+			request: id,
+			node: account("n1"),
+			cfrags: reencrypt_as("n1", P1, id),
+			public: MultiSigner::from(pair("n4-op").public()),
+		};
+		let call = crate::Call::<Test>::submit_cfrags_authorized {
+			response: response.clone(),
+			signature: sign("n4-op", &response.encode()),
+		};
+		assert_eq!(
+			call.authorize(TransactionSource::External)
+				.expect("authorize logic")
+				.map(|_| ()),
+			Err(InvalidTransaction::BadSigner.into())
+		);
+	});
+}
+
+#[test]
+fn who_may_answer() {
+	ExtBuilder::build_and_execute(|| {
+		let grant = NewPolicy::default().create();
+		let (id, _) = request(&grant, P1, "bob", &[b"x"]);
+		let cfrags = reencrypt_as("n1", P1, id);
+		assert_noop!(
+			KmsPolicies::submit_cfrags(RuntimeOrigin::signed(account("bob")), id, cfrags.clone()),
+			Error::<Test>::NotOperator
+		);
+		assert_noop!(
+			KmsPolicies::submit_cfrags(RuntimeOrigin::signed(account("n4-op")), id, cfrags.clone()),
+			Error::<Test>::NotAssigned
+		);
+		assert_noop!(
+			KmsPolicies::submit_cfrags(
+				RuntimeOrigin::signed(account("n1-op")),
+				id + 1,
+				cfrags.clone()
+			),
+			Error::<Test>::UnknownRequest
+		);
+		assert_ok!(answer("n1", P1, id));
+		assert_noop!(answer("n1", P1, id), Error::<Test>::AlreadyAnswered);
+	});
+}
+
+#[test]
+fn malformed_cfrags_are_refused() {
+	ExtBuilder::build_and_execute(|| {
+		let grant = NewPolicy::default().create();
+		let (id, _) = request(&grant, P1, "bob", &[b"x", b"y"]);
+		let good = reencrypt_as("n1", P1, id);
+		let submit = |cfrags: CfragsOf<Test>| {
+			KmsPolicies::submit_cfrags(RuntimeOrigin::signed(account("n1-op")), id, cfrags)
+		};
+		let mut one = good.clone();
+		one.pop();
+		assert_noop!(submit(one), Error::<Test>::WrongCfragCount);
+		let mut short = good.clone();
+		short[1].pop();
+		assert_noop!(submit(short), Error::<Test>::InvalidCfragLength);
+		let mut zeroes = good.clone();
+		zeroes[0] = vec![0u8; CFRAG_LEN].try_into().expect("381 bytes");
+		assert_noop!(submit(zeroes), Error::<Test>::MalformedCfrag);
+		// A point of the cfrag that is not on the curve (E1's x coordinate).
+		let mut off_curve = good.clone();
+		off_curve[0][3..35].fill(0xff);
+		assert_noop!(submit(off_curve), Error::<Test>::MalformedCfrag);
+		assert_ok!(submit(good));
+	});
+}
+
+#[test]
+fn malformed_capsules_are_refused() {
+	ExtBuilder::build_and_execute(|| {
+		let grant = NewPolicy::default().create();
+		let good = capsule_bytes(&grant.encrypt(b"x").0);
+		let ask = |capsules: Vec<CapsuleBytes>| {
+			KmsPolicies::request_reencryption(
+				RuntimeOrigin::signed(account("bob")),
+				P1,
+				capsules.try_into().expect("few"),
+			)
+		};
+		assert_noop!(ask(vec![]), Error::<Test>::NoCapsules);
+		let mut short = good.clone();
+		short.pop();
+		assert_noop!(ask(vec![good.clone(), short]), Error::<Test>::InvalidCapsuleLength);
+		// A flipped bit of the signature fails the capsule's self-check.
+		let mut tampered = good.clone();
+		tampered[CAPSULE_LEN - 1] ^= 1;
+		assert_noop!(ask(vec![tampered]), Error::<Test>::MalformedCapsule);
+		assert_noop!(
+			ask(vec![vec![0u8; CAPSULE_LEN].try_into().expect("105")]),
+			Error::<Test>::MalformedCapsule
+		);
+		assert_noop!(
+			KmsPolicies::request_reencryption(
+				RuntimeOrigin::signed(account("bob")),
+				P2,
+				vec![good.clone()].try_into().expect("one")
+			),
+			Error::<Test>::UnknownPolicy
+		);
+		assert_ok!(ask(vec![good.clone(), good.clone(), good]));
+	});
+}
+
+#[test]
+fn requests_per_block_are_bounded() {
+	ExtBuilder::build_and_execute(|| {
+		let grant = NewPolicy::default().create();
+		for _ in 0..MAX_REQUESTS {
+			request(&grant, P1, "bob", &[b"x"]);
+		}
+		let capsules = vec![capsule_bytes(&grant.encrypt(b"x").0)];
+		assert_noop!(
+			KmsPolicies::request_reencryption(
+				RuntimeOrigin::signed(account("bob")),
+				P1,
+				capsules.clone().try_into().expect("one")
+			),
+			Error::<Test>::TooManyRequests
+		);
+		run_to_block(2);
+		assert_ok!(KmsPolicies::request_reencryption(
+			RuntimeOrigin::signed(account("bob")),
+			P1,
+			capsules.try_into().expect("one")
+		));
+	});
+}
+
+#[test]
+fn answers_are_accepted_through_the_deadline_block_and_misses_recorded_after() {
+	ExtBuilder::build_and_execute(|| {
+		let grant = NewPolicy::default().create();
+		let (id, _) = request(&grant, P1, "bob", &[b"x"]);
+		run_to_block(1 + WINDOW);
+		assert_ok!(answer("n1", P1, id));
+		let late = reencrypt_as("n2", P1, id);
+		run_to_block(2 + WINDOW);
+		assert_noop!(
+			KmsPolicies::submit_cfrags(RuntimeOrigin::signed(account("n2-op")), id, late),
+			Error::<Test>::DeadlinePassed
+		);
+		assert_eq!(KmsPolicies::request_status(id), Some(RequestStatus::Failed { answers: 1 }));
+		assert!(events().contains(&Event::RequestFailed { request: id, answers: 1 }));
+		let missed = |node: &str| {
+			pallet_kms_staking::Service::<Test>::get(0, account(node)).missed_deadlines
+		};
+		assert_eq!((missed("n1"), missed("n2"), missed("n3"), missed("n4")), (0, 1, 1, 0));
+		// Not serving any more in period 0: not eligible for new policies now.
+		assert_noop!(
+			NewPolicy { id: P2, nodes: vec!["n2"], threshold: 1, ..Default::default() }
+				.create_with(&Grant::new()),
+			Error::<Test>::NodeNotEligible
+		);
+	});
+}
+
+#[test]
+fn revocation_cancels_pending_requests_without_penalty() {
+	ExtBuilder::build_and_execute(|| {
+		let grant = NewPolicy::default().create();
+		let (id, _) = request(&grant, P1, "bob", &[b"x"]);
+		let cfrags = reencrypt_as("n1", P1, id);
+		assert_ok!(KmsPolicies::revoke_policy(RuntimeOrigin::signed(account("alice")), P1));
+		assert_eq!(KmsPolicies::request_status(id), Some(RequestStatus::Cancelled));
+		assert_noop!(
+			KmsPolicies::submit_cfrags(RuntimeOrigin::signed(account("n1-op")), id, cfrags),
+			Error::<Test>::RequestCancelled
+		);
+		assert_noop!(
+			KmsPolicies::request_reencryption(
+				RuntimeOrigin::signed(account("bob")),
+				P1,
+				vec![capsule_bytes(&grant.encrypt(b"y").0)].try_into().expect("one")
+			),
+			Error::<Test>::PolicyRevoked
+		);
+		assert_eq!(KmsPolicies::check_access(P1, &account("bob")), Err(AccessDenied::Revoked));
+		run_to_period(1, &[]);
+		for node in ["n1", "n2", "n3"] {
+			assert_eq!(
+				pallet_kms_staking::Service::<Test>::get(0, account(node)).missed_deadlines,
+				0
+			);
+		}
+	});
+}
+
+#[test]
+fn requests_after_the_end_are_refused_but_pending_ones_are_answered() {
+	ExtBuilder::build_and_execute(|| {
+		let grant = NewPolicy { end: 5, ..Default::default() }.create();
+		run_to_block(4);
+		let (id, _) = request(&grant, P1, "bob", &[b"x"]);
+		run_to_block(5);
+		assert_eq!(KmsPolicies::check_access(P1, &account("bob")), Err(AccessDenied::Expired));
+		assert_noop!(
+			KmsPolicies::request_reencryption(
+				RuntimeOrigin::signed(account("bob")),
+				P1,
+				vec![capsule_bytes(&grant.encrypt(b"y").0)].try_into().expect("one")
+			),
+			Error::<Test>::PolicyExpired
+		);
+		assert_ok!(answer("n1", P1, id));
+		assert_ok!(answer("n2", P1, id));
+		assert_eq!(KmsPolicies::request_status(id), Some(RequestStatus::Fulfilled { answers: 2 }));
+	});
+}
+
+#[test]
+fn requests_are_pruned_after_retention() {
+	ExtBuilder::build_and_execute(|| {
+		let grant = NewPolicy { end: 100, ..Default::default() }.create();
+		let (first, _) = request(&grant, P1, "bob", &[b"x"]);
+		assert_ok!(answer("n1", P1, first));
+		run_to_block(3);
+		let (second, _) = request(&grant, P1, "bob", &[b"y"]);
+		// The first is kept through block deadline + retention.
+		run_to_block(1 + WINDOW + RETENTION + 1);
+		assert!(Requests::<Test>::contains_key(first));
+		run_to_block(1 + WINDOW + RETENTION + 2);
+		assert!(!Requests::<Test>::contains_key(first));
+		assert!(!Responses::<Test>::contains_key(first, account("n1")));
+		assert_eq!(KmsPolicies::request_status(first), None);
+		assert!(KmsPolicies::cfrags(first).is_empty());
+		assert!(Requests::<Test>::contains_key(second));
+		assert_eq!(OldestRequest::<Test>::get(), second);
+		run_to_block(3 + WINDOW + RETENTION + 2);
+		assert_eq!(OldestRequest::<Test>::get(), second + 1);
+		assert_eq!(Requests::<Test>::iter().count(), 0);
+	});
+}
+
+#[test]
+fn pruning_stays_within_its_budget() {
+	ExtBuilder::build_and_execute(|| {
+		let grant = NewPolicy { end: 100, ..Default::default() }.create();
+		request(&grant, P1, "bob", &[b"x"]);
+		request(&grant, P1, "bob", &[b"y"]);
+		System::set_block_number(1 + WINDOW + RETENTION + 1);
+		let one = <Test as Config>::WeightInfo::prune_request(MAX_NODES)
+			.saturating_add(<Test as frame_system::Config>::DbWeight::get().reads_writes(2, 1));
+		assert_eq!(KmsPolicies::on_idle(System::block_number(), one), one);
+		assert_eq!(OldestRequest::<Test>::get(), 1);
+		assert_eq!(KmsPolicies::on_idle(System::block_number(), Weight::zero()), Weight::zero());
+		assert_eq!(OldestRequest::<Test>::get(), 1);
+		KmsPolicies::on_idle(System::block_number(), Weight::MAX);
+		assert_eq!(OldestRequest::<Test>::get(), 2);
+		// Keep `try_state`'s deadline check honest for the skipped blocks.
+		Deadlines::<Test>::remove(1 + WINDOW);
+	});
+}

@@ -1,0 +1,164 @@
+//! The records the Policies pallet keeps.
+
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use frame_support::{BoundedVec, CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound};
+use kms_primitives::{
+	policies::{
+		CapsuleBytes, CapsuleFragBytes, Condition, PolicyFees, PolicyId, PolicyNode, PolicyStatus,
+		PolicyVersion, RequestId,
+	},
+	staking::{Period, UmbralPublicKey},
+};
+use scale_info::TypeInfo;
+use sp_runtime::traits::Get;
+
+/// A policy: who granted what to whom, through which nodes, until when, for which fee.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	CloneNoBound,
+	PartialEqNoBound,
+	EqNoBound,
+	DebugNoBound,
+)]
+#[scale_info(skip_type_params(MaxNodes, MaxLabel, MaxConditions))]
+pub struct Policy<AccountId, Balance, BlockNumber, MaxNodes, MaxLabel, MaxConditions>
+where
+	AccountId: Clone + PartialEq + Eq + core::fmt::Debug,
+	Balance: Clone + PartialEq + Eq + core::fmt::Debug,
+	BlockNumber: Clone + PartialEq + Eq + core::fmt::Debug,
+	MaxNodes: Get<u32>,
+	MaxLabel: Get<u32>,
+	MaxConditions: Get<u32>,
+{
+	/// Alice: who granted it, pays its fees and may revoke or rotate it.
+	pub owner: AccountId,
+	/// The label the delegating key was derived for (informational; the keys are what count).
+	pub label: BoundedVec<u8, MaxLabel>,
+	/// The owner's Umbral public key for the label: capsules are encrypted to it.
+	pub delegating_key: UmbralPublicKey,
+	/// The public key of the owner's signer: kfrags (and so cfrags) are signed with it.
+	pub verifying_key: UmbralPublicKey,
+	/// Bob's Umbral public key: the cfrags let it, and only it, decrypt.
+	pub receiving_key: UmbralPublicKey,
+	/// How many nodes' cfrags Bob needs (`M`).
+	pub threshold: u32,
+	/// The nodes of the current version (`N`), each with the key version of its kfrag.
+	pub nodes: BoundedVec<PolicyNode<AccountId>, MaxNodes>,
+	/// The block it was created in.
+	pub start: BlockNumber,
+	/// The first block in which it no longer accepts requests.
+	pub end: BlockNumber,
+	/// The fee per node per period.
+	pub fee_rate: Balance,
+	/// What was escrowed, paid and refunded.
+	pub fees: PolicyFees<Balance>,
+	/// Conditions on requesters, a flat prefix-order tree (empty: anyone).
+	pub conditions: BoundedVec<Condition<AccountId, Balance, BlockNumber>, MaxConditions>,
+	/// Active, revoked or expired.
+	pub status: PolicyStatus<BlockNumber>,
+	/// 0 at creation, one more at each rotation.
+	pub version: PolicyVersion,
+}
+
+/// A node's fee share in a policy: the periods `first..=last` it is paid for if it serves in
+/// them, settled in order up to (excluding) `next`. `rate × (last + 1 − next)` of the
+/// policy's escrow belongs to this share; nothing when `next > last`.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+)]
+pub struct FeeShare {
+	/// The first period of the share.
+	pub first: Period,
+	/// The last period of the share.
+	pub last: Period,
+	/// The first period not settled yet.
+	pub next: Period,
+}
+
+impl FeeShare {
+	/// Periods not settled yet.
+	pub fn unsettled(&self) -> u32 {
+		self.last.saturating_add(1).saturating_sub(self.next)
+	}
+}
+
+/// A re-encryption request.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	CloneNoBound,
+	PartialEqNoBound,
+	EqNoBound,
+	DebugNoBound,
+)]
+#[scale_info(skip_type_params(MaxCapsules, MaxNodes))]
+pub struct Request<AccountId, BlockNumber, MaxCapsules, MaxNodes>
+where
+	AccountId: Clone + PartialEq + Eq + core::fmt::Debug,
+	BlockNumber: Clone + PartialEq + Eq + core::fmt::Debug,
+	MaxCapsules: Get<u32>,
+	MaxNodes: Get<u32>,
+{
+	/// The policy it is made under.
+	pub policy: PolicyId,
+	/// The policy's version then: only that version's nodes answer it.
+	pub version: PolicyVersion,
+	/// The policy's receiving key then: what the cfrags re-encrypt for, and what they are
+	/// verified against (a later rotation may change the policy's).
+	pub receiving_key: UmbralPublicKey,
+	/// Who asked (Bob, or whoever met the conditions).
+	pub requester: AccountId,
+	/// The capsules to re-encrypt, in umbral-pre's standard serialization.
+	pub capsules: BoundedVec<CapsuleBytes, MaxCapsules>,
+	/// The block it was made in.
+	pub created: BlockNumber,
+	/// The last block in which nodes may answer.
+	pub deadline: BlockNumber,
+	/// The nodes that answered, in order of their answers.
+	pub answered: BoundedVec<AccountId, MaxNodes>,
+}
+
+/// A node's answer to a request, as its operator signs it for the free, authorized path.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	CloneNoBound,
+	PartialEqNoBound,
+	EqNoBound,
+	DebugNoBound,
+)]
+#[scale_info(skip_type_params(MaxCapsules))]
+pub struct Response<AccountId, Public, MaxCapsules>
+where
+	AccountId: Clone + PartialEq + Eq + core::fmt::Debug,
+	Public: Clone + PartialEq + Eq + core::fmt::Debug,
+	MaxCapsules: Get<u32>,
+{
+	/// The request answered.
+	pub request: RequestId,
+	/// The node answering (its staker's account).
+	pub node: AccountId,
+	/// One cfrag per capsule of the request, in its order.
+	pub cfrags: BoundedVec<CapsuleFragBytes, MaxCapsules>,
+	/// The operator's public key; its account must be the node's operator.
+	pub public: Public,
+}

@@ -1,0 +1,229 @@
+//! Policies, re-encryption requests and their answers as the chain records them, and the
+//! runtime API clients use to query them.
+//!
+//! See `PROTOCOL.md`, "Policies" and "Re-encryption". Capsules, kfrags and cfrags travel in
+//! umbral-pre's standard serialization ([`crate::wire`]).
+
+use crate::staking::KeyVersion;
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use scale_info::TypeInfo;
+use sp_core::ConstU32;
+use sp_runtime::BoundedVec;
+
+pub use crate::wire::{CAPSULE_LEN, CFRAG_LEN, KFRAG_LEN};
+
+/// A policy's id: 16 bytes chosen by its owner (like NuCypher's HRAC), unique for ever.
+pub type PolicyId = [u8; 16];
+
+/// A re-encryption request's id: a counter.
+pub type RequestId = u64;
+
+/// The version of a policy: 0 at creation, one more at each rotation.
+pub type PolicyVersion = u32;
+
+/// Length of a kfrag encrypted to a node ([`EncryptedKFrag::ciphertext`]): umbral-pre's DEM
+/// output for a [`KFRAG_LEN`]-byte plaintext, a 24-byte XChaCha20 nonce, the ciphertext and
+/// a 16-byte Poly1305 tag.
+pub const ENCRYPTED_KFRAG_LEN: usize = 24 + KFRAG_LEN + 16;
+
+/// A capsule in umbral-pre's standard serialization ([`CAPSULE_LEN`] bytes once checked).
+pub type CapsuleBytes = BoundedVec<u8, ConstU32<{ CAPSULE_LEN as u32 }>>;
+
+/// A cfrag in umbral-pre's standard serialization ([`CFRAG_LEN`] bytes once checked).
+pub type CapsuleFragBytes = BoundedVec<u8, ConstU32<{ CFRAG_LEN as u32 }>>;
+
+/// A kfrag encrypted to its node's Umbral key: the envelope that sits on chain.
+///
+/// The owner serializes the kfrag (umbral-pre's standard serialization, [`KFRAG_LEN`] bytes)
+/// and encrypts those bytes with umbral-pre's `encrypt` to the node's Umbral public key of
+/// the version the policy records. `capsule` is the resulting capsule in its standard
+/// serialization, `ciphertext` the resulting ciphertext. The node decrypts with
+/// `decrypt_original(node_secret, capsule, ciphertext)` and deserializes the kfrag. Only the
+/// lengths and the capsule are checked on chain; the node checks the kfrag
+/// (`KeyFrag::verify` against the policy's keys) before using it.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug,
+)]
+pub struct EncryptedKFrag {
+	/// The capsule of the encryption to the node's key.
+	pub capsule: CapsuleBytes,
+	/// The encrypted kfrag ([`ENCRYPTED_KFRAG_LEN`] bytes once checked).
+	pub ciphertext: BoundedVec<u8, ConstU32<{ ENCRYPTED_KFRAG_LEN as u32 }>>,
+}
+
+/// One node of a policy as its owner grants it: the node (its staker's account), the version
+/// of the node's Umbral key the kfrag is encrypted to, and the encrypted kfrag.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug,
+)]
+pub struct NodeGrant<AccountId> {
+	/// The node.
+	pub node: AccountId,
+	/// The version of the node's Umbral key `kfrag` is encrypted to.
+	pub key_version: KeyVersion,
+	/// The node's kfrag, encrypted to that key.
+	pub kfrag: EncryptedKFrag,
+}
+
+/// One node of a policy as stored: the node and the version of its key.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug,
+)]
+pub struct PolicyNode<AccountId> {
+	/// The node (its staker's account).
+	pub node: AccountId,
+	/// The version of the node's Umbral key its kfrag is encrypted to.
+	pub key_version: KeyVersion,
+}
+
+/// One node of a condition tree. A tree is stored flat, in prefix order: `All(n)` and
+/// `Any(n)` apply to the `n` subtrees that follow, `Not` to the one that follows; the other
+/// variants are leaves. An empty tree always holds.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug,
+)]
+pub enum Condition<AccountId, Balance, BlockNumber> {
+	/// Holds from block `0` on.
+	NotBefore(BlockNumber),
+	/// Holds through block `0`.
+	NotAfter(BlockNumber),
+	/// Holds when the requester is `0`.
+	RequesterIs(AccountId),
+	/// Holds when the requester's free balance is at least `0`.
+	MinBalance(Balance),
+	/// Holds when the requester can pay `amount` to `to`; the payment is made by the request.
+	/// Only allowed where it is certain to be evaluated: not under `Any` or `Not`.
+	PayPerAccess {
+		/// Who is paid (usually the owner).
+		to: AccountId,
+		/// How much, per request.
+		amount: Balance,
+	},
+	/// Holds when all of the next `0` subtrees hold (at least one).
+	All(u8),
+	/// Holds when any of the next `0` subtrees holds (at least one).
+	Any(u8),
+	/// Holds when the next subtree does not.
+	Not,
+}
+
+/// Why a requester may not use a policy now: the verdict of `check_access`, and the error
+/// `request_reencryption` fails with.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug,
+)]
+pub enum AccessDenied {
+	/// No policy has this id.
+	UnknownPolicy,
+	/// The owner revoked the policy.
+	Revoked,
+	/// The policy's end has passed.
+	Expired,
+	/// A `NotBefore` condition: too early.
+	TooEarly,
+	/// A `NotAfter` condition: too late.
+	TooLate,
+	/// A `RequesterIs` condition: another requester.
+	WrongRequester,
+	/// A `MinBalance` condition: the requester's balance is too low.
+	BalanceTooLow,
+	/// A `PayPerAccess` condition: the requester cannot pay.
+	CannotPay,
+	/// An `Any` condition: none of its alternatives holds.
+	NoAlternativeHolds,
+	/// A `Not` condition: its subtree holds.
+	NegationHolds,
+}
+
+/// The status of a policy.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug,
+)]
+pub enum PolicyStatus<BlockNumber> {
+	/// Requests are accepted until the end.
+	Active,
+	/// Revoked by the owner at block `0`.
+	Revoked(BlockNumber),
+	/// Ended and settled: every fee is paid out or refunded.
+	Expired,
+}
+
+/// Fees of a policy, all in the currency's smallest unit: `escrowed − paid − refunded` is
+/// what is still held from the owner for it.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Clone,
+	PartialEq,
+	Eq,
+	Debug,
+	Default,
+)]
+pub struct PolicyFees<Balance> {
+	/// Put in escrow by the owner (at creation and rotations).
+	pub escrowed: Balance,
+	/// Paid to nodes for periods they served.
+	pub paid: Balance,
+	/// Returned to the owner for periods not served or no longer granted.
+	pub refunded: Balance,
+}
+
+/// The state of a re-encryption request, as the runtime API reports it.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug,
+)]
+pub enum RequestStatus<BlockNumber> {
+	/// Waiting for answers until `deadline`; `answers` so far, fewer than the threshold.
+	Pending {
+		/// Nodes that answered.
+		answers: u32,
+		/// The last block in which nodes may answer.
+		deadline: BlockNumber,
+	},
+	/// At least the threshold of nodes answered; the cfrags are on chain.
+	Fulfilled {
+		/// Nodes that answered.
+		answers: u32,
+	},
+	/// The deadline passed with fewer answers than the threshold.
+	Failed {
+		/// Nodes that answered.
+		answers: u32,
+	},
+	/// The policy was revoked or rotated before the request was fulfilled; nodes no longer
+	/// answer it (request again under the new version).
+	Cancelled,
+}
+
+sp_api::decl_runtime_apis! {
+	/// Queries of the Policies pallet for clients.
+	pub trait PoliciesApi<AccountId, Balance, BlockNumber>
+	where
+		AccountId: codec::Codec,
+		Balance: codec::Codec,
+		BlockNumber: codec::Codec,
+	{
+		/// Up to `count` distinct nodes eligible for a policy ending at block `end`, drawn
+		/// with probability proportional to stake from `seed` (the same seed gives the same
+		/// nodes on the same state). Fewer if fewer are eligible.
+		fn sample_nodes(count: u32, end: BlockNumber, seed: [u8; 32]) -> alloc::vec::Vec<AccountId>;
+
+		/// Whether `requester` may request re-encryption under `policy` now; the reason if
+		/// not. `request_reencryption` fails with the same reason.
+		fn check_access(policy: PolicyId, requester: AccountId) -> Result<(), AccessDenied>;
+
+		/// The state of a request, while it is retained.
+		fn request_status(request: RequestId) -> Option<RequestStatus<BlockNumber>>;
+
+		/// The answers to a request: each node with its cfrags (standard serialization, one
+		/// per capsule, in the request's order).
+		fn cfrags(request: RequestId) -> alloc::vec::Vec<(AccountId, alloc::vec::Vec<alloc::vec::Vec<u8>>)>;
+
+		/// Ids of `owner`'s policies, at most `limit` (capped by the runtime), after
+		/// `start_after` in storage order (pass the last id of the previous page).
+		fn policies_of(owner: AccountId, start_after: Option<PolicyId>, limit: u32) -> alloc::vec::Vec<PolicyId>;
+	}
+}
