@@ -4,7 +4,7 @@
 //! See `PROTOCOL.md`, "Policies" and "Re-encryption". Capsules, kfrags and cfrags travel in
 //! umbral-pre's standard serialization ([`crate::wire`]).
 
-use crate::staking::KeyVersion;
+use crate::staking::{KeyVersion, UmbralPublicKey};
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use scale_info::TypeInfo;
 use sp_core::ConstU32;
@@ -196,6 +196,74 @@ pub enum RequestStatus<BlockNumber> {
 	/// The policy was revoked or rotated before the request was fulfilled; nodes no longer
 	/// answer it (request again under the new version).
 	Cancelled,
+}
+
+/// What the adjudicator needs to judge a cfrag: the capsule it answers, the cfrag, and the
+/// policy keys it must verify against (the receiving key of the request's version).
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug,
+)]
+pub struct CfragEvidence {
+	/// The capsule, standard serialization.
+	pub capsule: CapsuleBytes,
+	/// The cfrag, standard serialization.
+	pub cfrag: CapsuleFragBytes,
+	/// The policy's verifying key (the owner's signer).
+	pub verifying_key: UmbralPublicKey,
+	/// The policy's delegating key.
+	pub delegating_key: UmbralPublicKey,
+	/// The receiving key the cfrag was made for.
+	pub receiving_key: UmbralPublicKey,
+}
+
+/// A cfrag a node served off chain (the fast path of `PROTOCOL.md`, "Re-encryption", step 5),
+/// as its operator signs it. The node and the client both sign and check
+/// [`SignedCfrag::signing_payload`], so that a client can take a bad answer to the
+/// adjudicator.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug,
+)]
+pub struct SignedCfrag<AccountId> {
+	/// The policy the node answered under.
+	pub policy: PolicyId,
+	/// The policy's version then (only the current version can be judged).
+	pub version: PolicyVersion,
+	/// The node that answered (its staker's account).
+	pub node: AccountId,
+	/// The capsule it was asked to re-encrypt.
+	pub capsule: CapsuleBytes,
+	/// Its answer.
+	pub cfrag: CapsuleFragBytes,
+}
+
+impl<AccountId: Encode> SignedCfrag<AccountId> {
+	/// The bytes the node's operator key signs: a domain tag, then the SCALE encoding of the
+	/// answer.
+	pub fn signing_payload(&self) -> alloc::vec::Vec<u8> {
+		(b"kms-chain/signed-cfrag", self).encode()
+	}
+}
+
+/// What the Policies pallet offers the adjudicator: the stored answers and the policies' keys.
+pub trait ReencryptionRecords<AccountId> {
+	/// The evidence for `node`'s cfrag of capsule `capsule_index` of `request`, while retained.
+	fn stored_cfrag(
+		request: RequestId,
+		node: &AccountId,
+		capsule_index: u32,
+	) -> Option<CfragEvidence>;
+	/// The keys of `policy` at `version` (verifying, delegating, receiving), if that is its
+	/// current version and `node` is one of its nodes.
+	fn policy_keys_for(
+		policy: PolicyId,
+		version: PolicyVersion,
+		node: &AccountId,
+	) -> Option<[UmbralPublicKey; 3]>;
+
+	/// Benchmarks only: stores `evidence` as `node`'s answer to a new request of a new policy
+	/// (version 0, `node` its only node) and returns the policy and the request.
+	#[cfg(feature = "runtime-benchmarks")]
+	fn store_for_benchmark(node: &AccountId, evidence: CfragEvidence) -> (PolicyId, RequestId);
 }
 
 sp_api::decl_runtime_apis! {

@@ -9,4 +9,5 @@ frame_benchmarking::define_benchmarks!(
 	[pallet_sudo, Sudo]
 	[pallet_kms_staking, Staking]
 	[pallet_kms_policies, Policies]
+	[pallet_kms_adjudicator, Adjudicator]
 );

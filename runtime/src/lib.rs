@@ -195,4 +195,8 @@ mod runtime {
 	/// Policies with their escrowed fees and encrypted kfrags; requests and their cfrags.
 	#[runtime::pallet_index(11)]
 	pub type Policies = pallet_kms_policies;
+
+	/// Challenges of cfrags: verification in the runtime, penalties, challenger rewards.
+	#[runtime::pallet_index(12)]
+	pub type Adjudicator = pallet_kms_adjudicator;
 }

@@ -143,7 +143,8 @@ fn metadata_describes_every_pallet_in_every_supported_version() {
 			"TransactionPayment",
 			"Sudo",
 			"Staking",
-			"Policies"
+			"Policies",
+			"Adjudicator"
 		]
 	);
 }
@@ -200,7 +201,7 @@ fn development_nodes_are_staked_and_registered_with_their_derived_keys() {
 /// bindings: the runtime accepts them, stores them and hands back bytes that umbral-pre
 /// verifies against the policy's keys.
 #[test]
-fn a_policy_serves_python_made_umbral_objects() {
+fn a_policy_serves_and_judges_python_made_umbral_objects() {
 	use codec::Encode;
 	use frame_support::assert_ok;
 	use kms_primitives::{
@@ -283,6 +284,48 @@ fn a_policy_serves_python_made_umbral_objects() {
 			)
 			.expect("the stored cfrag verifies");
 
+		// The adjudicator, in the runtime, finds the honest cfrag correct (Bob loses his
+		// deposit) and one with a wrong proof point incorrect (Alice's node loses 100 KMS,
+		// half of which Bob gets).
+		use crate::configs::adjudicator::{BasePenalty, ChallengeDeposit};
+		use kms_primitives::staking::NodeStaking;
+		let bob_free = Balances::free_balance(bob.to_account_id());
+		assert_ok!(crate::Adjudicator::challenge_cfrag(
+			crate::RuntimeOrigin::signed(bob.to_account_id()),
+			0,
+			alice.to_account_id(),
+			0,
+		));
+		assert_eq!(Balances::free_balance(bob.to_account_id()), bob_free - ChallengeDeposit::get());
+		let mut wrong = fixtures::CFRAG;
+		let v2: [u8; 35] = wrong[176..211].try_into().expect("35 bytes");
+		wrong[141..176].copy_from_slice(&v2);
+		assert_ok!(crate::Policies::request_reencryption(
+			crate::RuntimeOrigin::signed(bob.to_account_id()),
+			[7; 16],
+			vec![fixtures::CAPSULE.to_vec().try_into().expect("105 bytes")]
+				.try_into()
+				.expect("one capsule"),
+		));
+		assert_ok!(crate::Policies::submit_cfrags(
+			crate::RuntimeOrigin::signed(alice.to_account_id()),
+			1,
+			vec![wrong.to_vec().try_into().expect("381 bytes")]
+				.try_into()
+				.expect("one cfrag"),
+		));
+		let stake = crate::Staking::stake_of(&alice.to_account_id());
+		let bob_free = Balances::free_balance(bob.to_account_id());
+		assert_ok!(crate::Adjudicator::challenge_cfrag(
+			crate::RuntimeOrigin::signed(bob.to_account_id()),
+			1,
+			alice.to_account_id(),
+			0,
+		));
+		assert_eq!(crate::Staking::stake_of(&alice.to_account_id()), stake - BasePenalty::get());
+		assert_eq!(Balances::free_balance(bob.to_account_id()), bob_free + BasePenalty::get() / 2);
+
+		pallet_kms_adjudicator::Pallet::<Runtime>::do_try_state().expect("adjudicator invariants");
 		pallet_kms_policies::Pallet::<Runtime>::do_try_state().expect("policies invariants");
 		pallet_kms_staking::Pallet::<Runtime>::do_try_state().expect("staking invariants");
 	});

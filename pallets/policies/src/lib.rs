@@ -57,9 +57,9 @@ use frame_system::{
 };
 use kms_primitives::{
 	policies::{
-		AccessDenied, CapsuleBytes, CapsuleFragBytes, Condition, EncryptedKFrag, NodeGrant,
-		PolicyFees, PolicyId, PolicyNode, PolicyStatus, PolicyVersion, RequestId, RequestStatus,
-		CAPSULE_LEN, CFRAG_LEN, ENCRYPTED_KFRAG_LEN,
+		AccessDenied, CapsuleBytes, CapsuleFragBytes, CfragEvidence, Condition, EncryptedKFrag,
+		NodeGrant, PolicyFees, PolicyId, PolicyNode, PolicyStatus, PolicyVersion,
+		ReencryptionRecords, RequestId, RequestStatus, CAPSULE_LEN, CFRAG_LEN, ENCRYPTED_KFRAG_LEN,
 	},
 	staking::{KeyVersion, NodeStaking, Period, PolicyRegistry, UmbralPublicKey},
 	wire,
@@ -1425,5 +1425,85 @@ impl<T: Config> PolicyRegistry<T::AccountId> for Pallet<T> {
 
 	fn uses_key(node: &T::AccountId, version: KeyVersion) -> bool {
 		KeyUsage::<T>::get(node, version) > 0
+	}
+}
+
+impl<T: Config> ReencryptionRecords<T::AccountId> for Pallet<T> {
+	fn stored_cfrag(
+		request: RequestId,
+		node: &T::AccountId,
+		capsule_index: u32,
+	) -> Option<CfragEvidence> {
+		let record = Requests::<T>::get(request)?;
+		let policy = Policies::<T>::get(record.policy)?;
+		let cfrag = Responses::<T>::get(request, node)?.get(capsule_index as usize)?.clone();
+		let capsule = record.capsules.get(capsule_index as usize)?.clone();
+		Some(CfragEvidence {
+			capsule,
+			cfrag,
+			verifying_key: policy.verifying_key,
+			delegating_key: policy.delegating_key,
+			receiving_key: record.receiving_key,
+		})
+	}
+
+	fn policy_keys_for(
+		policy: PolicyId,
+		version: PolicyVersion,
+		node: &T::AccountId,
+	) -> Option<[UmbralPublicKey; 3]> {
+		let policy = Policies::<T>::get(policy)?;
+		(policy.version == version && policy.nodes.iter().any(|n| &n.node == node)).then_some([
+			policy.verifying_key,
+			policy.delegating_key,
+			policy.receiving_key,
+		])
+	}
+
+	#[cfg(feature = "runtime-benchmarks")]
+	fn store_for_benchmark(node: &T::AccountId, evidence: CfragEvidence) -> (PolicyId, RequestId) {
+		let now = frame_system::Pallet::<T>::block_number();
+		let id: PolicyId = sp_io::hashing::blake2_128(&(b"benchmark", node).encode());
+		let nodes = alloc::vec![PolicyNode { node: node.clone(), key_version: 0 }];
+		Policies::<T>::insert(
+			id,
+			Policy {
+				owner: node.clone(),
+				label: Default::default(),
+				delegating_key: evidence.delegating_key,
+				verifying_key: evidence.verifying_key,
+				receiving_key: evidence.receiving_key,
+				threshold: 1,
+				nodes: nodes.try_into().unwrap_or_default(),
+				start: now,
+				end: now.saturating_add(T::ResponseWindow::get()),
+				fee_rate: T::MinFeeRate::get(),
+				fees: Default::default(),
+				conditions: Default::default(),
+				status: PolicyStatus::Active,
+				version: 0,
+			},
+		);
+		let request = NextRequestId::<T>::get();
+		NextRequestId::<T>::put(request.saturating_add(1));
+		Requests::<T>::insert(
+			request,
+			Request {
+				policy: id,
+				version: 0,
+				receiving_key: evidence.receiving_key,
+				requester: node.clone(),
+				capsules: alloc::vec![evidence.capsule].try_into().unwrap_or_default(),
+				created: now,
+				deadline: now.saturating_add(T::ResponseWindow::get()),
+				answered: alloc::vec![node.clone()].try_into().unwrap_or_default(),
+			},
+		);
+		Responses::<T>::insert(
+			request,
+			node,
+			CfragsOf::<T>::try_from(alloc::vec![evidence.cfrag]).unwrap_or_default(),
+		);
+		(id, request)
 	}
 }

@@ -276,3 +276,37 @@ impl pallet_kms_policies::Config for Runtime {
 	type ResponsePriority = policies::ResponsePriority;
 	type WeightInfo = pallet_kms_policies::weights::SubstrateWeight<Runtime>;
 }
+
+/// Protocol parameters of the Adjudicator (`PROTOCOL.md`, "Challenges"): NuCypher's original
+/// 100 / 10 / 8 / 2 proportions, in KMS. A first offence costs 1% of the minimum stake (100
+/// KMS), each earlier one adds 10 KMS, no penalty takes more than an eighth of the stake, and
+/// the challenger gets half of it.
+pub mod adjudicator {
+	use super::*;
+
+	parameter_types! {
+		/// Held during a challenge, forfeited if the cfrag is correct.
+		pub const ChallengeDeposit: Balance = 10 * UNIT;
+		/// The penalty of a first offence.
+		pub const BasePenalty: Balance = 100 * UNIT;
+		/// What each earlier penalty adds.
+		pub const PenaltyHistoryCoefficient: Balance = 10 * UNIT;
+	}
+}
+
+impl pallet_kms_adjudicator::Config for Runtime {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Staking = Staking;
+	type Records = Policies;
+	// No treasury on this chain: what is not paid to challengers is burnt.
+	type OnPenalty = ();
+	type OffchainSignature = Signature;
+	type SigningPublicKey = <Signature as Verify>::Signer;
+	type ChallengeDeposit = adjudicator::ChallengeDeposit;
+	type BasePenalty = adjudicator::BasePenalty;
+	type PenaltyHistoryCoefficient = adjudicator::PenaltyHistoryCoefficient;
+	type PercentagePenaltyCoefficient = ConstU32<8>;
+	type RewardCoefficient = ConstU32<2>;
+	type WeightInfo = pallet_kms_adjudicator::weights::SubstrateWeight<Runtime>;
+}

@@ -1,0 +1,290 @@
+//! Tests of the Adjudicator with real umbral-pre cfrags: honest, tampered in each field, made
+//! from the wrong kfrag or for the wrong capsule, signed off chain, malformed.
+
+use crate::{mock::*, *};
+use frame_support::{assert_noop, assert_ok};
+use kms_primitives::{policies::SignedCfrag, staking::NodeStaking};
+use sp_runtime::MultiSignature;
+
+/// The fields of a cfrag's standard serialization: `(name, byte range)`, header included. A
+/// cfrag is `[E1, V1, kfrag_id, precursor, [E2, V2, commitment, pok, signature,
+/// kfrag_signature]]`.
+const FIELDS: [(&str, core::ops::Range<usize>); 10] = [
+	("e1", 1..36),
+	("v1", 36..71),
+	("kfrag_id", 71..105),
+	("precursor", 105..140),
+	("e2", 141..176),
+	("v2", 176..211),
+	("commitment", 211..246),
+	("pok", 246..281),
+	("signature", 281..315),
+	("kfrag_signature", 315..381),
+];
+
+fn held_stake(node: &str) -> Balance {
+	Staking::stake_of(&account(node))
+}
+
+fn challenge(challenger: &str, request: RequestId, node: &str) -> DispatchResult {
+	Adjudicator::challenge_cfrag(
+		RuntimeOrigin::signed(account(challenger)),
+		request,
+		account(node),
+		0,
+	)
+}
+
+#[test]
+fn the_field_layout_is_what_umbral_writes() {
+	new_test_ext([STAKE, STAKE], |world| {
+		let cfrag = world.cfrag(0, &world.capsule());
+		assert_eq!(cfrag.len(), 381);
+		assert_eq!((cfrag[0], cfrag[140]), (0x95, 0x96), "two arrays: cfrag and proof");
+		for (name, range) in FIELDS {
+			let header = &cfrag[range.start..range.start + 2];
+			assert_eq!(header[0], 0xc4, "{name} is a bin8");
+			assert_eq!(header[1] as usize, range.len() - 2, "{name} fills its range");
+		}
+	});
+}
+
+#[test]
+fn an_honest_cfrag_survives_and_the_deposit_is_forfeited() {
+	new_test_ext([STAKE, STAKE], |world| {
+		let capsule = world.capsule();
+		let request = stored_answer("n1", &capsule, world.cfrag(0, &capsule));
+		let carol = Balances::free_balance(account("carol"));
+		assert_ok!(challenge("carol", request, "n1"));
+		assert_eq!(Balances::free_balance(account("carol")), carol - DEPOSIT);
+		assert_eq!(Balances::free_balance(account("treasury")), DEPOSIT);
+		assert_eq!(held_stake("n1"), STAKE);
+		assert!(matches!(events().last(), Some(Event::ChallengeFailed { deposit: DEPOSIT, .. })));
+		assert_noop!(challenge("bob", request, "n1"), Error::<Test>::AlreadyJudged);
+	});
+}
+
+#[test]
+fn a_cfrag_tampered_in_any_field_is_penalized_by_the_formula() {
+	new_test_ext([STAKE, STAKE], |world| {
+		let capsule = world.capsule();
+		// The donors: n2's honest cfrag of the same capsule, and one from another batch of
+		// kfrags of the same policy keys (kfrags of one batch share their precursor).
+		let donor = world.cfrag(1, &capsule);
+		let other_batch = umbral_pre::generate_kfrags(
+			&world.delegating,
+			&world.receiving.public_key(),
+			&world.signer,
+			2,
+			2,
+			true,
+			true,
+		)
+		.to_vec()
+		.remove(0);
+		let other_donor = umbral_pre::DefaultSerialize::to_bytes(
+			&umbral_pre::reencrypt(&capsule, other_batch).unverify(),
+		)
+		.expect("ok")
+		.to_vec();
+		for (prior, (name, range)) in FIELDS.into_iter().enumerate() {
+			let mut cfrag = world.cfrag(0, &capsule);
+			let donor =
+				if cfrag[range.clone()] == donor[range.clone()] { &other_donor } else { &donor };
+			assert_ne!(cfrag[range.clone()], donor[range.clone()], "{name} changes");
+			cfrag[range.clone()].copy_from_slice(&donor[range]);
+			let request = stored_answer("n1", &capsule, cfrag);
+			let (stake, carol, treasury) = (
+				held_stake("n1"),
+				Balances::free_balance(account("carol")),
+				Balances::free_balance(account("treasury")),
+			);
+			assert_ok!(challenge("carol", request, "n1"));
+			let penalty = BASE + HISTORY * prior as Balance;
+			assert_eq!(held_stake("n1"), stake - penalty, "{name}");
+			assert_eq!(Balances::free_balance(account("carol")), carol + penalty / 2, "{name}");
+			assert_eq!(
+				Balances::free_balance(account("treasury")),
+				treasury + penalty - penalty / 2,
+				"{name}"
+			);
+			let Some(Event::NodePenalized { verdict, penalty: slashed, .. }) = events().pop()
+			else {
+				panic!("{name}: no penalty event")
+			};
+			assert_eq!(slashed, penalty);
+			let expected =
+				if ["kfrag_id", "precursor", "commitment", "kfrag_signature"].contains(&name) {
+					Verdict::IncorrectKeyFragSignature
+				} else {
+					Verdict::IncorrectReencryption
+				};
+			assert_eq!(verdict, expected, "{name}");
+		}
+		assert_eq!(PriorPenalties::<Test>::get(account("n1")), FIELDS.len() as u32);
+	});
+}
+
+#[test]
+fn cfrags_of_another_delegator_or_capsule_are_incorrect() {
+	new_test_ext([STAKE, STAKE], |world| {
+		let capsule = world.capsule();
+		// Another capsule's honest cfrag.
+		let request = stored_answer("n1", &capsule, world.cfrag(0, &world.capsule()));
+		assert_ok!(challenge("carol", request, "n1"));
+		assert!(matches!(
+			events().last(),
+			Some(Event::NodePenalized { verdict: Verdict::IncorrectReencryption, .. })
+		));
+		// A cfrag from a kfrag of another delegator (same Bob, another Alice and signer).
+		let other = umbral_pre::SecretKey::random();
+		let kfrag = umbral_pre::generate_kfrags(
+			&other,
+			&world.receiving.public_key(),
+			&umbral_pre::Signer::new(umbral_pre::SecretKey::random()),
+			1,
+			1,
+			true,
+			true,
+		)
+		.to_vec()
+		.remove(0);
+		let foreign = umbral_pre::reencrypt(&capsule, kfrag).unverify();
+		let request = stored_answer(
+			"n2",
+			&capsule,
+			umbral_pre::DefaultSerialize::to_bytes(&foreign).expect("ok").to_vec(),
+		);
+		assert_ok!(challenge("carol", request, "n2"));
+		assert!(matches!(
+			events().last(),
+			Some(Event::NodePenalized {
+				verdict: Verdict::IncorrectKeyFragSignature,
+				penalty: BASE,
+				..
+			})
+		));
+	});
+}
+
+#[test]
+fn the_penalty_is_capped_at_a_share_of_the_stake_and_ends_eligibility() {
+	// n2 holds just the minimum: its cap, 1 250, is below the base penalty after enough
+	// offences; n1's history does not touch n2's.
+	new_test_ext([STAKE, MIN_STAKE], |world| {
+		assert!(Staking::is_eligible(&account("n2"), 1));
+		let capsule = world.capsule();
+		let mut penalties = Vec::new();
+		for _ in 0..3 {
+			let request = stored_answer("n2", &capsule, world.cfrag(1, &world.capsule()));
+			let before = held_stake("n2");
+			assert_ok!(challenge("carol", request, "n2"));
+			penalties.push(before - held_stake("n2"));
+		}
+		assert_eq!(penalties, vec![BASE, BASE + HISTORY, BASE + 2 * HISTORY]);
+		assert_eq!(Adjudicator::penalty(&account("n2"), 200), held_stake("n2") / 8, "capped");
+		assert!(held_stake("n2") < MIN_STAKE);
+		assert!(!Staking::is_eligible(&account("n2"), 1), "below MinStake: no new policies");
+		assert_eq!(PriorPenalties::<Test>::get(account("n1")), 0);
+	});
+}
+
+#[test]
+fn stored_cfrags_must_exist() {
+	new_test_ext([STAKE, STAKE], |world| {
+		let capsule = world.capsule();
+		let request = stored_answer("n1", &capsule, world.cfrag(0, &capsule));
+		assert_noop!(challenge("carol", request + 1, "n1"), Error::<Test>::UnknownCfrag);
+		assert_noop!(challenge("carol", request, "n2"), Error::<Test>::UnknownCfrag);
+		assert_noop!(
+			Adjudicator::challenge_cfrag(
+				RuntimeOrigin::signed(account("carol")),
+				request,
+				account("n1"),
+				1
+			),
+			Error::<Test>::UnknownCfrag
+		);
+		// A challenger who cannot hold the deposit.
+		assert_noop!(challenge("dave", request, "n1"), Error::<Test>::InsufficientDeposit);
+	});
+}
+
+/// `node` signs `cfrag` for `capsule` off chain, as the fast path serves it.
+fn signed(
+	node: &str,
+	capsule: &umbral_pre::Capsule,
+	cfrag: Vec<u8>,
+) -> (SignedCfragOf<Test>, MultiSignature) {
+	use umbral_pre::DefaultSerialize;
+	let evidence = SignedCfrag {
+		policy: POLICY,
+		version: 0,
+		node: account(node),
+		capsule: capsule.to_bytes().expect("ok").to_vec().try_into().expect("105"),
+		cfrag: cfrag.try_into().expect("381"),
+	};
+	let signature = sign(&format!("{node}-op"), &evidence.signing_payload());
+	(evidence, signature)
+}
+
+fn challenge_signed(evidence: SignedCfragOf<Test>, signature: MultiSignature) -> DispatchResult {
+	Adjudicator::challenge_signed_cfrag(
+		RuntimeOrigin::signed(account("carol")),
+		evidence,
+		signature,
+	)
+}
+
+#[test]
+fn signed_off_chain_cfrags_are_judged_after_their_signature() {
+	new_test_ext([STAKE, STAKE], |world| {
+		let capsule = world.capsule();
+		// Honest: the challenge fails.
+		let (evidence, signature) = signed("n1", &capsule, world.cfrag(0, &capsule));
+		assert_ok!(challenge_signed(evidence.clone(), signature.clone()));
+		assert!(matches!(events().last(), Some(Event::ChallengeFailed { .. })));
+		assert_noop!(challenge_signed(evidence, signature), Error::<Test>::AlreadyJudged);
+		// Wrong: penalized.
+		let (evidence, signature) = signed("n1", &capsule, world.cfrag(0, &world.capsule()));
+		assert_ok!(challenge_signed(evidence, signature));
+		assert_eq!(held_stake("n1"), STAKE - BASE);
+		// Bytes that are not a cfrag at all, signed by the node: penalized too.
+		let (evidence, signature) = signed("n1", &capsule, vec![0u8; 381]);
+		assert_ok!(challenge_signed(evidence, signature));
+		assert!(matches!(
+			events().last(),
+			Some(Event::NodePenalized { verdict: Verdict::Undecodable, penalty: 110, .. })
+		));
+	});
+}
+
+#[test]
+fn signed_evidence_is_checked_before_anything_is_judged() {
+	new_test_ext([STAKE, STAKE], |world| {
+		let capsule = world.capsule();
+		let wrong = world.cfrag(0, &world.capsule());
+		// Signed by someone else, or for another node.
+		let (evidence, _) = signed("n1", &capsule, wrong.clone());
+		let forged = sign("n2-op", &evidence.signing_payload());
+		assert_noop!(challenge_signed(evidence.clone(), forged), Error::<Test>::BadSignature);
+		let (mut tampered, signature) = signed("n1", &capsule, wrong.clone());
+		tampered.cfrag[300] ^= 1;
+		assert_noop!(challenge_signed(tampered, signature), Error::<Test>::BadSignature);
+		// Another version, another policy, a node outside the policy.
+		let (mut other, _) = signed("n1", &capsule, wrong.clone());
+		other.version = 1;
+		let signature = sign("n1-op", &other.signing_payload());
+		assert_noop!(challenge_signed(other, signature), Error::<Test>::UnknownPolicyVersion);
+		let (mut other, _) = signed("n1", &capsule, wrong.clone());
+		other.node = account("carol");
+		let signature = sign("n1-op", &other.signing_payload());
+		assert_noop!(challenge_signed(other, signature), Error::<Test>::UnknownPolicyVersion);
+		// A capsule that is not one: the challenger's mistake, nothing judged.
+		let (mut bad_capsule, _) = signed("n1", &capsule, wrong);
+		bad_capsule.capsule[104] ^= 1;
+		let signature = sign("n1-op", &bad_capsule.signing_payload());
+		assert_noop!(challenge_signed(bad_capsule, signature), Error::<Test>::MalformedCapsule);
+		assert_eq!(held_stake("n1"), STAKE);
+	});
+}
