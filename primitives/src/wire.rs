@@ -201,7 +201,7 @@ impl<'de> de::Deserializer<'de> for &mut Decoder<'de> {
 				let count = self.len(4)?;
 				self.seq(count, visitor)
 			},
-			0xc4 | 0xc5 | 0xc6 => {
+			0xc4..=0xc6 => {
 				let width = 1usize << (marker - 0xc4);
 				let len = self.len(width)?;
 				visitor.visit_borrowed_bytes(self.take(len)?)

@@ -226,6 +226,9 @@ pub fn new_test_ext(stakes: [Balance; 2], test: impl FnOnce(&World)) {
 	.assimilate_storage(&mut storage)
 	.unwrap();
 	let mut ext = sp_io::TestExternalities::new(storage);
+	ext.register_extension(sp_keystore::KeystoreExt::new(
+		sp_keystore::testing::MemoryKeystore::new(),
+	));
 	ext.execute_with(|| {
 		System::set_block_number(1);
 		for node in ["n1", "n2"] {
@@ -328,6 +331,7 @@ pub fn events() -> Vec<crate::Event<Test>> {
 }
 
 /// Funded accounts and an empty keystore, for the benchmarks (which set up the rest).
+#[cfg(feature = "runtime-benchmarks")]
 pub fn new_bench_ext() -> sp_io::TestExternalities {
 	let mut storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
 	pallet_balances::GenesisConfig::<Test> {
