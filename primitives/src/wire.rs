@@ -7,14 +7,18 @@
 //! the small decoder below: a `serde` deserializer for exactly the MessagePack subset those
 //! objects use, driving umbral-pre's own `Deserialize` implementations (which decompress the
 //! points and, for capsules, check the capsule's self-signature). It never panics: every read
-//! is bounds-checked, nesting is limited, and trailing bytes are an error.
+//! is bounds-checked, nesting is limited, and trailing bytes are an error. [`to_vec`] is the
+//! matching encoder, for code without `rmp-serde` (the nodes' offchain workers).
 //!
 //! Sizes are fixed by the format: a capsule is [`CAPSULE_LEN`] bytes, a kfrag [`KFRAG_LEN`], a
 //! cfrag [`CFRAG_LEN`].
 
 use alloc::string::{String, ToString};
 use core::fmt;
-use serde::de::{self, DeserializeSeed, IntoDeserializer, SeqAccess, Visitor};
+use serde::{
+	de::{self, DeserializeSeed, IntoDeserializer, SeqAccess, Visitor},
+	ser,
+};
 
 /// Length of a serialized `Capsule`: `[E, V, s]` as `bin` strings (33 + 33 + 32 bytes).
 pub const CAPSULE_LEN: usize = 105;
@@ -250,6 +254,294 @@ impl<'de> de::Deserializer<'de> for &mut Decoder<'de> {
 	}
 }
 
+/// Writes `value` in umbral-pre's standard serialization: what `rmp-serde` writes with its
+/// defaults (structs as arrays, byte strings as `bin`, minimal integer encodings), for the
+/// subset umbral-pre's objects use. For the runtime's offchain workers, which answer requests
+/// with cfrags and have no `rmp-serde`.
+pub fn to_vec<S: serde::Serialize>(value: &S) -> Result<alloc::vec::Vec<u8>, EncodeError> {
+	let mut encoder = Encoder { out: alloc::vec::Vec::new() };
+	value.serialize(&mut encoder)?;
+	Ok(encoder.out)
+}
+
+/// What the encoder cannot write (nothing umbral-pre's objects contain).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum EncodeError {
+	/// A value of a kind outside the subset (floats, signed integers, maps, enums, …).
+	Unsupported,
+	/// A sequence of unknown length, or one too long for an array header.
+	Length,
+	/// Reported by the value's own serialization.
+	Custom(String),
+}
+
+impl fmt::Display for EncodeError {
+	fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+		match self {
+			Self::Unsupported => f.write_str("value outside the supported MessagePack subset"),
+			Self::Length => f.write_str("sequence of unknown or excessive length"),
+			Self::Custom(message) => f.write_str(message),
+		}
+	}
+}
+
+impl core::error::Error for EncodeError {}
+
+impl ser::Error for EncodeError {
+	fn custom<M: fmt::Display>(message: M) -> Self {
+		Self::Custom(message.to_string())
+	}
+}
+
+struct Encoder {
+	out: alloc::vec::Vec<u8>,
+}
+
+impl Encoder {
+	fn array(&mut self, len: Option<usize>) -> Result<(), EncodeError> {
+		match len.ok_or(EncodeError::Length)? {
+			len @ 0..=15 => self.out.push(0x90 | len as u8),
+			len => {
+				let len = u16::try_from(len).map_err(|_| EncodeError::Length)?;
+				self.out.push(0xdc);
+				self.out.extend_from_slice(&len.to_be_bytes());
+			},
+		}
+		Ok(())
+	}
+}
+
+impl ser::Serializer for &mut Encoder {
+	type Ok = ();
+	type Error = EncodeError;
+	type SerializeSeq = Self;
+	type SerializeTuple = Self;
+	type SerializeTupleStruct = Self;
+	type SerializeTupleVariant = ser::Impossible<(), EncodeError>;
+	type SerializeMap = ser::Impossible<(), EncodeError>;
+	type SerializeStruct = Self;
+	type SerializeStructVariant = ser::Impossible<(), EncodeError>;
+
+	fn is_human_readable(&self) -> bool {
+		false
+	}
+
+	fn serialize_bool(self, value: bool) -> Result<(), EncodeError> {
+		self.out.push(if value { 0xc3 } else { 0xc2 });
+		Ok(())
+	}
+
+	fn serialize_u8(self, value: u8) -> Result<(), EncodeError> {
+		self.serialize_u64(value.into())
+	}
+
+	fn serialize_u16(self, value: u16) -> Result<(), EncodeError> {
+		self.serialize_u64(value.into())
+	}
+
+	fn serialize_u32(self, value: u32) -> Result<(), EncodeError> {
+		self.serialize_u64(value.into())
+	}
+
+	fn serialize_u64(self, value: u64) -> Result<(), EncodeError> {
+		let bytes = value.to_be_bytes();
+		match value {
+			0..=0x7f => self.out.push(value as u8),
+			0x80..=0xff => self.out.extend_from_slice(&[0xcc, value as u8]),
+			0x100..=0xffff => {
+				self.out.push(0xcd);
+				self.out.extend_from_slice(&bytes[6..]);
+			},
+			0x1_0000..=0xffff_ffff => {
+				self.out.push(0xce);
+				self.out.extend_from_slice(&bytes[4..]);
+			},
+			_ => {
+				self.out.push(0xcf);
+				self.out.extend_from_slice(&bytes);
+			},
+		}
+		Ok(())
+	}
+
+	fn serialize_bytes(self, value: &[u8]) -> Result<(), EncodeError> {
+		match value.len() {
+			len @ 0..=0xff => self.out.extend_from_slice(&[0xc4, len as u8]),
+			len @ 0x100..=0xffff => {
+				self.out.push(0xc5);
+				self.out.extend_from_slice(&(len as u16).to_be_bytes());
+			},
+			len => {
+				let len = u32::try_from(len).map_err(|_| EncodeError::Length)?;
+				self.out.push(0xc6);
+				self.out.extend_from_slice(&len.to_be_bytes());
+			},
+		}
+		self.out.extend_from_slice(value);
+		Ok(())
+	}
+
+	fn serialize_newtype_struct<V: ser::Serialize + ?Sized>(
+		self,
+		_name: &'static str,
+		value: &V,
+	) -> Result<(), EncodeError> {
+		value.serialize(self)
+	}
+
+	fn serialize_seq(self, len: Option<usize>) -> Result<Self, EncodeError> {
+		self.array(len)?;
+		Ok(self)
+	}
+
+	fn serialize_tuple(self, len: usize) -> Result<Self, EncodeError> {
+		self.array(Some(len))?;
+		Ok(self)
+	}
+
+	fn serialize_tuple_struct(self, _name: &'static str, len: usize) -> Result<Self, EncodeError> {
+		self.array(Some(len))?;
+		Ok(self)
+	}
+
+	fn serialize_struct(self, _name: &'static str, len: usize) -> Result<Self, EncodeError> {
+		self.array(Some(len))?;
+		Ok(self)
+	}
+
+	fn serialize_i8(self, _: i8) -> Result<(), EncodeError> {
+		Err(EncodeError::Unsupported)
+	}
+	fn serialize_i16(self, _: i16) -> Result<(), EncodeError> {
+		Err(EncodeError::Unsupported)
+	}
+	fn serialize_i32(self, _: i32) -> Result<(), EncodeError> {
+		Err(EncodeError::Unsupported)
+	}
+	fn serialize_i64(self, _: i64) -> Result<(), EncodeError> {
+		Err(EncodeError::Unsupported)
+	}
+	fn serialize_f32(self, _: f32) -> Result<(), EncodeError> {
+		Err(EncodeError::Unsupported)
+	}
+	fn serialize_f64(self, _: f64) -> Result<(), EncodeError> {
+		Err(EncodeError::Unsupported)
+	}
+	fn serialize_char(self, _: char) -> Result<(), EncodeError> {
+		Err(EncodeError::Unsupported)
+	}
+	fn serialize_str(self, _: &str) -> Result<(), EncodeError> {
+		Err(EncodeError::Unsupported)
+	}
+	fn serialize_none(self) -> Result<(), EncodeError> {
+		Err(EncodeError::Unsupported)
+	}
+	fn serialize_some<V: ser::Serialize + ?Sized>(self, _: &V) -> Result<(), EncodeError> {
+		Err(EncodeError::Unsupported)
+	}
+	fn serialize_unit(self) -> Result<(), EncodeError> {
+		Err(EncodeError::Unsupported)
+	}
+	fn serialize_unit_struct(self, _: &'static str) -> Result<(), EncodeError> {
+		Err(EncodeError::Unsupported)
+	}
+	fn serialize_unit_variant(
+		self,
+		_: &'static str,
+		_: u32,
+		_: &'static str,
+	) -> Result<(), EncodeError> {
+		Err(EncodeError::Unsupported)
+	}
+	fn serialize_newtype_variant<V: ser::Serialize + ?Sized>(
+		self,
+		_: &'static str,
+		_: u32,
+		_: &'static str,
+		_: &V,
+	) -> Result<(), EncodeError> {
+		Err(EncodeError::Unsupported)
+	}
+	fn serialize_tuple_variant(
+		self,
+		_: &'static str,
+		_: u32,
+		_: &'static str,
+		_: usize,
+	) -> Result<Self::SerializeTupleVariant, EncodeError> {
+		Err(EncodeError::Unsupported)
+	}
+	fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, EncodeError> {
+		Err(EncodeError::Unsupported)
+	}
+	fn serialize_struct_variant(
+		self,
+		_: &'static str,
+		_: u32,
+		_: &'static str,
+		_: usize,
+	) -> Result<Self::SerializeStructVariant, EncodeError> {
+		Err(EncodeError::Unsupported)
+	}
+}
+
+impl ser::SerializeSeq for &mut Encoder {
+	type Ok = ();
+	type Error = EncodeError;
+	fn serialize_element<V: ser::Serialize + ?Sized>(
+		&mut self,
+		value: &V,
+	) -> Result<(), EncodeError> {
+		value.serialize(&mut **self)
+	}
+	fn end(self) -> Result<(), EncodeError> {
+		Ok(())
+	}
+}
+
+impl ser::SerializeTuple for &mut Encoder {
+	type Ok = ();
+	type Error = EncodeError;
+	fn serialize_element<V: ser::Serialize + ?Sized>(
+		&mut self,
+		value: &V,
+	) -> Result<(), EncodeError> {
+		value.serialize(&mut **self)
+	}
+	fn end(self) -> Result<(), EncodeError> {
+		Ok(())
+	}
+}
+
+impl ser::SerializeTupleStruct for &mut Encoder {
+	type Ok = ();
+	type Error = EncodeError;
+	fn serialize_field<V: ser::Serialize + ?Sized>(
+		&mut self,
+		value: &V,
+	) -> Result<(), EncodeError> {
+		value.serialize(&mut **self)
+	}
+	fn end(self) -> Result<(), EncodeError> {
+		Ok(())
+	}
+}
+
+impl ser::SerializeStruct for &mut Encoder {
+	type Ok = ();
+	type Error = EncodeError;
+	fn serialize_field<V: ser::Serialize + ?Sized>(
+		&mut self,
+		_key: &'static str,
+		value: &V,
+	) -> Result<(), EncodeError> {
+		value.serialize(&mut **self)
+	}
+	fn end(self) -> Result<(), EncodeError> {
+		Ok(())
+	}
+}
+
 #[cfg(test)]
 mod tests {
 	use super::*;
@@ -367,5 +659,33 @@ mod tests {
 			"nested arrays stop at the depth limit"
 		);
 		assert_eq!(from_slice::<de::IgnoredAny>(&[0xc4, 0x05, 1]), Err(DecodeError::Eof));
+	}
+
+	#[test]
+	fn writes_what_umbral_writes() {
+		let f = fixture();
+		assert_eq!(
+			to_vec(&f.capsule).expect("encodes"),
+			f.capsule.to_bytes().expect("ok").to_vec()
+		);
+		assert_eq!(to_vec(&f.kfrag).expect("encodes"), f.kfrag.to_bytes().expect("ok").to_vec());
+		assert_eq!(to_vec(&f.cfrag).expect("encodes"), f.cfrag.to_bytes().expect("ok").to_vec());
+		// And what the Python bindings wrote, read and written back, byte for byte.
+		use crate::fixtures::*;
+		let cfrag = decode_capsule_frag(&CFRAG).expect("cfrag");
+		assert_eq!(to_vec(&cfrag).expect("encodes"), CFRAG.to_vec());
+		let kfrag = decode_key_frag(&KFRAG).expect("kfrag");
+		assert_eq!(to_vec(&kfrag).expect("encodes"), KFRAG.to_vec());
+	}
+
+	#[test]
+	fn encodes_integers_and_lengths_minimally() {
+		assert_eq!(to_vec(&0x7fu64), Ok(vec![0x7f]));
+		assert_eq!(to_vec(&0x80u64), Ok(vec![0xcc, 0x80]));
+		assert_eq!(to_vec(&0x1234u64), Ok(vec![0xcd, 0x12, 0x34]));
+		assert_eq!(to_vec(&0x1_0000u64), Ok(vec![0xce, 0, 1, 0, 0]));
+		assert_eq!(to_vec(&(1u64 << 32)), Ok(vec![0xcf, 0, 0, 0, 1, 0, 0, 0, 0]));
+		assert_eq!(to_vec(&vec![true; 16]).expect("encodes").get(..3), Some(&[0xdc, 0, 16][..]));
+		assert_eq!(to_vec(&-1i32), Err(EncodeError::Unsupported));
 	}
 }
