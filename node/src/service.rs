@@ -161,6 +161,10 @@ pub fn new_full<
 			.keystore()
 			.sr25519_generate_new(kms_primitives::staking::operator::KEY_TYPE, Some(seed))
 			.map_err(|e| ServiceError::Other(format!("cannot insert the operator key: {e}")))?;
+		// And its Umbral identity, from the same seed: the key the genesis registers for it.
+		if let Some(mut storage) = backend.offchain_storage() {
+			provision_umbral_seed(&mut storage, kms_primitives::staking::dev::umbral_seed(seed));
+		}
 	}
 
 	let mut net_config = sc_network::config::FullNetworkConfiguration::<
@@ -337,4 +341,20 @@ pub fn new_full<
 	}
 
 	Ok(task_manager)
+}
+
+/// Adds `seed` to the node's Umbral identity seeds in its offchain storage (where the
+/// re-encryption worker finds them), keeping those already there.
+fn provision_umbral_seed(storage: &mut impl sp_core::offchain::OffchainStorage, seed: [u8; 32]) {
+	use codec::{Decode, Encode};
+	let (prefix, key) =
+		(sp_core::offchain::STORAGE_PREFIX, kms_primitives::policies::UMBRAL_SEEDS_KEY);
+	let mut seeds: Vec<[u8; 32]> = storage
+		.get(prefix, key)
+		.and_then(|stored| Decode::decode(&mut &stored[..]).ok())
+		.unwrap_or_default();
+	if !seeds.contains(&seed) {
+		seeds.push(seed);
+		storage.set(prefix, key, &seeds.encode());
+	}
 }

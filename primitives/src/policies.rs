@@ -12,6 +12,12 @@ use sp_runtime::BoundedVec;
 
 pub use crate::wire::{CAPSULE_LEN, CFRAG_LEN, KFRAG_LEN};
 
+/// Where a node keeps its Umbral identity seeds: a key of its persistent offchain storage,
+/// holding SCALE `Vec<[u8; 32]>`. Each seed's secret is umbral-pre's
+/// `SecretKeyFactory::from_secure_randomness(seed).make_key(b"node")`. Never on chain, never
+/// returned by a safe RPC; the re-encryption worker reads it, the node writes it.
+pub const UMBRAL_SEEDS_KEY: &[u8] = b"kms::umbral-seeds";
+
 /// A policy's id: 16 bytes chosen by its owner (like NuCypher's HRAC), unique for ever.
 pub type PolicyId = [u8; 16];
 

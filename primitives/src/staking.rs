@@ -133,15 +133,19 @@ pub mod operator {
 pub mod dev {
 	use super::UmbralPublicKey;
 
-	/// The Umbral secret of the development node whose seed is `seed` (e.g. `"//Alice"`):
-	/// umbral-pre's key factory seeded with `blake2_256("kms-dev-umbral" ++ seed)`, key label
-	/// `"node"`.
-	pub fn umbral_secret(seed: &str) -> umbral_pre::SecretKey {
+	/// The Umbral identity seed of the development node whose seed is `seed` (e.g.
+	/// `"//Alice"`): `blake2_256("kms-dev-umbral" ++ seed)`.
+	pub fn umbral_seed(seed: &str) -> [u8; 32] {
 		let mut material = b"kms-dev-umbral".to_vec();
 		material.extend_from_slice(seed.as_bytes());
-		let randomness =
-			<sp_runtime::traits::BlakeTwo256 as sp_runtime::traits::Hash>::hash(&material).0;
-		match umbral_pre::SecretKeyFactory::from_secure_randomness(&randomness) {
+		<sp_runtime::traits::BlakeTwo256 as sp_runtime::traits::Hash>::hash(&material).0
+	}
+
+	/// The Umbral secret of the development node whose seed is `seed`: umbral-pre's key
+	/// factory seeded with [`umbral_seed`], key label `"node"` (how every node derives its
+	/// secret from its identity seed).
+	pub fn umbral_secret(seed: &str) -> umbral_pre::SecretKey {
+		match umbral_pre::SecretKeyFactory::from_secure_randomness(&umbral_seed(seed)) {
 			Ok(factory) => factory.make_key(b"node"),
 			// The factory's seed is 32 bytes, as blake2-256's output.
 			Err(_) => unreachable!("blake2-256 output has the factory's seed size"),

@@ -9,7 +9,6 @@ use kms_e2e_tests::{
 use std::{process::Command, time::Duration};
 // Dependencies of the harness library, not of this test.
 use hex as _;
-use sp_crypto_hashing as _;
 use tempfile as _;
 
 /// `:code`, the storage key of the runtime's WebAssembly blob.
@@ -90,6 +89,15 @@ async fn dev_node_authors_and_finalizes_blocks_with_a_wasm_runtime() {
 		.call("state_call", rpc_params!["PoliciesApi_check_access", to_hex(&args)])
 		.await;
 	assert_eq!(hex_bytes(&verdict), vec![1, 0], "Err(AccessDenied::UnknownPolicy)");
+
+	// Alice's node holds its Umbral identity seed where the re-encryption worker reads it
+	// (offchain storage; `offchain_localStorageGet` is an unsafe RPC, open on a dev node).
+	let seeds = node
+		.call("offchain_localStorageGet", rpc_params!["PERSISTENT", to_hex(b"kms::umbral-seeds")])
+		.await;
+	// The development derivation, `blake2_256("kms-dev-umbral" ++ "//Alice")`.
+	let alice_seed = sp_crypto_hashing::blake2_256(b"kms-dev-umbral//Alice");
+	assert_eq!(hex_bytes(&seeds), [&[4u8][..], &alice_seed[..]].concat(), "SCALE vec![seed]");
 
 	let status = node.stop(Duration::from_secs(30));
 	assert!(status.success(), "kms-node exits cleanly on SIGTERM, got {status}");

@@ -44,6 +44,7 @@ mod benchmarking;
 pub mod conditions;
 #[cfg(test)]
 mod mock;
+pub mod offchain;
 #[cfg(test)]
 mod tests;
 pub mod types;
@@ -52,7 +53,7 @@ pub mod weights;
 use alloc::vec::Vec;
 use frame_support::{pallet_prelude::*, traits::fungible};
 use frame_system::{
-	offchain::{AppCrypto, SignedPayload, SigningTypes},
+	offchain::{AppCrypto, CreateAuthorizedTransaction, SignedPayload, SigningTypes},
 	pallet_prelude::*,
 };
 use kms_primitives::{
@@ -134,7 +135,9 @@ pub mod pallet {
 	}
 
 	#[pallet::config]
-	pub trait Config: frame_system::Config + SigningTypes {
+	pub trait Config:
+		frame_system::Config + SigningTypes + CreateAuthorizedTransaction<Call<Self>>
+	{
 		/// The fee currency. Escrows sit on its holds.
 		type Currency: fungible::Inspect<Self::AccountId>
 			+ fungible::Mutate<Self::AccountId>
@@ -456,6 +459,10 @@ pub mod pallet {
 
 		fn on_idle(now: BlockNumberFor<T>, remaining: Weight) -> Weight {
 			Self::prune_requests(now, remaining)
+		}
+
+		fn offchain_worker(now: BlockNumberFor<T>) {
+			Self::offchain_answers(now);
 		}
 
 		fn integrity_test() {

@@ -8,48 +8,6 @@ use sp_core::Pair;
 use sp_runtime::transaction_validity::{InvalidTransaction, TransactionSource};
 use sp_runtime::MultiSigner;
 
-/// Bob checks every cfrag and decrypts each capsule's ciphertext.
-fn bob_decrypts(
-	grant: &Grant,
-	request: RequestId,
-	encrypted: &[(umbral_pre::Capsule, Box<[u8]>)],
-) -> Vec<Vec<u8>> {
-	let key = |k: &UmbralPublicKey| {
-		umbral_pre::PublicKey::try_from_compressed_bytes(k.as_bytes()).expect("key")
-	};
-	let policy = Policies::<Test>::get(P1).expect("policy");
-	let answers = KmsPolicies::cfrags(request);
-	encrypted
-		.iter()
-		.enumerate()
-		.map(|(i, (capsule, ciphertext))| {
-			let verified: Vec<_> = answers
-				.iter()
-				.map(|(_, cfrags)| {
-					kms_primitives::wire::decode_capsule_frag(&cfrags[i])
-						.expect("decodes")
-						.verify(
-							capsule,
-							&key(&policy.verifying_key),
-							&key(&policy.delegating_key),
-							&key(&policy.receiving_key),
-						)
-						.expect("cfrag verifies")
-				})
-				.collect();
-			umbral_pre::decrypt_reencrypted(
-				&grant.receiving,
-				&grant.delegating.public_key(),
-				capsule,
-				verified,
-				ciphertext,
-			)
-			.expect("decrypts")
-			.to_vec()
-		})
-		.collect()
-}
-
 #[test]
 fn two_of_three_nodes_answer_and_bob_decrypts() {
 	ExtBuilder::build_and_execute(|| {
