@@ -39,6 +39,16 @@ impl UmbralPublicKey {
 	pub fn as_bytes(&self) -> &[u8] {
 		&self.0
 	}
+
+	/// The key as umbral-pre's `PublicKey`, if it is a compressed point (tag 2 or 3; SEC1's
+	/// "compact" tag 5 also parses but is not the standard serialization) that decompresses.
+	/// The one place every pallet and the worker turn chain keys into curve points.
+	pub fn decompress(&self) -> Option<umbral_pre::PublicKey> {
+		if !matches!(self.0.first(), Some(0x02 | 0x03)) {
+			return None;
+		}
+		umbral_pre::PublicKey::try_from_compressed_bytes(&self.0).ok()
+	}
 }
 
 impl TryFrom<&[u8]> for UmbralPublicKey {
@@ -105,16 +115,6 @@ pub trait PolicyRegistry<AccountId> {
 	fn has_active_policies(node: &AccountId) -> bool;
 	/// Whether any active policy still uses `node`'s key of `version`.
 	fn uses_key(node: &AccountId, version: KeyVersion) -> bool;
-}
-
-/// No policies at all: nothing ever holds a node or a key.
-impl<AccountId> PolicyRegistry<AccountId> for () {
-	fn has_active_policies(_: &AccountId) -> bool {
-		false
-	}
-	fn uses_key(_: &AccountId, _: KeyVersion) -> bool {
-		false
-	}
 }
 
 /// The operator's key: sr25519, key type `kms!`, kept in the node's keystore. The operator

@@ -601,6 +601,25 @@ mod tests {
 	}
 
 	#[test]
+	fn chain_keys_decompress_only_in_the_standard_form() {
+		use crate::{fixtures::DELEGATING_KEY, staking::UmbralPublicKey};
+		let key = UmbralPublicKey(DELEGATING_KEY);
+		assert_eq!(
+			key.decompress().map(|k| k.to_compressed_bytes().to_vec()),
+			Some(DELEGATING_KEY.to_vec())
+		);
+		// SEC1's compact tag parses in k256 but is not umbral-pre's serialization.
+		for tag in [0x00, 0x04, 0x05] {
+			let mut other = key;
+			other.0[0] = tag;
+			assert!(other.decompress().is_none(), "tag {tag:#04x}");
+		}
+		let mut off_curve = key;
+		off_curve.0[1..].fill(0xff);
+		assert!(off_curve.decompress().is_none());
+	}
+
+	#[test]
 	fn rejects_wrong_lengths() {
 		let capsule = fixture().capsule.to_bytes().expect("serializes");
 		assert_eq!(decode_capsule(&capsule[..CAPSULE_LEN - 1]), Err(WireError::Length));

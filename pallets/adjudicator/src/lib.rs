@@ -280,26 +280,35 @@ pub mod pallet {
 			signature: T::OffchainSignature,
 		) -> DispatchResult {
 			let challenger = ensure_signed(origin)?;
-			let [verifying_key, delegating_key, receiving_key] =
-				T::Records::policy_keys_for(evidence.policy, evidence.version, &evidence.node)
-					.ok_or(Error::<T>::UnknownPolicyVersion)?;
-			let operator =
-				T::Staking::operator_of(&evidence.node).ok_or(Error::<T>::UnknownNode)?;
-			ensure!(
-				signature.verify(&evidence.signing_payload()[..], &operator),
-				Error::<T>::BadSignature
-			);
-			let SignedCfrag { node, capsule, cfrag, .. } = evidence;
-			Self::judge(
-				challenger,
-				node,
-				CfragEvidence { capsule, cfrag, verifying_key, delegating_key, receiving_key },
-			)
+			Self::do_challenge_signed(challenger, evidence, signature)
 		}
 	}
 }
 
 impl<T: Config> Pallet<T> {
+	/// Checks the operator's signature over a [`SignedCfrag`], then judges it with the keys
+	/// of the policy's current version.
+	pub(crate) fn do_challenge_signed(
+		challenger: T::AccountId,
+		evidence: SignedCfragOf<T>,
+		signature: T::OffchainSignature,
+	) -> DispatchResult {
+		let [verifying_key, delegating_key, receiving_key] =
+			T::Records::policy_keys_for(evidence.policy, evidence.version, &evidence.node)
+				.ok_or(Error::<T>::UnknownPolicyVersion)?;
+		let operator = T::Staking::operator_of(&evidence.node).ok_or(Error::<T>::UnknownNode)?;
+		ensure!(
+			signature.verify(&evidence.signing_payload()[..], &operator),
+			Error::<T>::BadSignature
+		);
+		let SignedCfrag { node, capsule, cfrag, .. } = evidence;
+		Self::judge(
+			challenger,
+			node,
+			CfragEvidence { capsule, cfrag, verifying_key, delegating_key, receiving_key },
+		)
+	}
+
 	/// Verifies `evidence` and settles the challenge.
 	pub(crate) fn judge(
 		challenger: T::AccountId,
@@ -368,10 +377,7 @@ impl<T: Config> Pallet<T> {
 	pub(crate) fn verify(evidence: &CfragEvidence) -> Result<Verdict, Error<T>> {
 		let capsule =
 			wire::decode_capsule(&evidence.capsule).map_err(|_| Error::<T>::MalformedCapsule)?;
-		let key = |key: &UmbralPublicKey| {
-			umbral_pre::PublicKey::try_from_compressed_bytes(key.as_bytes())
-				.map_err(|_| Error::<T>::MalformedKey)
-		};
+		let key = |key: &UmbralPublicKey| key.decompress().ok_or(Error::<T>::MalformedKey);
 		let (verifying, delegating, receiving) = (
 			key(&evidence.verifying_key)?,
 			key(&evidence.delegating_key)?,

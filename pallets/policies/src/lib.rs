@@ -608,11 +608,7 @@ pub mod pallet {
 			max_periods: u32,
 		) -> DispatchResult {
 			ensure_signed(origin)?;
-			let policy_record = Policies::<T>::get(policy).ok_or(Error::<T>::UnknownPolicy)?;
-			let limit = max_periods.min(T::MaxClaimPeriods::get());
-			let settled = Self::settle_share(policy, &policy_record, &node, limit)?;
-			ensure!(settled > 0, Error::<T>::NothingToSettle);
-			Ok(())
+			Self::do_claim_fees(policy, &node, max_periods.min(T::MaxClaimPeriods::get()))
 		}
 
 		/// Close policy `id` once it has ended and its last requests' deadlines have passed
@@ -756,11 +752,16 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
-	/// An Umbral public key must be a compressed point that decompresses.
+	/// An Umbral public key must decompress to a curve point.
 	fn ensure_point(key: &UmbralPublicKey, error: Error<T>) -> Result<(), Error<T>> {
-		ensure!(matches!(key.0.first(), Some(0x02 | 0x03)), error);
-		umbral_pre::PublicKey::try_from_compressed_bytes(key.as_bytes()).map_err(|_| error)?;
-		Ok(())
+		key.decompress().map(|_| ()).ok_or(error)
+	}
+
+	/// One active policy less uses `node`'s key of `version` (its kfrag is gone).
+	fn release_key_use(node: &T::AccountId, version: KeyVersion) {
+		KeyUsage::<T>::mutate_exists(node, version, |n| {
+			*n = n.map(|n| n.saturating_sub(1)).filter(|n| *n > 0);
+		});
 	}
 
 	/// Ends every share of `id` with `period` (refunding what lies beyond), drops the kfrags
@@ -768,9 +769,7 @@ impl<T: Config> Pallet<T> {
 	fn close(id: PolicyId, policy: &mut PolicyOf<T>, period: Period) -> BalanceOf<T> {
 		let mut refunded = BalanceOf::<T>::zero();
 		for PolicyNode { node, key_version } in &policy.nodes.clone() {
-			KeyUsage::<T>::mutate_exists(node, key_version, |n| {
-				*n = n.map(|n| n.saturating_sub(1)).filter(|n| *n > 0);
-			});
+			Self::release_key_use(node, *key_version);
 			KFrags::<T>::remove(id, node);
 			refunded.saturating_accrue(Self::cut_share(id, policy, node, period));
 		}
@@ -897,9 +896,7 @@ impl<T: Config> Pallet<T> {
 		let mut refunded = BalanceOf::<T>::zero();
 		let old_nodes = core::mem::take(&mut policy.nodes);
 		for PolicyNode { node, key_version } in &old_nodes {
-			KeyUsage::<T>::mutate_exists(node, key_version, |n| {
-				*n = n.map(|n| n.saturating_sub(1)).filter(|n| *n > 0);
-			});
+			Self::release_key_use(node, *key_version);
 			KFrags::<T>::remove(id, node);
 			if !nodes.iter().any(|n| &n.node == node) {
 				refunded.saturating_accrue(Self::cut_share(id, &mut policy, node, current));
@@ -1146,6 +1143,13 @@ impl<T: Config> Pallet<T> {
 		Ok(periods)
 	}
 
+	pub(crate) fn do_claim_fees(id: PolicyId, node: &T::AccountId, limit: u32) -> DispatchResult {
+		let policy = Policies::<T>::get(id).ok_or(Error::<T>::UnknownPolicy)?;
+		let settled = Self::settle_share(id, &policy, node, limit)?;
+		ensure!(settled > 0, Error::<T>::NothingToSettle);
+		Ok(())
+	}
+
 	pub(crate) fn do_settle_policy(id: PolicyId, limit: u32) -> DispatchResult {
 		let mut policy = Policies::<T>::get(id).ok_or(Error::<T>::UnknownPolicy)?;
 		let now = frame_system::Pallet::<T>::block_number();
@@ -1337,10 +1341,9 @@ impl<T: Config> Pallet<T> {
 			ensure!(OwnerPolicies::<T>::contains_key(&policy.owner, id), "unindexed policy");
 			let (first, last) = Self::covered_periods(policy.start, policy.end);
 			let mut unsettled = 0u32;
-			for (node, share) in FeeShares::<T>::iter_prefix(id) {
+			for share in FeeShares::<T>::iter_prefix_values(id) {
 				ensure!(share.first >= first && share.last <= last, "share outside the policy");
 				ensure!(share.next <= share.last, "settled share kept");
-				let _ = node;
 				unsettled.saturating_accrue(share.unsettled());
 			}
 			let remaining = policy
@@ -1389,14 +1392,12 @@ impl<T: Config> Pallet<T> {
 				request.deadline <= request.created.saturating_add(T::ResponseWindow::get()),
 				"deadline beyond the response window"
 			);
-			let policy =
-				Policies::<T>::get(request.policy).ok_or("request of an unknown policy")?;
+			ensure!(Policies::<T>::contains_key(request.policy), "request of an unknown policy");
 			ensure!(request.answered.len() <= T::MaxNodes::get() as usize, "too many answers");
 			for node in &request.answered {
 				let cfrags = Responses::<T>::get(id, node).ok_or("answer without cfrags")?;
 				ensure!(cfrags.len() == request.capsules.len(), "not one cfrag per capsule");
 			}
-			let _ = policy;
 		}
 		for (id, node) in Responses::<T>::iter_keys() {
 			let request = Requests::<T>::get(id).ok_or("response to an unknown request")?;

@@ -131,10 +131,7 @@ impl<T: Config> Pallet<T> {
 		let plain = umbral_pre::decrypt_original(secret, &capsule, &envelope.ciphertext)
 			.map_err(|_| "the kfrag does not open with this node's key")?;
 		let kfrag = wire::decode_key_frag(&plain).map_err(|_| "the kfrag does not decode")?;
-		let key = |key: &UmbralPublicKey| {
-			umbral_pre::PublicKey::try_from_compressed_bytes(key.as_bytes())
-				.map_err(|_| "a policy key is not a point")
-		};
+		let key = |key: &UmbralPublicKey| key.decompress().ok_or("a policy key is not a point");
 		let verified = kfrag
 			.verify(
 				&key(&policy.verifying_key)?,

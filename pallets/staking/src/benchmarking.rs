@@ -8,7 +8,6 @@ use frame_support::traits::{
 	Authorize,
 };
 use frame_system::RawOrigin;
-use kms_primitives::staking::UMBRAL_PUBLIC_KEY_LEN;
 use sp_runtime::traits::Bounded;
 
 /// A staker funded with plenty.
@@ -19,15 +18,10 @@ fn funded<T: Config>(name: &'static str, index: u32) -> T::AccountId {
 	who
 }
 
-/// A valid Umbral key for index `i`, derived by umbral-pre's key factory from a fixed seed (no
-/// randomness in the runtime).
+/// A valid Umbral key for index `i`, derived from a fixed seed as development nodes derive
+/// theirs (no randomness in the runtime).
 fn umbral_key_for(i: u32) -> UmbralPublicKey {
-	let factory = umbral_pre::SecretKeyFactory::from_secure_randomness(&[7u8; 32])
-		.expect("a seed of the factory's size");
-	let compressed = factory.make_key(&i.to_le_bytes()).public_key().to_compressed_bytes();
-	let mut key = [0u8; UMBRAL_PUBLIC_KEY_LEN];
-	key.copy_from_slice(&compressed);
-	UmbralPublicKey(key)
+	kms_primitives::staking::dev::umbral_public_key(&alloc::format!("//bench-{i}"))
 }
 
 /// A bonded staker with lock `lock`.

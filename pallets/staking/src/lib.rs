@@ -667,13 +667,10 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
-	/// A key must be a compressed point (tag 2 or 3; the SEC1 "compact" tag 5 also parses but
-	/// is not the standard serialization), decompress to a curve point, and belong to no node,
-	/// now or in kept history.
+	/// A key must decompress to a curve point ([`UmbralPublicKey::decompress`]) and belong to
+	/// no node, now or in kept history.
 	fn ensure_valid_key(key: &UmbralPublicKey) -> DispatchResult {
-		ensure!(matches!(key.0.first(), Some(0x02 | 0x03)), Error::<T>::InvalidUmbralKey);
-		umbral_pre::PublicKey::try_from_compressed_bytes(key.as_bytes())
-			.map_err(|_| Error::<T>::InvalidUmbralKey)?;
+		ensure!(key.decompress().is_some(), Error::<T>::InvalidUmbralKey);
 		ensure!(!KeyOwners::<T>::contains_key(key), Error::<T>::KeyInUse);
 		Ok(())
 	}

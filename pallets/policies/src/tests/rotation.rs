@@ -152,6 +152,19 @@ fn only_the_owner_rotates_a_live_policy() {
 			Error::<Test>::NotOwner
 		);
 		assert_noop!(rotate(&grant, 0, &["n1"]), Error::<Test>::InvalidThreshold);
+		// A joining node's periods must be escrowed: an owner who spent her balance cannot.
+		let spendable = free("alice") - ED;
+		assert_ok!(Balances::transfer_allow_death(
+			RuntimeOrigin::signed(account("alice")),
+			account("bob"),
+			spendable
+		));
+		assert_noop!(rotate(&grant, 1, &["n4"]), Error::<Test>::InsufficientBalance);
+		assert_ok!(Balances::transfer_allow_death(
+			RuntimeOrigin::signed(account("bob")),
+			account("alice"),
+			spendable
+		));
 		assert_noop!(rotate(&grant, 1, &["n1", "n1"]), Error::<Test>::DuplicateNode);
 		let mut bad = grant.keys()[2];
 		bad.0[0] = 7;
