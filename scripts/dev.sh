@@ -9,7 +9,7 @@ source scripts/lib.sh
 
 step "setup"
 bash scripts/setup.sh
-step "build kms-node (release, fast-runtime) into $CARGO_TARGET_DIR"
-timed cargo build --locked --release -p kms-node --features fast-runtime
+step "build kms-node (release, fast-runtime, test-tamper) into $CARGO_TARGET_DIR"
+timed cargo build --locked --release -p kms-node --features "$KMS_DEV_FEATURES"
 step "start the development chain (Ctrl-C stops it)"
 exec "$CARGO_TARGET_DIR/release/kms-node" --dev "$@"

@@ -18,3 +18,9 @@ timed() {
 	printf '\033[2m    (%s: %ds)\033[0m\n' "$*" $((SECONDS - start)) >&2
 	return $status
 }
+
+# The features of the node that the development chain and the tests run: the fast runtime
+# (2 s blocks, short periods) and the end-to-end tests' switch that makes listed nodes corrupt
+# their cfrags (inert unless written to the node's offchain storage; never in production
+# builds). One feature set for both, so `dev.sh` and `test.sh` share one build.
+export KMS_DEV_FEATURES="kms-node/fast-runtime,kms-node/test-tamper"

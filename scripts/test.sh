@@ -13,11 +13,11 @@ bash scripts/setup-tools.sh
 step "lint: formatting (Rust, TOML) and feature propagation"
 bash scripts/lint.sh
 
-step "build kms-node (release, fast-runtime)"
-timed cargo build --locked --release -p kms-node --features fast-runtime
+step "build kms-node (release, fast-runtime, test-tamper)"
+timed cargo build --locked --release -p kms-node --features "$KMS_DEV_FEATURES"
 
 step "tests: every crate, with the fast runtime the node was built with, and end to end"
-timed cargo test --locked --release --workspace --features kms-node/fast-runtime
+timed cargo test --locked --release --workspace --features "$KMS_DEV_FEATURES"
 
 step "tests: the runtime with production timing"
 timed cargo test --locked --release -p kms-runtime
@@ -33,7 +33,7 @@ step "clippy: every crate and target, warnings are errors"
 (
 	export SKIP_WASM_BUILD=1 CARGO_TARGET_DIR="$KMS_CACHE/clippy-target"
 	timed cargo clippy --locked --release --workspace --all-targets \
-		--features kms-node/fast-runtime -- -D warnings
+		--features "$KMS_DEV_FEATURES" -- -D warnings
 	timed cargo clippy --locked --release -p pallet-kms-staking -p pallet-kms-policies \
 		-p pallet-kms-adjudicator --all-targets --features runtime-benchmarks -- -D warnings
 )

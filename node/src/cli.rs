@@ -22,6 +22,9 @@ pub enum Subcommand {
 	#[command(subcommand)]
 	Key(sc_cli::KeySubcommand),
 
+	/// The node's Umbral identities (the keys kfrags are encrypted to): generate, list.
+	UmbralKey(crate::umbral_key::UmbralKeyCmd),
+
 	/// Build a chain specification (`--raw` for the form nodes boot from).
 	BuildSpec(sc_cli::BuildSpecCmd),
 

@@ -154,6 +154,16 @@ pub fn new_full<
 		other: (block_import, grandpa_link, mut telemetry),
 	} = new_partial(&config)?;
 
+	// The operator's Umbral identities (`kms-node umbral-key generate`), for the worker.
+	let seeds_path =
+		crate::umbral_key::seeds_path(&config.base_path.config_dir(config.chain_spec.id()));
+	let seeds = crate::umbral_key::read_seeds(&seeds_path).map_err(ServiceError::Other)?;
+	if let Some(mut storage) = backend.offchain_storage() {
+		for seed in seeds {
+			provision_umbral_seed(&mut storage, seed);
+		}
+	}
+
 	// Development chains serve out of the box: a node started with `--dev` or `--alice` (and
 	// friends) gets the operator key of that well-known seed, as it gets its session keys.
 	if let Some(seed) = config.dev_key_seed.as_deref() {

@@ -49,6 +49,15 @@ impl UmbralPublicKey {
 		}
 		umbral_pre::PublicKey::try_from_compressed_bytes(&self.0).ok()
 	}
+
+	/// The compressed form of umbral-pre's `PublicKey`.
+	pub fn of(key: &umbral_pre::PublicKey) -> Self {
+		let mut bytes = [0u8; UMBRAL_PUBLIC_KEY_LEN];
+		for (to, from) in bytes.iter_mut().zip(key.to_compressed_bytes().iter()) {
+			*to = *from;
+		}
+		Self(bytes)
+	}
 }
 
 impl TryFrom<&[u8]> for UmbralPublicKey {
@@ -141,24 +150,38 @@ pub mod dev {
 		<sp_runtime::traits::BlakeTwo256 as sp_runtime::traits::Hash>::hash(&material).0
 	}
 
-	/// The Umbral secret of the development node whose seed is `seed`: umbral-pre's key
-	/// factory seeded with [`umbral_seed`], key label `"node"` (how every node derives its
-	/// secret from its identity seed).
+	/// The Umbral secret of the development node whose seed is `seed` (see [`identity`]).
+	///
+	/// [`identity`]: super::identity
 	pub fn umbral_secret(seed: &str) -> umbral_pre::SecretKey {
-		match umbral_pre::SecretKeyFactory::from_secure_randomness(&umbral_seed(seed)) {
-			Ok(factory) => factory.make_key(b"node"),
+		match super::identity::secret(&umbral_seed(seed)) {
+			Some(secret) => secret,
 			// The factory's seed is 32 bytes, as blake2-256's output.
-			Err(_) => unreachable!("blake2-256 output has the factory's seed size"),
+			None => unreachable!("blake2-256 output has the factory's seed size"),
 		}
 	}
 
 	/// The Umbral public key of the development node whose seed is `seed`.
 	pub fn umbral_public_key(seed: &str) -> UmbralPublicKey {
-		let mut key = [0u8; super::UMBRAL_PUBLIC_KEY_LEN];
-		let compressed = umbral_secret(seed).public_key().to_compressed_bytes();
-		for (to, from) in key.iter_mut().zip(compressed.iter()) {
-			*to = *from;
-		}
-		UmbralPublicKey(key)
+		UmbralPublicKey::of(&umbral_secret(seed).public_key())
+	}
+}
+
+/// A node's Umbral identity: a 32-byte seed the node keeps to itself (its offchain storage,
+/// never the chain), from which umbral-pre's key factory derives the secret (key label
+/// `"node"`). Nodes keep every seed whose key a live policy may still use.
+pub mod identity {
+	use super::UmbralPublicKey;
+
+	/// The Umbral secret of an identity seed (`None` only if umbral-pre rejected the seed).
+	pub fn secret(seed: &[u8; 32]) -> Option<umbral_pre::SecretKey> {
+		umbral_pre::SecretKeyFactory::from_secure_randomness(seed)
+			.ok()
+			.map(|factory| factory.make_key(b"node"))
+	}
+
+	/// The Umbral public key of an identity seed.
+	pub fn public_key(seed: &[u8; 32]) -> Option<UmbralPublicKey> {
+		secret(seed).map(|secret| UmbralPublicKey::of(&secret.public_key()))
 	}
 }

@@ -326,6 +326,34 @@ mod benchmarks {
 
 	/// `r` requests expiring in one block, each unanswered by all `MaxNodes` nodes of its
 	/// policy: `r × MaxNodes` missed deadlines recorded.
+	/// The re-encryption worker opening a kfrag (off chain, no call pays it; measured for
+	/// operators): decrypt the envelope with the node's secret, decode, `KeyFrag::verify`.
+	#[benchmark]
+	fn worker_open_kfrag() -> Result<(), BenchmarkError> {
+		let material = offchain::WorkerMaterial::new([7; 32], 0).map_err(BenchmarkError::Stop)?;
+		#[block]
+		{
+			material.open().map_err(BenchmarkError::Stop)?;
+		}
+		Ok(())
+	}
+
+	/// The re-encryption worker answering `c` capsules with an open kfrag (off chain, no call
+	/// pays it; measured for operators): decode each capsule and re-encrypt it.
+	#[benchmark]
+	fn worker_reencrypt(c: Linear<1, { T::MaxCapsules::get() }>) -> Result<(), BenchmarkError> {
+		use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
+		let material = offchain::WorkerMaterial::new([7; 32], c).map_err(BenchmarkError::Stop)?;
+		let kfrag = material.open().map_err(BenchmarkError::Stop)?;
+		let mut rng = ChaCha20Rng::from_seed([8; 32]);
+		#[block]
+		{
+			let cfrags = material.reencrypt(&kfrag, &mut rng).map_err(BenchmarkError::Stop)?;
+			assert_eq!(cfrags.len() as u32, c);
+		}
+		Ok(())
+	}
+
 	#[benchmark]
 	fn process_deadlines(r: Linear<0, { T::MaxRequestsPerBlock::get() }>) {
 		let owner = funded::<T>("owner", 0);

@@ -49,6 +49,8 @@ pub trait WeightInfo {
 	fn authorize_response(c: u32, ) -> Weight;
 	fn claim_fees(p: u32, ) -> Weight;
 	fn settle_policy(n: u32, p: u32, ) -> Weight;
+	fn worker_open_kfrag() -> Weight;
+	fn worker_reencrypt(c: u32, ) -> Weight;
 	fn process_deadlines(r: u32, ) -> Weight;
 	fn prune_request(n: u32, ) -> Weight;
 }
@@ -78,11 +80,12 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Policies::FeeShares` (`max_values`: None, `max_size`: Some(92), added: 2567, mode: `MaxEncodedLen`)
 	/// The range of component `n` is `[1, 16]`.
 	/// The range of component `c` is `[0, 16]`.
-	fn create_policy(n: u32, _c: u32, ) -> Weight {
+	fn create_policy(n: u32, c: u32, ) -> Weight {
 		// Proof size: measured `523`, estimated `5205`.
-		// Minimum execution time: 695_442_000 picoseconds.
-		Weight::from_parts(815_171_746, 5205)
-			.saturating_add(Weight::from_parts(512_167_383, 0).saturating_mul(n.into()))
+		// Minimum execution time: 657_468_000 picoseconds.
+		Weight::from_parts(188_529_925, 5205)
+			.saturating_add(Weight::from_parts(527_359_996, 0).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(897_573, 0).saturating_mul(c.into()))
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
@@ -104,9 +107,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `n` is `[1, 16]`.
 	fn revoke_policy(n: u32, ) -> Weight {
 		// Proof size: measured `607`, estimated `5205`.
-		// Minimum execution time: 85_316_000 picoseconds.
-		Weight::from_parts(44_713_022, 5205)
-			.saturating_add(Weight::from_parts(53_602_883, 0).saturating_mul(n.into()))
+		// Minimum execution time: 84_348_000 picoseconds.
+		Weight::from_parts(43_236_841, 5205)
+			.saturating_add(Weight::from_parts(53_950_636, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
@@ -134,9 +137,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `n` is `[1, 16]`.
 	fn rotate_policy(n: u32, ) -> Weight {
 		// Proof size: measured `5011`, estimated `42062`.
-		// Minimum execution time: 1_524_993_000 picoseconds.
-		Weight::from_parts(1_031_582_055, 42062)
-			.saturating_add(Weight::from_parts(553_458_212, 0).saturating_mul(n.into()))
+		// Minimum execution time: 1_457_788_000 picoseconds.
+		Weight::from_parts(1_058_973_448, 42062)
+			.saturating_add(Weight::from_parts(531_783_946, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(35_u64))
 			.saturating_add(T::DbWeight::get().reads((5_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(51_u64))
@@ -157,10 +160,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `k` is `[0, 16]`.
 	fn request_reencryption(c: u32, k: u32, ) -> Weight {
 		// Proof size: measured `682`, estimated `6196`.
-		// Minimum execution time: 1_144_632_000 picoseconds.
-		Weight::from_parts(32_986_589, 6196)
-			.saturating_add(Weight::from_parts(510_489_145, 0).saturating_mul(c.into()))
-			.saturating_add(Weight::from_parts(39_695_448, 0).saturating_mul(k.into()))
+		// Minimum execution time: 1_108_939_000 picoseconds.
+		Weight::from_parts(3_139_979, 6196)
+			.saturating_add(Weight::from_parts(492_366_544, 0).saturating_mul(c.into()))
+			.saturating_add(Weight::from_parts(41_186_138, 0).saturating_mul(k.into()))
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -175,9 +178,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `c` is `[1, 8]`.
 	fn submit_cfrags(c: u32, ) -> Weight {
 		// Proof size: measured `2333`, estimated `5205`.
-		// Minimum execution time: 148_185_000 picoseconds.
-		Weight::from_parts(65_780_273, 5205)
-			.saturating_add(Weight::from_parts(88_610_525, 0).saturating_mul(c.into()))
+		// Minimum execution time: 140_429_000 picoseconds.
+		Weight::from_parts(61_543_935, 5205)
+			.saturating_add(Weight::from_parts(89_202_467, 0).saturating_mul(c.into()))
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -190,9 +193,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `c` is `[1, 8]`.
 	fn authorize_response(c: u32, ) -> Weight {
 		// Proof size: measured `1913`, estimated `5205`.
-		// Minimum execution time: 183_956_000 picoseconds.
-		Weight::from_parts(104_405_741, 5205)
-			.saturating_add(Weight::from_parts(89_136_354, 0).saturating_mul(c.into()))
+		// Minimum execution time: 178_684_000 picoseconds.
+		Weight::from_parts(102_905_898, 5205)
+			.saturating_add(Weight::from_parts(87_022_656, 0).saturating_mul(c.into()))
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 	}
 	/// Storage: `Policies::Policies` (r:1 w:1)
@@ -208,9 +211,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `p` is `[1, 84]`.
 	fn claim_fees(p: u32, ) -> Weight {
 		// Proof size: measured `1178`, estimated `6196`.
-		// Minimum execution time: 98_000_000 picoseconds.
-		Weight::from_parts(97_340_125, 6196)
-			.saturating_add(Weight::from_parts(5_435_513, 0).saturating_mul(p.into()))
+		// Minimum execution time: 99_431_000 picoseconds.
+		Weight::from_parts(99_008_372, 6196)
+			.saturating_add(Weight::from_parts(5_440_325, 0).saturating_mul(p.into()))
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(p.into())))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
@@ -234,10 +237,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `p` is `[1, 84]`.
 	fn settle_policy(n: u32, p: u32, ) -> Weight {
 		// Proof size: measured `0`, estimated `41630`.
-		// Minimum execution time: 573_560_000 picoseconds.
-		Weight::from_parts(582_811_000, 41630)
-			.saturating_add(Weight::from_parts(165_574_450, 0).saturating_mul(n.into()))
-			.saturating_add(Weight::from_parts(18_992_843, 0).saturating_mul(p.into()))
+		// Minimum execution time: 553_085_000 picoseconds.
+		Weight::from_parts(591_381_000, 41630)
+			.saturating_add(Weight::from_parts(167_461_038, 0).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(19_132_950, 0).saturating_mul(p.into()))
 			.saturating_add(T::DbWeight::get().reads(68_u64))
 			.saturating_add(T::DbWeight::get().reads((27_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().reads((6_u64).saturating_mul(p.into())))
@@ -245,6 +248,18 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().writes((4_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 67092).saturating_mul(n.into()))
 			.saturating_add(Weight::from_parts(0, 15994).saturating_mul(p.into()))
+	}
+	fn worker_open_kfrag() -> Weight {
+		// Proof size: measured `0`, estimated `0`.
+		// Minimum execution time: 1_088_882_000 picoseconds.
+		Weight::from_parts(1_278_119_000, 0)
+	}
+	/// The range of component `c` is `[1, 8]`.
+	fn worker_reencrypt(c: u32, ) -> Weight {
+		// Proof size: measured `0`, estimated `0`.
+		// Minimum execution time: 1_358_114_000 picoseconds.
+		Weight::from_parts(84_665_882, 0)
+			.saturating_add(Weight::from_parts(1_408_707_884, 0).saturating_mul(c.into()))
 	}
 	/// Storage: `Policies::Deadlines` (r:1 w:1)
 	/// Proof: `Policies::Deadlines` (`max_values`: None, `max_size`: Some(269), added: 2744, mode: `MaxEncodedLen`)
@@ -259,9 +274,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `r` is `[0, 32]`.
 	fn process_deadlines(r: u32, ) -> Weight {
 		// Proof size: measured `2446`, estimated `41630`.
-		// Minimum execution time: 7_943_000 picoseconds.
-		Weight::from_parts(108_747_915, 41630)
-			.saturating_add(Weight::from_parts(96_072_486, 0).saturating_mul(r.into()))
+		// Minimum execution time: 5_524_000 picoseconds.
+		Weight::from_parts(101_248_770, 41630)
+			.saturating_add(Weight::from_parts(91_739_761, 0).saturating_mul(r.into()))
 			.saturating_add(T::DbWeight::get().reads(16_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(r.into())))
 			.saturating_add(T::DbWeight::get().writes(14_u64))
@@ -278,9 +293,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `n` is `[1, 16]`.
 	fn prune_request(n: u32, ) -> Weight {
 		// Proof size: measured `1241`, estimated `4944`.
-		// Minimum execution time: 26_068_000 picoseconds.
-		Weight::from_parts(38_315_716, 4944)
-			.saturating_add(Weight::from_parts(1_600_115, 0).saturating_mul(n.into()))
+		// Minimum execution time: 21_985_000 picoseconds.
+		Weight::from_parts(23_678_373, 4944)
+			.saturating_add(Weight::from_parts(2_165_366, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
@@ -291,9 +306,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 
 /// The same weights with RocksDB's database weights, for tests and mocks.
 impl WeightInfo for () {
-	fn create_policy(n: u32, _c: u32, ) -> Weight {
-		Weight::from_parts(815_171_746, 5205)
-			.saturating_add(Weight::from_parts(512_167_383, 0).saturating_mul(n.into()))
+	fn create_policy(n: u32, c: u32, ) -> Weight {
+		Weight::from_parts(188_529_925, 5205)
+			.saturating_add(Weight::from_parts(527_359_996, 0).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(897_573, 0).saturating_mul(c.into()))
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().reads((4_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
@@ -301,8 +317,8 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 3201).saturating_mul(n.into()))
 	}
 	fn revoke_policy(n: u32, ) -> Weight {
-		Weight::from_parts(44_713_022, 5205)
-			.saturating_add(Weight::from_parts(53_602_883, 0).saturating_mul(n.into()))
+		Weight::from_parts(43_236_841, 5205)
+			.saturating_add(Weight::from_parts(53_950_636, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
@@ -310,8 +326,8 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 2567).saturating_mul(n.into()))
 	}
 	fn rotate_policy(n: u32, ) -> Weight {
-		Weight::from_parts(1_031_582_055, 42062)
-			.saturating_add(Weight::from_parts(553_458_212, 0).saturating_mul(n.into()))
+		Weight::from_parts(1_058_973_448, 42062)
+			.saturating_add(Weight::from_parts(531_783_946, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(35_u64))
 			.saturating_add(RocksDbWeight::get().reads((5_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes(51_u64))
@@ -319,35 +335,35 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 3201).saturating_mul(n.into()))
 	}
 	fn request_reencryption(c: u32, k: u32, ) -> Weight {
-		Weight::from_parts(32_986_589, 6196)
-			.saturating_add(Weight::from_parts(510_489_145, 0).saturating_mul(c.into()))
-			.saturating_add(Weight::from_parts(39_695_448, 0).saturating_mul(k.into()))
+		Weight::from_parts(3_139_979, 6196)
+			.saturating_add(Weight::from_parts(492_366_544, 0).saturating_mul(c.into()))
+			.saturating_add(Weight::from_parts(41_186_138, 0).saturating_mul(k.into()))
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn submit_cfrags(c: u32, ) -> Weight {
-		Weight::from_parts(65_780_273, 5205)
-			.saturating_add(Weight::from_parts(88_610_525, 0).saturating_mul(c.into()))
+		Weight::from_parts(61_543_935, 5205)
+			.saturating_add(Weight::from_parts(89_202_467, 0).saturating_mul(c.into()))
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn authorize_response(c: u32, ) -> Weight {
-		Weight::from_parts(104_405_741, 5205)
-			.saturating_add(Weight::from_parts(89_136_354, 0).saturating_mul(c.into()))
+		Weight::from_parts(102_905_898, 5205)
+			.saturating_add(Weight::from_parts(87_022_656, 0).saturating_mul(c.into()))
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 	}
 	fn claim_fees(p: u32, ) -> Weight {
-		Weight::from_parts(97_340_125, 6196)
-			.saturating_add(Weight::from_parts(5_435_513, 0).saturating_mul(p.into()))
+		Weight::from_parts(99_008_372, 6196)
+			.saturating_add(Weight::from_parts(5_440_325, 0).saturating_mul(p.into()))
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(p.into())))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
 			.saturating_add(Weight::from_parts(0, 2540).saturating_mul(p.into()))
 	}
 	fn settle_policy(n: u32, p: u32, ) -> Weight {
-		Weight::from_parts(582_811_000, 41630)
-			.saturating_add(Weight::from_parts(165_574_450, 0).saturating_mul(n.into()))
-			.saturating_add(Weight::from_parts(18_992_843, 0).saturating_mul(p.into()))
+		Weight::from_parts(591_381_000, 41630)
+			.saturating_add(Weight::from_parts(167_461_038, 0).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(19_132_950, 0).saturating_mul(p.into()))
 			.saturating_add(RocksDbWeight::get().reads(68_u64))
 			.saturating_add(RocksDbWeight::get().reads((27_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().reads((6_u64).saturating_mul(p.into())))
@@ -356,17 +372,24 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 67092).saturating_mul(n.into()))
 			.saturating_add(Weight::from_parts(0, 15994).saturating_mul(p.into()))
 	}
+	fn worker_open_kfrag() -> Weight {
+		Weight::from_parts(1_278_119_000, 0)
+	}
+	fn worker_reencrypt(c: u32, ) -> Weight {
+		Weight::from_parts(84_665_882, 0)
+			.saturating_add(Weight::from_parts(1_408_707_884, 0).saturating_mul(c.into()))
+	}
 	fn process_deadlines(r: u32, ) -> Weight {
-		Weight::from_parts(108_747_915, 41630)
-			.saturating_add(Weight::from_parts(96_072_486, 0).saturating_mul(r.into()))
+		Weight::from_parts(101_248_770, 41630)
+			.saturating_add(Weight::from_parts(91_739_761, 0).saturating_mul(r.into()))
 			.saturating_add(RocksDbWeight::get().reads(16_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(r.into())))
 			.saturating_add(RocksDbWeight::get().writes(14_u64))
 			.saturating_add(Weight::from_parts(0, 3954).saturating_mul(r.into()))
 	}
 	fn prune_request(n: u32, ) -> Weight {
-		Weight::from_parts(38_315_716, 4944)
-			.saturating_add(Weight::from_parts(1_600_115, 0).saturating_mul(n.into()))
+		Weight::from_parts(23_678_373, 4944)
+			.saturating_add(Weight::from_parts(2_165_366, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))

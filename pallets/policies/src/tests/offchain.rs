@@ -159,3 +159,125 @@ fn the_worker_needs_the_operator_key() {
 		assert!(pool.read().transactions.is_empty());
 	});
 }
+
+/// Whether `cfrag` is a correct re-encryption of `capsule` under `grant`'s keys.
+fn verifies(grant: &Grant, capsule: &umbral_pre::Capsule, cfrag: &[u8]) -> bool {
+	use umbral_pre::DefaultDeserialize;
+	let [delegating, verifying, receiving] = grant.keys().map(|key| key.decompress().unwrap());
+	umbral_pre::CapsuleFrag::from_bytes(cfrag)
+		.expect("a well-formed cfrag")
+		.verify(capsule, &verifying, &delegating, &receiving)
+		.is_ok()
+}
+
+/// The worker's cached kfrag of `node` for policy `P1` at `version`, if any.
+fn cached_kfrag(node: &str, version: PolicyVersion) -> Option<Vec<u8>> {
+	use crate::offchain::{CacheEntry, KFRAG_CACHE_PREFIX};
+	let entry: CacheEntry<Test> = (P1, version, account(node));
+	let stored = sp_io::offchain::local_storage_get(
+		StorageKind::PERSISTENT,
+		&(KFRAG_CACHE_PREFIX, &entry).encode(),
+	)?;
+	Some(Decode::decode(&mut &stored[..]).expect("SCALE bytes"))
+}
+
+fn cache_index() -> Vec<crate::offchain::CacheEntry<Test>> {
+	sp_io::offchain::local_storage_get(StorageKind::PERSISTENT, crate::offchain::KFRAG_INDEX_KEY)
+		.map(|bytes| Decode::decode(&mut &bytes[..]).expect("the index decodes"))
+		.unwrap_or_default()
+}
+
+#[test]
+fn checked_kfrags_are_cached_and_used_for_later_requests() {
+	with_worker(&["n1"], |pool| {
+		let (grant, version) = answer_one_request(&pool);
+		let cached = cached_kfrag("n1", version).expect("the checked kfrag is cached");
+		assert_eq!(cached.len(), kms_primitives::wire::KFRAG_LEN);
+		assert_eq!(cache_index(), vec![(P1, version, account("n1"))]);
+		// The envelope on chain no longer opens: only the cache can answer the next request.
+		let mut envelope = KFrags::<Test>::get(P1, account("n1")).expect("n1's kfrag");
+		envelope.ciphertext[0] ^= 1;
+		KFrags::<Test>::insert(P1, account("n1"), envelope);
+		let (_, encrypted) = request(&grant, P1, "bob", &[b"second"]);
+		KmsPolicies::offchain_worker(1);
+		let answers = land(&pool);
+		assert_eq!(answers.len(), 1);
+		assert!(verifies(&grant, &encrypted[0].0, &answers[0].cfrags[0]), "a correct cfrag");
+	});
+}
+
+/// Creates the default policy `P1` and has the worker answer one request of it (caching n1's
+/// kfrag). Returns the grant and the policy's version.
+fn answer_one_request(pool: &Arc<parking_lot::RwLock<PoolState>>) -> (Grant, PolicyVersion) {
+	let grant = NewPolicy::default().create();
+	let version = Policies::<Test>::get(P1).expect("created").version;
+	request(&grant, P1, "bob", &[b"x"]);
+	KmsPolicies::offchain_worker(1);
+	land(pool);
+	(grant, version)
+}
+
+#[test]
+fn cached_kfrags_are_dropped_on_revocation_rotation_and_expiry() {
+	// Revoked.
+	with_worker(&["n1"], |pool| {
+		let (_, version) = answer_one_request(&pool);
+		assert!(cached_kfrag("n1", version).is_some());
+		assert_ok!(KmsPolicies::revoke_policy(RuntimeOrigin::signed(account("alice")), P1));
+		KmsPolicies::offchain_worker(1);
+		assert_eq!(cache_index(), vec![]);
+		assert_eq!(cached_kfrag("n1", version), None);
+	});
+	// Rotated to another version.
+	with_worker(&["n1"], |pool| {
+		let (_, version) = answer_one_request(&pool);
+		let new = Grant::new();
+		let [_, _, receiving] = new.keys();
+		assert_ok!(KmsPolicies::rotate_policy(
+			RuntimeOrigin::signed(account("alice")),
+			P1,
+			receiving,
+			2,
+			new.grants(2, &["n1", "n2", "n3"]),
+		));
+		assert!(cached_kfrag("n1", version).is_some());
+		KmsPolicies::offchain_worker(1);
+		assert_eq!(cached_kfrag("n1", version), None);
+		assert_eq!(cache_index(), vec![]);
+	});
+	// Past its end and its last request's deadline; kept until then.
+	with_worker(&["n1"], |pool| {
+		answer_one_request(&pool);
+		let policy = Policies::<Test>::get(P1).expect("created");
+		let last_deadline = policy.end + WINDOW;
+		run_to_block(last_deadline);
+		KmsPolicies::offchain_worker(last_deadline);
+		assert!(cached_kfrag("n1", policy.version).is_some(), "requests may still be answered");
+		run_to_block(last_deadline + 1);
+		KmsPolicies::offchain_worker(last_deadline + 1);
+		assert_eq!(cached_kfrag("n1", policy.version), None);
+		assert_eq!(cache_index(), vec![]);
+	});
+}
+
+#[cfg(feature = "test-tamper")]
+#[test]
+fn listed_nodes_answer_with_wrong_cfrags_under_test_tamper() {
+	with_worker(&["n1", "n2"], |pool| {
+		let grant = NewPolicy::default().create();
+		sp_io::offchain::local_storage_set(
+			StorageKind::PERSISTENT,
+			crate::offchain::TAMPER_KEY,
+			&vec![account("n1")].encode(),
+		);
+		let (id, encrypted) = request(&grant, P1, "bob", &[b"x"]);
+		KmsPolicies::offchain_worker(1);
+		let answers = land(&pool);
+		assert_eq!(answers.len(), 2, "both answer; the chain takes well-formed cfrags");
+		for response in answers {
+			let correct = verifies(&grant, &encrypted[0].0, &response.cfrags[0]);
+			assert_eq!(correct, response.node != account("n1"), "only n1 tampers");
+		}
+		assert_eq!(Requests::<Test>::get(id).expect("retained").answered.len(), 2);
+	});
+}

@@ -1,0 +1,51 @@
+//! The re-encryption worker's umbral-pre work, natively: what `worker_open_kfrag` and
+//! `worker_reencrypt` measure in the WebAssembly runtime (`scripts/benchmark.sh policies`),
+//! on the same code and material, to compare the two.
+//!
+//! `cargo bench -p pallet-kms-policies --features runtime-benchmarks --bench worker`
+
+// A bench links every dependency of the package and uses few.
+#![allow(unused_crate_dependencies)]
+
+use pallet_kms_policies::offchain::WorkerMaterial;
+use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
+use std::time::{Duration, Instant};
+
+/// Runs `work` repeatedly for about `budget` and returns the mean time per run.
+fn mean(budget: Duration, mut work: impl FnMut()) -> Duration {
+	work(); // warm-up
+	let (start, mut runs) = (Instant::now(), 0u32);
+	while start.elapsed() < budget || runs < 10 {
+		work();
+		runs += 1;
+	}
+	start.elapsed() / runs
+}
+
+fn main() {
+	const CAPSULES: u32 = 8;
+	let material = WorkerMaterial::new([7; 32], CAPSULES).expect("benchmark material");
+	let kfrag = material.open().expect("the kfrag opens");
+	let mut rng = ChaCha20Rng::from_seed([8; 32]);
+	let budget = Duration::from_secs(3);
+
+	let open = mean(budget, || {
+		material.open().expect("the kfrag opens");
+	});
+	let batch = mean(budget, || {
+		material.reencrypt(&kfrag, &mut rng).expect("re-encryption");
+	});
+	let per_capsule = batch / CAPSULES;
+	let capsule = kms_primitives::wire::decode_capsule(&material.capsules[0]).expect("a capsule");
+	let reencrypt = mean(budget, || {
+		umbral_pre::reencrypt_with_rng(&mut rng, &capsule, kfrag.clone());
+	});
+	println!("native (umbral-pre 0.11):");
+	println!("  open a kfrag (decrypt, decode, verify): {:>8.1} µs", open.as_secs_f64() * 1e6);
+	println!(
+		"  re-encrypt one capsule (decode, reencrypt, encode): {:>8.1} µs = {:.0} re-encryptions/s",
+		per_capsule.as_secs_f64() * 1e6,
+		1.0 / per_capsule.as_secs_f64()
+	);
+	println!("  umbral-pre `reencrypt` alone: {:>8.1} µs", reencrypt.as_secs_f64() * 1e6);
+}
