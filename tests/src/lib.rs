@@ -22,6 +22,9 @@ use std::{
 pub use jsonrpsee::rpc_params;
 // Used by the tests in `tests/`, which link this crate's dependencies through it.
 use sp_maybe_compressed_blob as _;
+// The tests' own dependencies, linked into this crate's unit tests too.
+#[cfg(test)]
+use {codec as _, kms_client as _, subxt_signer as _, umbral_pre as _};
 
 /// The storage key of `pallet.item` (a plain value, or the prefix of a map).
 pub fn storage_prefix(pallet: &str, item: &str) -> Vec<u8> {
@@ -103,11 +106,26 @@ pub fn free_port() -> u16 {
 		.expect("the OS hands out a free port")
 }
 
+/// Runs `kms-node` with `args` (a maintenance command) and returns its standard output;
+/// panics with its standard error if it fails.
+pub fn node_command(args: &[&str]) -> String {
+	let output = Command::new(node_binary()).args(args).output().expect("kms-node runs");
+	assert!(
+		output.status.success(),
+		"kms-node {} failed ({}): {}",
+		args.join(" "),
+		output.status,
+		String::from_utf8_lossy(&output.stderr)
+	);
+	String::from_utf8(output.stdout).expect("kms-node prints UTF-8")
+}
+
 /// A running `kms-node` process, stopped (SIGKILL) when dropped if it is still running.
 pub struct Node {
 	child: Option<Child>,
 	log_path: PathBuf,
 	rpc_port: u16,
+	p2p_port: u16,
 	// Holds the log file (and nothing else: the chain lives in `--tmp`).
 	_dir: tempfile::TempDir,
 }
@@ -130,7 +148,7 @@ impl Node {
 			.stderr(log)
 			.spawn()
 			.expect("kms-node starts");
-		Node { child: Some(child), log_path, rpc_port, _dir: dir }
+		Node { child: Some(child), log_path, rpc_port, p2p_port, _dir: dir }
 	}
 
 	/// A JSON-RPC client of this node.
@@ -139,6 +157,18 @@ impl Node {
 			.request_timeout(Duration::from_secs(30))
 			.build(format!("http://127.0.0.1:{}", self.rpc_port))
 			.expect("a valid RPC URL")
+	}
+
+	/// The node's WebSocket RPC address (the RPC server serves HTTP and WebSocket).
+	pub fn ws_url(&self) -> String {
+		format!("ws://127.0.0.1:{}", self.rpc_port)
+	}
+
+	/// The node's libp2p address, for another node's `--bootnodes`.
+	pub async fn p2p_address(&self) -> String {
+		let peer_id = self.call("system_localPeerId", rpc_params![]).await;
+		let peer_id = peer_id.as_str().unwrap_or_else(|| self.fail("no local peer id"));
+		format!("/ip4/127.0.0.1/tcp/{}/p2p/{peer_id}", self.p2p_port)
 	}
 
 	/// The last `lines` lines of the node's log.

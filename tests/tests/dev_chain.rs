@@ -7,9 +7,13 @@ use kms_e2e_tests::{
 	twox_64_concat, Node, ALICE,
 };
 use std::{process::Command, time::Duration};
-// Dependencies of the harness library, not of this test.
+// Dependencies of the harness library and of the other tests, not of this test.
+use codec as _;
 use hex as _;
+use kms_client as _;
+use subxt_signer as _;
 use tempfile as _;
+use umbral_pre as _;
 
 /// `:code`, the storage key of the runtime's WebAssembly blob.
 const CODE_KEY: &str = "0x3a636f6465";

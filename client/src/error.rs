@@ -1,0 +1,70 @@
+//! What can go wrong talking to the chain.
+
+/// A client error.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+	/// The chain executed the transaction and it failed: `pallet`'s error `error` (e.g.
+	/// `Policies::PolicyRevoked`), with its documentation.
+	#[error("{pallet}::{error}: {docs}")]
+	Rejected {
+		/// The pallet that failed the call.
+		pallet: String,
+		/// The error's name.
+		error: String,
+		/// What the error means.
+		docs: String,
+	},
+	/// The chain failed the transaction with a non-pallet error (bad origin, no funds, …).
+	#[error("the transaction failed: {0}")]
+	Dispatch(String),
+	/// The transaction pool refused the transaction (invalid, dropped, …).
+	#[error("the node refused the transaction: {0}")]
+	Refused(String),
+	/// Talking to the node failed.
+	#[error("chain access failed: {0}")]
+	Chain(Box<subxt::Error>),
+	/// A JSON-RPC call failed (the node is unreachable, or refused the call).
+	#[error("RPC failed: {0}")]
+	Rpc(String),
+	/// Bytes that should be an Umbral object are not one, or an Umbral operation failed.
+	#[error("umbral: {0}")]
+	Umbral(String),
+	/// The chain's answer is not what the protocol allows (e.g. an event is missing).
+	#[error("{0}")]
+	Protocol(String),
+	/// Waited as long as allowed.
+	#[error("timed out: {0}")]
+	Timeout(String),
+}
+
+impl Error {
+	/// Whether this is the pallet error `pallet::error`.
+	pub fn is(&self, pallet: &str, error: &str) -> bool {
+		matches!(self, Error::Rejected { pallet: p, error: e, .. } if p == pallet && e == error)
+	}
+}
+
+/// A failed JSON-RPC call.
+pub(crate) fn rpc(error: subxt::rpcs::Error) -> Error {
+	Error::Rpc(error.to_string())
+}
+
+/// Every subxt error type converts through `subxt::Error`.
+pub(crate) fn chain<E: Into<subxt::Error>>(error: E) -> Error {
+	Error::Chain(Box::new(error.into()))
+}
+
+impl From<subxt::error::DispatchError> for Error {
+	fn from(error: subxt::error::DispatchError) -> Self {
+		if let subxt::error::DispatchError::Module(module) = &error {
+			if let Ok(details) = module.details() {
+				return Error::Rejected {
+					pallet: details.pallet.name().to_string(),
+					error: details.variant.name.clone(),
+					docs: details.variant.docs.join(" ").trim().to_string(),
+				};
+			}
+		}
+		Error::Dispatch(error.to_string())
+	}
+}

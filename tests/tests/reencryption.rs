@@ -1,0 +1,395 @@
+//! The whole protocol on running nodes, driven by the `kms-client` library over real JSON-RPC.
+//!
+//! Two processes: `alice` is the development chain's authority (`--dev`) and hosts Alice's
+//! KMS node (provisioned from `//Alice`); `host` is a non-authority full node hosting two KMS
+//! nodes at once, Bob's and Charlie's, whose Umbral identities come from
+//! `kms-node umbral-key generate` and whose operator keys from `kms-node key insert`, as a
+//! production operator would set them up. Bob and Charlie bond and register through the
+//! client. Then:
+//! - a 1-of-1 policy (Alice's node) and a 2-of-3 policy (all three) created with kfrags made by
+//!   umbral-pre here, capsules re-encrypted by the nodes' offchain workers, every cfrag
+//!   verified with `CapsuleFrag::verify`, the plaintext recovered byte for byte by the reader;
+//! - the 2-of-3 policy revoked: the next request fails with `Policies::PolicyRevoked`;
+//! - `host` stopped while its node owes an answer: the deadline passes, the miss is recorded
+//!   against Bob's node, and the restarted host does not answer late;
+//! - Alice's node switched to corrupt its cfrags (the `test-tamper` build): the reader's
+//!   verification fails, the reader challenges, the adjudicator slashes Alice's node.
+
+use codec::Encode;
+use kms_client::{
+	runtime::runtime_types::kms_primitives::policies::RequestStatus, umbral, AccountId, Client,
+	Keypair, Policy,
+};
+use kms_e2e_tests::{node_command, rpc_params, to_hex, Node};
+use std::{
+	path::Path,
+	time::{Duration, Instant},
+};
+use subxt_signer::SecretUri;
+use umbral_pre::{SecretKey, Signer};
+// Dependencies of the harness library, not of this test.
+use hex as _;
+use jsonrpsee as _;
+use serde_json as _;
+use sp_crypto_hashing as _;
+use sp_maybe_compressed_blob as _;
+
+const UNIT: u128 = 1_000_000_000_000;
+/// Blocks a node has to answer (the runtime's `ResponseWindow`).
+const RESPONSE_WINDOW: u32 = 10;
+
+fn keypair(uri: &str) -> Keypair {
+	let uri: SecretUri = uri.parse().expect("a valid secret URI");
+	Keypair::from_uri(&uri).expect("a valid sr25519 secret URI")
+}
+
+fn account(pair: &Keypair) -> AccountId {
+	pair.public_key().to_account_id()
+}
+
+/// A new Umbral identity in `base`'s seed file, through the operator command.
+fn generate_identity(base: &Path) -> [u8; 33] {
+	let out = node_command(&[
+		"umbral-key",
+		"generate",
+		"--chain",
+		"dev",
+		"--base-path",
+		base.to_str().expect("a UTF-8 path"),
+		"--json",
+	]);
+	let json: serde_json::Value = serde_json::from_str(&out).expect("JSON output");
+	let key = json["public_key"].as_str().expect("a public key");
+	hex::decode(key.trim_start_matches("0x"))
+		.expect("hex")
+		.try_into()
+		.expect("33 bytes")
+}
+
+/// An operator key (`kms!`, sr25519) in `base`'s keystore, through `key insert`.
+fn insert_operator_key(base: &Path, suri: &str) {
+	node_command(&[
+		"key",
+		"insert",
+		"--chain",
+		"dev",
+		"--base-path",
+		base.to_str().expect("a UTF-8 path"),
+		"--key-type",
+		"kms!",
+		"--scheme",
+		"sr25519",
+		"--suri",
+		suri,
+	]);
+}
+
+/// The owner's side of a policy: keys, and a plaintext with its capsule.
+struct Grant {
+	delegating: SecretKey,
+	signer: Signer,
+	keys: umbral::PolicyKeys,
+}
+
+impl Grant {
+	fn new(receiving: &SecretKey) -> Grant {
+		let delegating = SecretKey::random();
+		let signer = Signer::new(SecretKey::random());
+		let keys = umbral::PolicyKeys {
+			delegating: delegating.public_key(),
+			verifying: signer.verifying_key(),
+			receiving: receiving.public_key(),
+		};
+		Grant { delegating, signer, keys }
+	}
+
+	fn policy(
+		&self,
+		id: u8,
+		threshold: u32,
+		nodes: &[(AccountId, u32, [u8; 33])],
+		end: u32,
+	) -> Policy {
+		let node_keys: Vec<_> = nodes
+			.iter()
+			.map(|(_, _, key)| umbral::public_key(key).expect("a node key"))
+			.collect();
+		let sealed = umbral::seal_kfrags(
+			&self.delegating,
+			&self.signer,
+			&self.keys.receiving,
+			threshold as usize,
+			&node_keys,
+		)
+		.expect("kfrags");
+		Policy {
+			id: [id; 16],
+			label: format!("e2e-{id}").into_bytes(),
+			delegating_key: umbral::compressed(&self.keys.delegating),
+			verifying_key: umbral::compressed(&self.keys.verifying),
+			receiving_key: umbral::compressed(&self.keys.receiving),
+			threshold,
+			nodes: nodes
+				.iter()
+				.zip(sealed)
+				.map(|((node, version, _), kfrag)| (*node, *version, kfrag))
+				.collect(),
+			end,
+			fee_rate: UNIT / 1000,
+			conditions: Vec::new(),
+		}
+	}
+}
+
+/// Verifies every answer's cfrag of capsule `index` and decrypts with the first `threshold`.
+fn open(
+	grant: &Grant,
+	receiving: &SecretKey,
+	answers: &kms_client::Answers,
+	index: usize,
+	capsule: &[u8],
+	ciphertext: &[u8],
+	threshold: usize,
+) -> Vec<u8> {
+	let capsule = umbral::capsule(capsule).expect("a capsule");
+	let verified: Vec<_> = answers
+		.iter()
+		.map(|(node, cfrags)| {
+			umbral::verify_cfrag(&capsule, &cfrags[index], &grant.keys)
+				.unwrap_or_else(|e| panic!("the cfrag of {node} does not verify: {e}"))
+		})
+		.take(threshold)
+		.collect();
+	umbral::open(receiving, &grant.keys.delegating, &capsule, verified, ciphertext)
+		.expect("the reader decrypts")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn nodes_reencrypt_for_readers_miss_deadlines_and_get_slashed() {
+	let mut alice = Node::start(&["--dev", "--tmp", "--rpc-methods", "unsafe"]);
+	alice.wait_for_rpc().await;
+	let client = Client::connect(&alice.ws_url()).await.expect("the client connects");
+	metadata_is_current(&alice).await;
+
+	// The host's two identities and operator keys, set up before it starts.
+	let host_dir = tempfile::tempdir().expect("a temporary directory");
+	let host_base = host_dir.path();
+	let (bob_key, charlie_key) = (generate_identity(host_base), generate_identity(host_base));
+	insert_operator_key(host_base, "//Bob//kms");
+	insert_operator_key(host_base, "//Charlie//kms");
+	let host_args = [
+		"--chain".to_string(),
+		"dev".into(),
+		"--base-path".into(),
+		host_base.to_str().expect("a UTF-8 path").into(),
+		"--offchain-worker".into(),
+		"always".into(),
+		"--bootnodes".into(),
+		alice.p2p_address().await,
+	];
+	let host_args: Vec<&str> = host_args.iter().map(String::as_str).collect();
+	let mut host = Node::start(&host_args);
+	host.wait_for_rpc().await;
+
+	for (uri, key) in [("//Bob", bob_key), ("//Charlie", charlie_key)] {
+		let (staker, operator) = (keypair(uri), account(&keypair(&format!("{uri}//kms"))));
+		client.bond(&staker, 20_000 * UNIT, 10).await.expect("bond");
+		client
+			.register_node(&staker, &operator, key, UNIT / 1000)
+			.await
+			.expect("register");
+	}
+	// Alice's genesis lock is short; she lengthens it to take policies ending later.
+	client.prolong(&keypair("//Alice"), 10).await.expect("prolong");
+	let [alice_node, bob_node, charlie_node] =
+		["//Alice", "//Bob", "//Charlie"].map(|uri| account(&keypair(uri)));
+	for node in [&bob_node, &charlie_node] {
+		let deadline = Instant::now() + Duration::from_secs(120);
+		loop {
+			let period = client.current_period().await.expect("period");
+			if client.service(node, period).await.expect("service").0 {
+				break;
+			}
+			if Instant::now() > deadline {
+				host.fail(format!("no heartbeat from {node} within 120 s"));
+			}
+			tokio::time::sleep(Duration::from_millis(500)).await;
+		}
+	}
+	let node_key = |node: AccountId| {
+		let client = client.clone();
+		async move {
+			let (version, key) = client.node_key(&node).await.expect("query").expect("registered");
+			(node, version, key)
+		}
+	};
+	let alice_entry = node_key(alice_node).await;
+	let bob_entry = node_key(bob_node).await;
+	let charlie_entry = node_key(charlie_node).await;
+	assert_eq!((bob_entry.2, charlie_entry.2), (bob_key, charlie_key));
+
+	let (owner, reader) = (keypair("//Dave"), keypair("//Ferdie"));
+	let receiving = SecretKey::random();
+	let grant = Grant::new(&receiving);
+	let end = client.finalized_block().await.expect("finalized block") + 150;
+
+	// 1-of-1 on Alice's node.
+	let solo = grant.policy(1, 1, &[alice_entry], end);
+	client.create_policy(&owner, solo).await.expect("1-of-1 policy");
+	let plaintext = b"the 1-of-1 secret: nodes never see it".to_vec();
+	let (capsule, ciphertext) = umbral::encrypt(&grant.keys.delegating, &plaintext).unwrap();
+	let (request, included) = client
+		.request_reencryption(&reader, [1; 16], vec![capsule.clone()])
+		.await
+		.unwrap();
+	let started = Instant::now();
+	let (answers, answered_at) = client.wait_for_cfrags(request, 1, 20).await.unwrap_or_else(|e| {
+		alice.fail(format!("1-of-1: {e}"));
+	});
+	eprintln!(
+		"latency 1-of-1: request in block {}, cfrags on chain in block {} ({} blocks, {:.1} s)",
+		included.block,
+		answered_at,
+		answered_at - included.block,
+		started.elapsed().as_secs_f64()
+	);
+	assert_eq!(answers[0].0, alice_node);
+	assert_eq!(open(&grant, &receiving, &answers, 0, &capsule, &ciphertext, 1), plaintext);
+
+	// 2-of-3 on Alice's, Bob's and Charlie's nodes, two capsules in one request.
+	let trio = [alice_entry, bob_entry, charlie_entry];
+	client
+		.create_policy(&owner, grant.policy(2, 2, &trio, end))
+		.await
+		.expect("2-of-3 policy");
+	let messages = [vec![7u8; 4096], b"a second message under the same policy".to_vec()];
+	let sealed: Vec<_> = messages
+		.iter()
+		.map(|m| umbral::encrypt(&grant.keys.delegating, m).unwrap())
+		.collect();
+	let capsules: Vec<_> = sealed.iter().map(|(capsule, _)| capsule.clone()).collect();
+	let (request, included) =
+		client.request_reencryption(&reader, [2; 16], capsules).await.unwrap();
+	let started = Instant::now();
+	let (answers, answered_at) = client
+		.wait_for_cfrags(request, 2, 20)
+		.await
+		.unwrap_or_else(|e| host.fail(format!("2-of-3: {e}")));
+	eprintln!(
+		"latency 2-of-3: request in block {}, 2 answers on chain in block {} ({} blocks, {:.1} s)",
+		included.block,
+		answered_at,
+		answered_at - included.block,
+		started.elapsed().as_secs_f64()
+	);
+	for (index, ((capsule, ciphertext), message)) in sealed.iter().zip(&messages).enumerate() {
+		assert_eq!(&open(&grant, &receiving, &answers, index, capsule, ciphertext, 2), message);
+	}
+	// All three answer; any two open it.
+	let (answers, _) = client.wait_for_cfrags(request, 3, 20).await.expect("all three answer");
+	let mut nodes: Vec<_> = answers.iter().map(|(node, _)| *node).collect();
+	nodes.sort();
+	let mut expected = vec![alice_node, bob_node, charlie_node];
+	expected.sort();
+	assert_eq!(nodes, expected);
+	let last_two: kms_client::Answers = answers[1..].to_vec();
+	let (capsule, ciphertext) = &sealed[0];
+	assert_eq!(&open(&grant, &receiving, &last_two, 0, capsule, ciphertext, 2), &messages[0]);
+
+	// Revoked: the next request fails with the specific error and creates nothing.
+	client.revoke_policy(&owner, [2; 16]).await.expect("revoke");
+	let refused = client
+		.request_reencryption(&reader, [2; 16], vec![sealed[0].0.clone()])
+		.await
+		.err()
+		.expect("a request under a revoked policy fails");
+	assert!(refused.is("Policies", "PolicyRevoked"), "unexpected error: {refused}");
+	assert_eq!(client.request_status(request + 1).await.unwrap(), None);
+
+	// The host stops while Bob's node owes an answer: the miss is recorded against it, and
+	// the host, back after the deadline, does not answer late.
+	client
+		.create_policy(&owner, grant.policy(3, 1, &[bob_entry], end))
+		.await
+		.expect("policy on Bob's node");
+	host.stop(Duration::from_secs(30));
+	let (capsule, _) = umbral::encrypt(&grant.keys.delegating, b"never answered").unwrap();
+	let (request, included) =
+		client.request_reencryption(&reader, [3; 16], vec![capsule]).await.unwrap();
+	let deadline = included.block + RESPONSE_WINDOW;
+	client.wait_for_block(deadline + 2).await.expect("blocks go on");
+	assert_eq!(
+		client.request_status(request).await.unwrap(),
+		Some(RequestStatus::Failed { answers: 0 })
+	);
+	let period = deadline / client.period_length().await.unwrap();
+	let (_, missed) = client.service(&bob_node, period).await.unwrap();
+	let (_, missed_next) = client.service(&bob_node, period + 1).await.unwrap();
+	assert_eq!(missed + missed_next, 1, "one missed deadline recorded against Bob's node");
+	let mut host = Node::start(&host_args);
+	host.wait_for_rpc().await;
+	let back = client.finalized_block().await.unwrap();
+	client.wait_for_block(back + 6).await.expect("blocks go on");
+	assert!(client.cfrags(request).await.unwrap().is_empty(), "no late answer");
+	assert_eq!(
+		client.request_status(request).await.unwrap(),
+		Some(RequestStatus::Failed { answers: 0 })
+	);
+
+	// Alice's node corrupts its cfrags: the reader catches it and the adjudicator slashes.
+	let tamper_key = to_hex(b"kms::test-tamper");
+	let listed = to_hex(&vec![alice_node].encode());
+	alice
+		.call("offchain_localStorageSet", rpc_params!["PERSISTENT", tamper_key, listed])
+		.await;
+	let (capsule, _) = umbral::encrypt(&grant.keys.delegating, b"tampered").unwrap();
+	let (request, _) = client
+		.request_reencryption(&reader, [1; 16], vec![capsule.clone()])
+		.await
+		.unwrap();
+	let (answers, _) = client
+		.wait_for_cfrags(request, 1, 20)
+		.await
+		.unwrap_or_else(|e| alice.fail(format!("tampered: {e}")));
+	let capsule = umbral::capsule(&capsule).unwrap();
+	let wrong = umbral::verify_cfrag(&capsule, &answers[0].1[0], &grant.keys);
+	assert!(wrong.is_err(), "the tampered cfrag must not verify");
+	let stake = client.stake(&alice_node).await.unwrap();
+	let verdict = client
+		.challenge_cfrag(&reader, request, &alice_node, 0)
+		.await
+		.expect("challenge");
+	let penalized = verdict
+		.events
+		.find_first::<kms_client::runtime::adjudicator::events::NodePenalized>()
+		.expect("NodePenalized")
+		.expect("decodes");
+	assert_eq!(penalized.node, alice_node);
+	assert_eq!(penalized.penalty, 100 * UNIT, "the base penalty of a first offence");
+	client.wait_for_block(verdict.block).await.expect("finality goes on");
+	assert_eq!(client.stake(&alice_node).await.unwrap(), stake - 100 * UNIT);
+	drop(host);
+}
+
+/// The checked-in metadata the client is generated from is the node's, or the test fails
+/// (`KMS_UPDATE_METADATA=1` rewrites it).
+async fn metadata_is_current(node: &Node) {
+	let result = node.call("state_call", rpc_params!["Metadata_metadata_at_version", "0x10000000"]);
+	let bytes = kms_e2e_tests::hex_bytes(&result.await);
+	let served: Option<Vec<u8>> =
+		codec::Decode::decode(&mut &bytes[..]).expect("an Option<OpaqueMetadata>");
+	let served = served.expect("the runtime serves metadata V16");
+	let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../client/artifacts/kms-metadata.scale");
+	if std::env::var_os("KMS_UPDATE_METADATA").is_some() {
+		std::fs::write(&path, &served).expect("the metadata file is writable");
+		return;
+	}
+	let checked_in = std::fs::read(&path).expect("the checked-in metadata");
+	assert!(
+		checked_in == served,
+		"{} is stale: the runtime's metadata changed. Regenerate it with \
+		 `KMS_UPDATE_METADATA=1 cargo test --release -p kms-e2e-tests --test reencryption` and \
+		 rebuild the client.",
+		path.display()
+	);
+}
