@@ -24,7 +24,7 @@ timed cargo test --locked --release -p kms-runtime
 
 step "tests: pallet benchmarks run as tests (runtime-benchmarks)"
 timed cargo test --locked --release -p pallet-kms-staking -p pallet-kms-policies \
-	-p pallet-kms-adjudicator --features runtime-benchmarks
+	-p pallet-kms-adjudicator -p pallet-kms-rewards --features runtime-benchmarks
 
 # Clippy gets its own target directory: it runs with SKIP_WASM_BUILD (the wasm builder would
 # otherwise compile the runtime under clippy-driver), and flipping that variable in the shared
@@ -35,5 +35,6 @@ step "clippy: every crate and target, warnings are errors"
 	timed cargo clippy --locked --release --workspace --all-targets \
 		--features "$KMS_DEV_FEATURES" -- -D warnings
 	timed cargo clippy --locked --release -p pallet-kms-staking -p pallet-kms-policies \
-		-p pallet-kms-adjudicator --all-targets --features runtime-benchmarks -- -D warnings
+		-p pallet-kms-adjudicator -p pallet-kms-rewards --all-targets --features runtime-benchmarks \
+		-- -D warnings
 )

@@ -108,6 +108,9 @@ pub trait NodeStaking<AccountId, Balance> {
 	fn eligible_nodes(end_period: Period) -> alloc::vec::Vec<(AccountId, Balance)>;
 	/// Slashes up to `amount` from `node`'s held stake; returns what was taken.
 	fn slash(node: &AccountId, amount: Balance) -> Self::Credit;
+	/// Adds `amount` of `staker`'s free balance to its active stake, under its current lock
+	/// (what `bond_extra` does; used to restake rewards).
+	fn bond_extra(staker: &AccountId, amount: Balance) -> sp_runtime::DispatchResult;
 
 	/// Benchmarks only: funds `node`, bonds ten times the minimum stake for the longest lock
 	/// and registers it with `operator` and `key` (minimum fee rate zero).
@@ -116,6 +119,21 @@ pub trait NodeStaking<AccountId, Balance> {
 	/// Benchmarks only: records that `node` served in `period`.
 	#[cfg(feature = "runtime-benchmarks")]
 	fn serve_for_benchmark(node: &AccountId, period: Period);
+}
+
+/// What the Staking pallet tells the rewards side about service as it happens, so that each
+/// period's serving stake is known without a loop over stakers.
+pub trait ServiceObserver<AccountId, Balance> {
+	/// `node` heartbeated for `period` and serves in it so far, with `stake` active and
+	/// `lock_periods` periods of lock remaining.
+	fn served(node: &AccountId, period: Period, stake: Balance, lock_periods: Period);
+	/// `node` missed a request deadline in `period`: it does not serve in it.
+	fn missed(node: &AccountId, period: Period);
+}
+
+impl<AccountId, Balance> ServiceObserver<AccountId, Balance> for () {
+	fn served(_: &AccountId, _: Period, _: Balance, _: Period) {}
+	fn missed(_: &AccountId, _: Period) {}
 }
 
 /// What the Staking pallet asks the policy side before letting a node go or forget a key.

@@ -10,4 +10,5 @@ frame_benchmarking::define_benchmarks!(
 	[pallet_kms_staking, Staking]
 	[pallet_kms_policies, Policies]
 	[pallet_kms_adjudicator, Adjudicator]
+	[pallet_kms_rewards, Rewards]
 );

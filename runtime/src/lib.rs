@@ -199,4 +199,8 @@ mod runtime {
 	/// Challenges of cfrags: verification in the runtime, penalties, challenger rewards.
 	#[runtime::pallet_index(12)]
 	pub type Adjudicator = pallet_kms_adjudicator;
+
+	/// Rewards minted to serving stakers, NuCypher's two-phase issuance.
+	#[runtime::pallet_index(13)]
+	pub type Rewards = pallet_kms_rewards;
 }

@@ -144,7 +144,8 @@ fn metadata_describes_every_pallet_in_every_supported_version() {
 			"Sudo",
 			"Staking",
 			"Policies",
-			"Adjudicator"
+			"Adjudicator",
+			"Rewards"
 		]
 	);
 }
@@ -328,5 +329,35 @@ fn a_policy_serves_and_judges_python_made_umbral_objects() {
 		pallet_kms_adjudicator::Pallet::<Runtime>::do_try_state().expect("adjudicator invariants");
 		pallet_kms_policies::Pallet::<Runtime>::do_try_state().expect("policies invariants");
 		pallet_kms_staking::Pallet::<Runtime>::do_try_state().expect("staking invariants");
+	});
+}
+
+#[test]
+fn a_serving_development_node_earns_phase_one_rewards() {
+	use frame_support::traits::{fungible::Inspect, Hooks};
+	use kms_primitives::staking::ServiceObserver;
+	genesis_of(DEV_RUNTIME_PRESET).execute_with(|| {
+		let alice: crate::AccountId = Sr25519Keyring::Alice.to_account_id();
+		let ledger = pallet_kms_staking::Ledgers::<Runtime>::get(&alice).expect("Alice is bonded");
+		// Alice alone serves period 0, as her heartbeat would report it.
+		<crate::Rewards as ServiceObserver<_, _>>::served(
+			&alice,
+			0,
+			ledger.active,
+			ledger.lock_periods,
+		);
+		let period = crate::configs::staking::PERIOD_LENGTH;
+		System::set_block_number(2 * period);
+		crate::Rewards::on_initialize(2 * period);
+		let before = Balances::balance(&alice);
+		frame_support::assert_ok!(crate::Rewards::claim_rewards(
+			crate::RuntimeOrigin::signed(alice.clone()),
+			1
+		));
+		// Alone, her part is all of Imax times her lock multiplier (365 + lock) / 730.
+		let imax = crate::configs::rewards::MaxPeriodIssuance::get();
+		let expected = imax * (365 + ledger.lock_periods.min(365)) as u128 / 730;
+		assert_eq!(Balances::balance(&alice) - before, expected);
+		pallet_kms_rewards::Pallet::<Runtime>::do_try_state().expect("rewards invariants");
 	});
 }

@@ -97,6 +97,7 @@ impl pallet_kms_staking::Config for Test {
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type OperatorCrypto = pallet_kms_staking::OperatorAuthId;
 	type Policies = KmsPolicies;
+	type ServiceObserver = ();
 	type PeriodLength = ConstU64<10>;
 	type MinStake = ConstU128<MIN_STAKE>;
 	type MinLockPeriods = ConstU32<2>;

@@ -104,6 +104,7 @@ impl pallet_kms_staking::Config for Test {
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type OperatorCrypto = pallet_kms_staking::OperatorAuthId;
 	type Policies = KmsPolicies;
+	type ServiceObserver = ();
 	type PeriodLength = ConstU64<PERIOD>;
 	type MinStake = ConstU128<MIN_STAKE>;
 	type MinLockPeriods = ConstU32<2>;

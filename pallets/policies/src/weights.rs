@@ -80,12 +80,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Policies::FeeShares` (`max_values`: None, `max_size`: Some(92), added: 2567, mode: `MaxEncodedLen`)
 	/// The range of component `n` is `[1, 16]`.
 	/// The range of component `c` is `[0, 16]`.
-	fn create_policy(n: u32, c: u32, ) -> Weight {
-		// Proof size: measured `523`, estimated `5205`.
-		// Minimum execution time: 657_468_000 picoseconds.
-		Weight::from_parts(188_529_925, 5205)
-			.saturating_add(Weight::from_parts(527_359_996, 0).saturating_mul(n.into()))
-			.saturating_add(Weight::from_parts(897_573, 0).saturating_mul(c.into()))
+	fn create_policy(n: u32, _c: u32, ) -> Weight {
+		// Proof size: measured `556`, estimated `5205`.
+		// Minimum execution time: 687_650_000 picoseconds.
+		Weight::from_parts(272_552_143, 5205)
+			.saturating_add(Weight::from_parts(541_409_083, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
@@ -107,9 +106,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `n` is `[1, 16]`.
 	fn revoke_policy(n: u32, ) -> Weight {
 		// Proof size: measured `607`, estimated `5205`.
-		// Minimum execution time: 84_348_000 picoseconds.
-		Weight::from_parts(43_236_841, 5205)
-			.saturating_add(Weight::from_parts(53_950_636, 0).saturating_mul(n.into()))
+		// Minimum execution time: 86_408_000 picoseconds.
+		Weight::from_parts(41_781_690, 5205)
+			.saturating_add(Weight::from_parts(55_085_798, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
@@ -136,10 +135,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Policies::KFrags` (`max_values`: None, `max_size`: Some(539), added: 3014, mode: `MaxEncodedLen`)
 	/// The range of component `n` is `[1, 16]`.
 	fn rotate_policy(n: u32, ) -> Weight {
-		// Proof size: measured `5011`, estimated `42062`.
-		// Minimum execution time: 1_457_788_000 picoseconds.
-		Weight::from_parts(1_058_973_448, 42062)
-			.saturating_add(Weight::from_parts(531_783_946, 0).saturating_mul(n.into()))
+		// Proof size: measured `5044`, estimated `42062`.
+		// Minimum execution time: 1_523_782_000 picoseconds.
+		Weight::from_parts(1_046_202_308, 42062)
+			.saturating_add(Weight::from_parts(549_634_771, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(35_u64))
 			.saturating_add(T::DbWeight::get().reads((5_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(51_u64))
@@ -158,12 +157,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Policies::Requests` (`max_values`: None, `max_size`: Some(1479), added: 3954, mode: `MaxEncodedLen`)
 	/// The range of component `c` is `[1, 8]`.
 	/// The range of component `k` is `[0, 16]`.
-	fn request_reencryption(c: u32, k: u32, ) -> Weight {
+	fn request_reencryption(c: u32, _k: u32, ) -> Weight {
 		// Proof size: measured `682`, estimated `6196`.
-		// Minimum execution time: 1_108_939_000 picoseconds.
-		Weight::from_parts(3_139_979, 6196)
-			.saturating_add(Weight::from_parts(492_366_544, 0).saturating_mul(c.into()))
-			.saturating_add(Weight::from_parts(41_186_138, 0).saturating_mul(k.into()))
+		// Minimum execution time: 1_113_151_000 picoseconds.
+		Weight::from_parts(1_172_113_000, 6196)
+			.saturating_add(Weight::from_parts(411_647_419, 0).saturating_mul(c.into()))
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -177,10 +175,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Policies::Responses` (`max_values`: None, `max_size`: Some(3129), added: 5604, mode: `MaxEncodedLen`)
 	/// The range of component `c` is `[1, 8]`.
 	fn submit_cfrags(c: u32, ) -> Weight {
-		// Proof size: measured `2333`, estimated `5205`.
-		// Minimum execution time: 140_429_000 picoseconds.
-		Weight::from_parts(61_543_935, 5205)
-			.saturating_add(Weight::from_parts(89_202_467, 0).saturating_mul(c.into()))
+		// Proof size: measured `2366`, estimated `5205`.
+		// Minimum execution time: 146_040_000 picoseconds.
+		Weight::from_parts(70_433_130, 5205)
+			.saturating_add(Weight::from_parts(87_867_028, 0).saturating_mul(c.into()))
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -192,10 +190,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Staking::Nodes` (`max_values`: None, `max_size`: Some(370), added: 2845, mode: `MaxEncodedLen`)
 	/// The range of component `c` is `[1, 8]`.
 	fn authorize_response(c: u32, ) -> Weight {
-		// Proof size: measured `1913`, estimated `5205`.
-		// Minimum execution time: 178_684_000 picoseconds.
-		Weight::from_parts(102_905_898, 5205)
-			.saturating_add(Weight::from_parts(87_022_656, 0).saturating_mul(c.into()))
+		// Proof size: measured `1946`, estimated `5205`.
+		// Minimum execution time: 187_224_000 picoseconds.
+		Weight::from_parts(87_207_172, 5205)
+			.saturating_add(Weight::from_parts(96_316_514, 0).saturating_mul(c.into()))
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 	}
 	/// Storage: `Policies::Policies` (r:1 w:1)
@@ -210,10 +208,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// The range of component `p` is `[1, 84]`.
 	fn claim_fees(p: u32, ) -> Weight {
-		// Proof size: measured `1178`, estimated `6196`.
-		// Minimum execution time: 99_431_000 picoseconds.
-		Weight::from_parts(99_008_372, 6196)
-			.saturating_add(Weight::from_parts(5_440_325, 0).saturating_mul(p.into()))
+		// Proof size: measured `1211`, estimated `6196`.
+		// Minimum execution time: 97_860_000 picoseconds.
+		Weight::from_parts(123_611_728, 6196)
+			.saturating_add(Weight::from_parts(5_209_527, 0).saturating_mul(p.into()))
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(p.into())))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
@@ -237,10 +235,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `p` is `[1, 84]`.
 	fn settle_policy(n: u32, p: u32, ) -> Weight {
 		// Proof size: measured `0`, estimated `41630`.
-		// Minimum execution time: 553_085_000 picoseconds.
-		Weight::from_parts(591_381_000, 41630)
-			.saturating_add(Weight::from_parts(167_461_038, 0).saturating_mul(n.into()))
-			.saturating_add(Weight::from_parts(19_132_950, 0).saturating_mul(p.into()))
+		// Minimum execution time: 563_270_000 picoseconds.
+		Weight::from_parts(598_731_000, 41630)
+			.saturating_add(Weight::from_parts(178_055_935, 0).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(20_616_891, 0).saturating_mul(p.into()))
 			.saturating_add(T::DbWeight::get().reads(68_u64))
 			.saturating_add(T::DbWeight::get().reads((27_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().reads((6_u64).saturating_mul(p.into())))
@@ -251,15 +249,15 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	}
 	fn worker_open_kfrag() -> Weight {
 		// Proof size: measured `0`, estimated `0`.
-		// Minimum execution time: 1_088_882_000 picoseconds.
-		Weight::from_parts(1_278_119_000, 0)
+		// Minimum execution time: 1_276_136_000 picoseconds.
+		Weight::from_parts(1_348_221_000, 0)
 	}
 	/// The range of component `c` is `[1, 8]`.
 	fn worker_reencrypt(c: u32, ) -> Weight {
 		// Proof size: measured `0`, estimated `0`.
-		// Minimum execution time: 1_358_114_000 picoseconds.
-		Weight::from_parts(84_665_882, 0)
-			.saturating_add(Weight::from_parts(1_408_707_884, 0).saturating_mul(c.into()))
+		// Minimum execution time: 1_497_691_000 picoseconds.
+		Weight::from_parts(270_627_418, 0)
+			.saturating_add(Weight::from_parts(1_509_805_543, 0).saturating_mul(c.into()))
 	}
 	/// Storage: `Policies::Deadlines` (r:1 w:1)
 	/// Proof: `Policies::Deadlines` (`max_values`: None, `max_size`: Some(269), added: 2744, mode: `MaxEncodedLen`)
@@ -271,15 +269,21 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Staking::OldestServicePeriod` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	/// Storage: `Staking::Service` (r:16 w:16)
 	/// Proof: `Staking::Service` (`max_values`: None, `max_size`: Some(65), added: 2540, mode: `MaxEncodedLen`)
+	/// Storage: `Rewards::Shares` (r:16 w:16)
+	/// Proof: `Rewards::Shares` (`max_values`: None, `max_size`: Some(80), added: 2555, mode: `MaxEncodedLen`)
+	/// Storage: `Rewards::NextToClose` (r:1 w:0)
+	/// Proof: `Rewards::NextToClose` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `Rewards::Periods` (r:1 w:1)
+	/// Proof: `Rewards::Periods` (`max_values`: None, `max_size`: Some(61), added: 2536, mode: `MaxEncodedLen`)
 	/// The range of component `r` is `[0, 32]`.
 	fn process_deadlines(r: u32, ) -> Weight {
-		// Proof size: measured `2446`, estimated `41630`.
-		// Minimum execution time: 5_524_000 picoseconds.
-		Weight::from_parts(101_248_770, 41630)
-			.saturating_add(Weight::from_parts(91_739_761, 0).saturating_mul(r.into()))
-			.saturating_add(T::DbWeight::get().reads(16_u64))
+		// Proof size: measured `3782`, estimated `41870`.
+		// Minimum execution time: 5_866_000 picoseconds.
+		Weight::from_parts(120_664_367, 41870)
+			.saturating_add(Weight::from_parts(146_156_089, 0).saturating_mul(r.into()))
+			.saturating_add(T::DbWeight::get().reads(32_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(r.into())))
-			.saturating_add(T::DbWeight::get().writes(14_u64))
+			.saturating_add(T::DbWeight::get().writes(29_u64))
 			.saturating_add(Weight::from_parts(0, 3954).saturating_mul(r.into()))
 	}
 	/// Storage: `Policies::OldestRequest` (r:1 w:1)
@@ -293,9 +297,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `n` is `[1, 16]`.
 	fn prune_request(n: u32, ) -> Weight {
 		// Proof size: measured `1241`, estimated `4944`.
-		// Minimum execution time: 21_985_000 picoseconds.
-		Weight::from_parts(23_678_373, 4944)
-			.saturating_add(Weight::from_parts(2_165_366, 0).saturating_mul(n.into()))
+		// Minimum execution time: 28_126_000 picoseconds.
+		Weight::from_parts(32_071_262, 4944)
+			.saturating_add(Weight::from_parts(2_210_209, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
@@ -306,10 +310,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 
 /// The same weights with RocksDB's database weights, for tests and mocks.
 impl WeightInfo for () {
-	fn create_policy(n: u32, c: u32, ) -> Weight {
-		Weight::from_parts(188_529_925, 5205)
-			.saturating_add(Weight::from_parts(527_359_996, 0).saturating_mul(n.into()))
-			.saturating_add(Weight::from_parts(897_573, 0).saturating_mul(c.into()))
+	fn create_policy(n: u32, _c: u32, ) -> Weight {
+		Weight::from_parts(272_552_143, 5205)
+			.saturating_add(Weight::from_parts(541_409_083, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().reads((4_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
@@ -317,8 +320,8 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 3201).saturating_mul(n.into()))
 	}
 	fn revoke_policy(n: u32, ) -> Weight {
-		Weight::from_parts(43_236_841, 5205)
-			.saturating_add(Weight::from_parts(53_950_636, 0).saturating_mul(n.into()))
+		Weight::from_parts(41_781_690, 5205)
+			.saturating_add(Weight::from_parts(55_085_798, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
@@ -326,44 +329,43 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 2567).saturating_mul(n.into()))
 	}
 	fn rotate_policy(n: u32, ) -> Weight {
-		Weight::from_parts(1_058_973_448, 42062)
-			.saturating_add(Weight::from_parts(531_783_946, 0).saturating_mul(n.into()))
+		Weight::from_parts(1_046_202_308, 42062)
+			.saturating_add(Weight::from_parts(549_634_771, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(35_u64))
 			.saturating_add(RocksDbWeight::get().reads((5_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes(51_u64))
 			.saturating_add(RocksDbWeight::get().writes((3_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 3201).saturating_mul(n.into()))
 	}
-	fn request_reencryption(c: u32, k: u32, ) -> Weight {
-		Weight::from_parts(3_139_979, 6196)
-			.saturating_add(Weight::from_parts(492_366_544, 0).saturating_mul(c.into()))
-			.saturating_add(Weight::from_parts(41_186_138, 0).saturating_mul(k.into()))
+	fn request_reencryption(c: u32, _k: u32, ) -> Weight {
+		Weight::from_parts(1_172_113_000, 6196)
+			.saturating_add(Weight::from_parts(411_647_419, 0).saturating_mul(c.into()))
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn submit_cfrags(c: u32, ) -> Weight {
-		Weight::from_parts(61_543_935, 5205)
-			.saturating_add(Weight::from_parts(89_202_467, 0).saturating_mul(c.into()))
+		Weight::from_parts(70_433_130, 5205)
+			.saturating_add(Weight::from_parts(87_867_028, 0).saturating_mul(c.into()))
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn authorize_response(c: u32, ) -> Weight {
-		Weight::from_parts(102_905_898, 5205)
-			.saturating_add(Weight::from_parts(87_022_656, 0).saturating_mul(c.into()))
+		Weight::from_parts(87_207_172, 5205)
+			.saturating_add(Weight::from_parts(96_316_514, 0).saturating_mul(c.into()))
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 	}
 	fn claim_fees(p: u32, ) -> Weight {
-		Weight::from_parts(99_008_372, 6196)
-			.saturating_add(Weight::from_parts(5_440_325, 0).saturating_mul(p.into()))
+		Weight::from_parts(123_611_728, 6196)
+			.saturating_add(Weight::from_parts(5_209_527, 0).saturating_mul(p.into()))
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(p.into())))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
 			.saturating_add(Weight::from_parts(0, 2540).saturating_mul(p.into()))
 	}
 	fn settle_policy(n: u32, p: u32, ) -> Weight {
-		Weight::from_parts(591_381_000, 41630)
-			.saturating_add(Weight::from_parts(167_461_038, 0).saturating_mul(n.into()))
-			.saturating_add(Weight::from_parts(19_132_950, 0).saturating_mul(p.into()))
+		Weight::from_parts(598_731_000, 41630)
+			.saturating_add(Weight::from_parts(178_055_935, 0).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(20_616_891, 0).saturating_mul(p.into()))
 			.saturating_add(RocksDbWeight::get().reads(68_u64))
 			.saturating_add(RocksDbWeight::get().reads((27_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().reads((6_u64).saturating_mul(p.into())))
@@ -373,23 +375,23 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 15994).saturating_mul(p.into()))
 	}
 	fn worker_open_kfrag() -> Weight {
-		Weight::from_parts(1_278_119_000, 0)
+		Weight::from_parts(1_348_221_000, 0)
 	}
 	fn worker_reencrypt(c: u32, ) -> Weight {
-		Weight::from_parts(84_665_882, 0)
-			.saturating_add(Weight::from_parts(1_408_707_884, 0).saturating_mul(c.into()))
+		Weight::from_parts(270_627_418, 0)
+			.saturating_add(Weight::from_parts(1_509_805_543, 0).saturating_mul(c.into()))
 	}
 	fn process_deadlines(r: u32, ) -> Weight {
-		Weight::from_parts(101_248_770, 41630)
-			.saturating_add(Weight::from_parts(91_739_761, 0).saturating_mul(r.into()))
-			.saturating_add(RocksDbWeight::get().reads(16_u64))
+		Weight::from_parts(120_664_367, 41870)
+			.saturating_add(Weight::from_parts(146_156_089, 0).saturating_mul(r.into()))
+			.saturating_add(RocksDbWeight::get().reads(32_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(r.into())))
-			.saturating_add(RocksDbWeight::get().writes(14_u64))
+			.saturating_add(RocksDbWeight::get().writes(29_u64))
 			.saturating_add(Weight::from_parts(0, 3954).saturating_mul(r.into()))
 	}
 	fn prune_request(n: u32, ) -> Weight {
-		Weight::from_parts(23_678_373, 4944)
-			.saturating_add(Weight::from_parts(2_165_366, 0).saturating_mul(n.into()))
+		Weight::from_parts(32_071_262, 4944)
+			.saturating_add(Weight::from_parts(2_210_209, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))

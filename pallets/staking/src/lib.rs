@@ -47,7 +47,9 @@ use frame_system::{
 	},
 	pallet_prelude::*,
 };
-use kms_primitives::staking::{KeyVersion, NodeStaking, Period, PolicyRegistry, UmbralPublicKey};
+use kms_primitives::staking::{
+	KeyVersion, NodeStaking, Period, PolicyRegistry, ServiceObserver, UmbralPublicKey,
+};
 use sp_runtime::{
 	offchain::storage::{MutateStorageError, StorageValueRef},
 	traits::{IdentifyAccount, One, SaturatedConversion, Saturating, UniqueSaturatedInto, Zero},
@@ -128,6 +130,10 @@ pub mod pallet {
 
 		/// What the policy side says about nodes and keys still in use.
 		type Policies: PolicyRegistry<Self::AccountId>;
+
+		/// Told of every node that starts serving a period and of every missed deadline (the
+		/// rewards side's per-period serving stake).
+		type ServiceObserver: ServiceObserver<Self::AccountId, BalanceOf<Self>>;
 
 		/// Blocks in a period. Every period-based quantity (locks, unbonding, fees, rewards)
 		/// is counted in these. Must be at least 1.
@@ -387,19 +393,7 @@ pub mod pallet {
 			#[pallet::compact] value: BalanceOf<T>,
 		) -> DispatchResult {
 			let staker = ensure_signed(origin)?;
-			ensure!(!value.is_zero(), Error::<T>::ZeroAmount);
-			let mut ledger = Ledgers::<T>::get(&staker).ok_or(Error::<T>::NotBonded)?;
-			ensure!(asset::free::<T>(&staker) >= value, Error::<T>::InsufficientBalance);
-			ensure!(
-				ledger.active.saturating_add(value) >= T::MinStake::get(),
-				Error::<T>::BelowMinStake
-			);
-			asset::hold::<T>(&staker, value).map_err(|_| Error::<T>::InsufficientBalance)?;
-			ledger.active.saturating_accrue(value);
-			TotalActive::<T>::mutate(|total| total.saturating_accrue(value));
-			Ledgers::<T>::insert(&staker, ledger);
-			Self::deposit_event(Event::BondedExtra { staker, value });
-			Ok(())
+			Self::do_bond_extra(&staker, value)
 		}
 
 		/// Lengthen the caller's lock by `extra_periods` served periods, up to
@@ -712,6 +706,22 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Records a heartbeat and settles the node's previous heartbeat period for wind-down.
+	pub(crate) fn do_bond_extra(staker: &T::AccountId, value: BalanceOf<T>) -> DispatchResult {
+		ensure!(!value.is_zero(), Error::<T>::ZeroAmount);
+		let mut ledger = Ledgers::<T>::get(staker).ok_or(Error::<T>::NotBonded)?;
+		ensure!(asset::free::<T>(staker) >= value, Error::<T>::InsufficientBalance);
+		ensure!(
+			ledger.active.saturating_add(value) >= T::MinStake::get(),
+			Error::<T>::BelowMinStake
+		);
+		asset::hold::<T>(staker, value).map_err(|_| Error::<T>::InsufficientBalance)?;
+		ledger.active.saturating_accrue(value);
+		TotalActive::<T>::mutate(|total| total.saturating_accrue(value));
+		Ledgers::<T>::insert(staker, ledger);
+		Self::deposit_event(Event::BondedExtra { staker: staker.clone(), value });
+		Ok(())
+	}
+
 	pub(crate) fn do_heartbeat(heartbeat: &HeartbeatOf<T>) -> DispatchResult {
 		let period = Self::current_period();
 		ensure!(heartbeat.period == period, Error::<T>::WrongPeriod);
@@ -721,23 +731,26 @@ impl<T: Config> Pallet<T> {
 		let mut record = Service::<T>::get(period, node);
 		ensure!(!record.heartbeat, Error::<T>::DuplicateHeartbeat);
 		record.heartbeat = true;
-		Service::<T>::insert(period, node, record);
+		Service::<T>::insert(period, node, record.clone());
 
 		// The previous heartbeat period is over: if the node served in it, a winding-down
 		// lock shrinks by one. (A deadline of that period recorded after this point still
 		// costs the node its fees and rewards for it, not the lock.)
 		let previous = info.last_heartbeat.replace(period);
-		let mut lock_periods = 0;
+		let (mut lock_periods, mut stake) = (0, Zero::zero());
 		if let Some(mut ledger) = Ledgers::<T>::get(node) {
 			if let Some(previous) = previous.filter(|p| *p < period) {
 				if ledger.wind_down && Service::<T>::get(previous, node).served() {
 					ledger.lock_periods = ledger.lock_periods.saturating_sub(1);
 				}
 			}
-			lock_periods = ledger.lock_periods;
+			(lock_periods, stake) = (ledger.lock_periods, ledger.active);
 			Ledgers::<T>::insert(node, ledger);
 		}
 		Nodes::<T>::insert(node, info);
+		if record.served() {
+			T::ServiceObserver::served(node, period, stake, lock_periods);
+		}
 		Self::deposit_event(Event::HeartbeatReceived { node: node.clone(), period, lock_periods });
 		Ok(())
 	}
@@ -948,6 +961,7 @@ impl<T: Config> NodeStaking<T::AccountId, BalanceOf<T>> for Pallet<T> {
 		Service::<T>::mutate(period, node, |record| {
 			record.missed_deadlines.saturating_inc();
 		});
+		T::ServiceObserver::missed(node, period);
 		Self::deposit_event(Event::DeadlineMissed { node: node.clone(), period });
 	}
 
@@ -1002,6 +1016,10 @@ impl<T: Config> NodeStaking<T::AccountId, BalanceOf<T>> for Pallet<T> {
 		Self::do_slash(node, amount)
 	}
 
+	fn bond_extra(staker: &T::AccountId, amount: BalanceOf<T>) -> DispatchResult {
+		Self::do_bond_extra(staker, amount)
+	}
+
 	#[cfg(feature = "runtime-benchmarks")]
 	fn register_for_benchmark(node: &T::AccountId, operator: &T::AccountId, key: UmbralPublicKey) {
 		use frame_support::traits::fungible::{Inspect as _, Mutate as _};
@@ -1020,5 +1038,8 @@ impl<T: Config> NodeStaking<T::AccountId, BalanceOf<T>> for Pallet<T> {
 	#[cfg(feature = "runtime-benchmarks")]
 	fn serve_for_benchmark(node: &T::AccountId, period: Period) {
 		Service::<T>::insert(period, node, ServiceRecord { heartbeat: true, missed_deadlines: 0 });
+		if let Some(ledger) = Ledgers::<T>::get(node) {
+			T::ServiceObserver::served(node, period, ledger.active, ledger.lock_periods);
+		}
 	}
 }

@@ -108,6 +108,7 @@ impl Config for Test {
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type OperatorCrypto = crate::OperatorAuthId;
 	type Policies = TestPolicies;
+	type ServiceObserver = ();
 	type PeriodLength = ConstU64<PERIOD>;
 	type MinStake = ConstU128<MIN_STAKE>;
 	type MinLockPeriods = ConstU32<MIN_LOCK>;

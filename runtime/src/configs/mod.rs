@@ -24,9 +24,9 @@ use sp_version::RuntimeVersion;
 
 use super::{
 	AccountId, Aura, Balance, Balances, Block, BlockNumber, Hash, Nonce, PalletInfo, Policies,
-	Runtime, RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason, RuntimeOrigin,
-	RuntimeTask, Signature, Staking, System, TxExtension, UncheckedExtrinsic, MILLI_UNIT,
-	SLOT_DURATION, UNIT, VERSION,
+	Rewards, Runtime, RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason,
+	RuntimeOrigin, RuntimeTask, Signature, Staking, System, TxExtension, UncheckedExtrinsic,
+	MILLI_UNIT, SLOT_DURATION, UNIT, VERSION,
 };
 
 /// The share of a block that ordinary (non-operational) extrinsics may fill.
@@ -222,6 +222,7 @@ impl pallet_kms_staking::Config for Runtime {
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type OperatorCrypto = pallet_kms_staking::OperatorAuthId;
 	type Policies = Policies;
+	type ServiceObserver = Rewards;
 	type PeriodLength = staking::PeriodLength;
 	type MinStake = staking::MinStake;
 	type MinLockPeriods = staking::MinLockPeriods;
@@ -309,4 +310,43 @@ impl pallet_kms_adjudicator::Config for Runtime {
 	type PercentagePenaltyCoefficient = ConstU32<8>;
 	type RewardCoefficient = ConstU32<2>;
 	type WeightInfo = pallet_kms_adjudicator::weights::SubstrateWeight<Runtime>;
+}
+
+/// Issuance parameters of the Rewards pallet (`PROTOCOL.md`, "Rewards"): NuCypher's
+/// proportions on a notional initial supply of 1 000 000 000 KMS, in one-day periods (the
+/// fast runtime keeps the same period counts).
+///
+/// - `MaxSupply` = 3 885 390 081 KMS, NuCypher's ratio of maximum to initial supply.
+/// - `d` = 1053: phase 2 issues at most `(MaxSupply − supply) / d` per period, so what remains
+///   halves in about `d · ln 2` ≈ 730 periods, two years.
+/// - `kmax` = 365 (a lock of one year earns the full multiplier), `k1` = 365 and `k2` = `k1 +
+///   kmax` = 730: a staker without lock earns `k1 / k2` = half, one locked a year or more
+///   earns all of its stake's part.
+/// - Phase 1 issues the initial third of `MaxSupply − initial supply`: its cap is 1 961 796 693
+///   KMS, and its rate `Imax` = `(MaxSupply − cap) / d` = 1 826 774 KMS per period, the rate
+///   phase 2 starts at, so issuance is continuous at the switch (about 526 periods of phase 1
+///   at full multiplier).
+pub mod rewards {
+	use super::*;
+
+	parameter_types! {
+		pub const MaxPeriodIssuance: Balance = 1_826_774 * UNIT;
+		pub const PhaseOneCap: Balance = 1_961_796_693 * UNIT;
+		pub const MaxSupply: Balance = 3_885_390_081 * UNIT;
+	}
+}
+
+impl pallet_kms_rewards::Config for Runtime {
+	type Currency = Balances;
+	type Staking = Staking;
+	type MaxPeriodIssuance = rewards::MaxPeriodIssuance;
+	type PhaseOneCap = rewards::PhaseOneCap;
+	type MaxSupply = rewards::MaxSupply;
+	type LockBase = ConstU32<365>;
+	type LockSaturation = ConstU32<365>;
+	type LockDivisor = ConstU32<730>;
+	type DecayPeriods = ConstU32<1053>;
+	type ClaimHistory = staking::HistoryDepth;
+	type MaxClaimPeriods = staking::HistoryDepth;
+	type WeightInfo = pallet_kms_rewards::weights::SubstrateWeight<Runtime>;
 }
