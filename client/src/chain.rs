@@ -355,6 +355,24 @@ impl Client {
 		self.submit(&call, challenger).await
 	}
 
+	/// Pays the staker's rewards for up to `up_to_periods` closed, unclaimed periods. Returns
+	/// the amount paid.
+	pub async fn claim_rewards(
+		&self,
+		staker: &Keypair,
+		up_to_periods: u32,
+	) -> Result<(Balance, Included), Error> {
+		let included = self
+			.submit(&runtime::tx().rewards().claim_rewards(up_to_periods), staker)
+			.await?;
+		let claimed = included
+			.events
+			.find_first::<runtime::rewards::events::RewardsClaimed>()
+			.ok_or_else(|| Error::Protocol("no RewardsClaimed event".into()))?
+			.map_err(chain)?;
+		Ok((claimed.amount, included))
+	}
+
 	/// The node's active stake.
 	pub async fn stake(&self, node: &AccountId) -> Result<Balance, Error> {
 		let at = self.api.at_current_block().await.map_err(chain)?;

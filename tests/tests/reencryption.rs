@@ -13,7 +13,8 @@
 //! - `host` stopped while its node owes an answer: the deadline passes, the miss is recorded
 //!   against Bob's node, and the restarted host does not answer late;
 //! - Alice's node switched to corrupt its cfrags (the `test-tamper` build): the reader's
-//!   verification fails, the reader challenges, the adjudicator slashes Alice's node.
+//!   verification fails, the reader challenges, the adjudicator slashes Alice's node;
+//! - Alice claims the rewards her node earned by serving since genesis.
 
 use codec::Encode;
 use kms_client::{
@@ -368,6 +369,14 @@ async fn nodes_reencrypt_for_readers_miss_deadlines_and_get_slashed() {
 	assert_eq!(penalized.penalty, 100 * UNIT, "the base penalty of a first offence");
 	client.wait_for_block(verdict.block).await.expect("finality goes on");
 	assert_eq!(client.stake(&alice_node).await.unwrap(), stake - 100 * UNIT);
+
+	// Alice's node has served since genesis: the periods closed so far (period 0 closes when
+	// period 2 begins) pay her rewards.
+	let period_length = client.period_length().await.unwrap();
+	client.wait_for_block(2 * period_length + 1).await.expect("blocks go on");
+	let (reward, _) = client.claim_rewards(&keypair("//Alice"), 84).await.expect("claim");
+	assert!(reward > 0, "a serving node earns rewards");
+	eprintln!("rewards: Alice claimed {} KMS", reward / UNIT);
 	drop(host);
 }
 
