@@ -355,6 +355,18 @@ impl Client {
 		self.submit(&call, challenger).await
 	}
 
+	/// What `staker` would be paid by claiming every closed period now: the amount and the
+	/// periods `from..to` it covers.
+	pub async fn pending_rewards(&self, staker: &AccountId) -> Result<(Balance, u32, u32), Error> {
+		let at = self.api.at_current_block().await.map_err(chain)?;
+		let pending = at
+			.runtime_apis()
+			.call(runtime::runtime_apis().rewards_api().pending_rewards(*staker))
+			.await
+			.map_err(chain)?;
+		Ok((pending.amount, pending.from, pending.to))
+	}
+
 	/// Pays the staker's rewards for up to `up_to_periods` closed, unclaimed periods. Returns
 	/// the amount paid.
 	pub async fn claim_rewards(

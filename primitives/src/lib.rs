@@ -49,5 +49,6 @@ pub use currency::UNIT;
 
 pub mod fixtures;
 pub mod policies;
+pub mod rewards;
 pub mod staking;
 pub mod wire;

@@ -21,8 +21,8 @@ use kms_primitives::policies::{AccessDenied, PolicyId, RequestId, RequestStatus}
 
 use super::{
 	AccountId, Aura, Balance, Block, BlockNumber, Executive, Grandpa, InherentDataExt, Nonce,
-	Policies, Runtime, RuntimeCall, RuntimeGenesisConfig, SessionKeys, System, TransactionPayment,
-	VERSION,
+	Policies, Rewards, Runtime, RuntimeCall, RuntimeGenesisConfig, SessionKeys, System,
+	TransactionPayment, VERSION,
 };
 
 impl_runtime_apis! {
@@ -170,6 +170,12 @@ impl_runtime_apis! {
 
 		fn policies_of(owner: AccountId, start_after: Option<PolicyId>, limit: u32) -> Vec<PolicyId> {
 			Policies::policies_of(&owner, start_after, limit)
+		}
+	}
+
+	impl kms_primitives::rewards::RewardsApi<Block, AccountId, Balance> for Runtime {
+		fn pending_rewards(staker: AccountId) -> kms_primitives::rewards::PendingRewards<Balance> {
+			Rewards::pending_rewards(&staker)
 		}
 	}
 

@@ -350,6 +350,7 @@ fn a_serving_development_node_earns_phase_one_rewards() {
 		System::set_block_number(2 * period);
 		crate::Rewards::on_initialize(2 * period);
 		let before = Balances::balance(&alice);
+		let pending = crate::Rewards::pending_rewards(&alice);
 		frame_support::assert_ok!(crate::Rewards::claim_rewards(
 			crate::RuntimeOrigin::signed(alice.clone()),
 			1
@@ -358,6 +359,7 @@ fn a_serving_development_node_earns_phase_one_rewards() {
 		let imax = crate::configs::rewards::MaxPeriodIssuance::get();
 		let expected = imax * (365 + ledger.lock_periods.min(365)) as u128 / 730;
 		assert_eq!(Balances::balance(&alice) - before, expected);
+		assert_eq!((pending.amount, pending.from, pending.to), (expected, 0, 1));
 		pallet_kms_rewards::Pallet::<Runtime>::do_try_state().expect("rewards invariants");
 	});
 }

@@ -39,7 +39,10 @@ pub mod weights;
 
 use frame_support::{pallet_prelude::*, traits::fungible};
 use frame_system::pallet_prelude::*;
-use kms_primitives::staking::{NodeStaking, Period, ServiceObserver};
+use kms_primitives::{
+	rewards::PendingRewards,
+	staking::{NodeStaking, Period, ServiceObserver},
+};
 use sp_runtime::{
 	helpers_128bit::multiply_by_rational_with_rounding,
 	traits::{Saturating, UniqueSaturatedInto, Zero},
@@ -331,6 +334,21 @@ impl<T: Config> Pallet<T> {
 			base,
 			issuance,
 		});
+	}
+
+	/// What `staker` would be paid by claiming every closed, retained period now (the
+	/// `RewardsApi` query; `claim_rewards` pays the same, `MaxClaimPeriods` at a time).
+	pub fn pending_rewards(staker: &T::AccountId) -> PendingRewards<BalanceOf<T>> {
+		let oldest = OldestPeriod::<T>::get();
+		let from = NextClaim::<T>::get(staker).unwrap_or(oldest).max(oldest);
+		let to = NextToClose::<T>::get();
+		let amount = (from..to)
+			.filter_map(|period| {
+				let share = Shares::<T>::get(period, staker)?;
+				Some(Self::reward_of(&share, &Periods::<T>::get(period)))
+			})
+			.fold(BalanceOf::<T>::zero(), |total, reward| total.saturating_add(reward));
+		PendingRewards { amount, from, to }
 	}
 
 	pub(crate) fn do_claim(staker: &T::AccountId, up_to_periods: u32) -> DispatchResult {

@@ -55,8 +55,11 @@ fn phase_one_pays_by_stake_and_lock() {
 		}));
 		// Alice: 6 000 · 3 000 · 6 / (4 000 · 6) = 4 500. Bob: 6 000 · 1 000 · 4 / 24 000.
 		let (alice, bob) = (free("alice"), free("bob"));
+		let pending = Rewards::pending_rewards(&account("alice"));
+		assert_eq!(pending, PendingRewards { amount: 4_500, from: 0, to: 1 });
 		assert_ok!(claim("alice", 1));
 		assert_ok!(claim("bob", 1));
+		assert_eq!(Rewards::pending_rewards(&account("alice")).amount, 0);
 		assert_eq!(free("alice") - alice, 4_500);
 		assert_eq!(free("bob") - bob, 1_000);
 		assert_eq!(Balances::total_issuance(), INITIAL_SUPPLY + 5_500);
@@ -131,6 +134,13 @@ fn claims_go_in_steps_and_restake_goes_onto_the_bond() {
 		run_to_period(5, &["alice", "bob"]);
 		assert_eq!(NextToClose::<Test>::get(), 4);
 		assert_ok!(Rewards::set_restake(RuntimeOrigin::signed(account("alice")), true));
+		// Four closed periods; period 3's base is (4 072 000 − 4 016 591) / 10 = 5 540, Alice's
+		// part 5 540 · 18 000 / 24 000 = 4 155.
+		let pending = Rewards::pending_rewards(&account("alice"));
+		assert_eq!(
+			pending,
+			PendingRewards { amount: 4_500 + 4_500 + 4_575 + 4_155, from: 0, to: 4 }
+		);
 		let stake = Staking::stake_of(&account("alice"));
 		let alice = free("alice");
 		assert_ok!(claim("alice", 1));
