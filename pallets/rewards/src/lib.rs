@@ -291,7 +291,8 @@ impl<T: Config> Pallet<T> {
 		if supply.saturating_add(max) <= T::PhaseOneCap::get().min(T::MaxSupply::get()) {
 			max
 		} else {
-			T::MaxSupply::get().saturating_sub(supply) / T::DecayPeriods::get().into()
+			// `d ≥ 1` (`integrity_test`); never a division by zero regardless.
+			T::MaxSupply::get().saturating_sub(supply) / T::DecayPeriods::get().max(1).into()
 		}
 	}
 
