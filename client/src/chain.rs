@@ -202,6 +202,14 @@ impl Client {
 		Ok(length.max(1))
 	}
 
+	/// Blocks a node has to answer a request (`Policies::ResponseWindow`).
+	pub async fn response_window(&self) -> Result<BlockNumber, Error> {
+		let at = self.api.at_current_block().await.map_err(chain)?;
+		at.constants()
+			.entry(runtime::constants().policies().response_window())
+			.map_err(chain)
+	}
+
 	/// The current protocol period.
 	pub async fn current_period(&self) -> Result<u32, Error> {
 		Ok(self.finalized_block().await? / self.period_length().await?)

@@ -6,6 +6,7 @@
 //! the nodes put on chain and decrypts ([`open`]).
 
 use crate::Error;
+use kms_primitives::staking::UmbralPublicKey;
 use umbral_pre::{
 	Capsule, CapsuleFrag, DefaultDeserialize, DefaultSerialize, PublicKey, SecretKey, Signer,
 	VerifiedCapsuleFrag,
@@ -121,17 +122,18 @@ pub fn capsule(bytes: &[u8]) -> Result<Capsule, Error> {
 	Capsule::from_bytes(bytes).map_err(umbral("a capsule does not decode"))
 }
 
-/// Reads a compressed public key (33 bytes).
+/// Reads a public key in the standard serialization: 33 bytes, a compressed point (the
+/// chain's own check, [`UmbralPublicKey::decompress`]).
 pub fn public_key(bytes: &[u8]) -> Result<PublicKey, Error> {
-	PublicKey::try_from_compressed_bytes(bytes).map_err(umbral("a public key does not decode"))
+	UmbralPublicKey::try_from(bytes)
+		.ok()
+		.and_then(|key| key.decompress())
+		.ok_or_else(|| Error::Umbral("a public key is not a 33-byte compressed point".into()))
 }
 
-/// A public key's 33 compressed bytes.
+/// A public key's 33 compressed bytes (the chain's form, [`UmbralPublicKey::of`]).
 pub fn compressed(key: &PublicKey) -> [u8; 33] {
-	let bytes = key.to_compressed_bytes();
-	let mut out = [0u8; 33];
-	out.copy_from_slice(&bytes);
-	out
+	UmbralPublicKey::of(key).0
 }
 
 #[cfg(test)]
@@ -266,5 +268,10 @@ mod tests {
 		let key = SecretKey::random().public_key();
 		assert_eq!(public_key(&compressed(&key)).unwrap(), key);
 		assert!(public_key(&[0u8; 33]).is_err());
+		// SEC1's tag 5 parses in umbral-pre but is not the standard serialization.
+		let mut tagged = compressed(&key);
+		tagged[0] = 5;
+		assert!(public_key(&tagged).is_err());
+		assert!(public_key(&compressed(&key)[..32]).is_err());
 	}
 }

@@ -2,8 +2,8 @@
 //! to it over real JSON-RPC.
 //!
 //! The node binary is found next to the test executable (`<target>/<profile>/kms-node`), or at
-//! `$KMS_NODE_BIN`. Build it first: `cargo build --release -p kms-node --features fast-runtime`
-//! (the README's test command does).
+//! `$KMS_NODE_BIN`. Build it first (the README's test command does): `cargo build --release -p
+//! kms-node --features fast-runtime,test-tamper`.
 
 use jsonrpsee::{
 	core::{client::ClientT, params::ArrayParams},
@@ -92,7 +92,7 @@ pub fn node_binary() -> PathBuf {
 	assert!(
 		binary.exists(),
 		"{} does not exist: build it with `cargo build --release -p kms-node --features \
-		 fast-runtime`, or point KMS_NODE_BIN at a kms-node binary",
+		 fast-runtime,test-tamper`, or point KMS_NODE_BIN at a kms-node binary",
 		binary.display()
 	);
 	binary

@@ -36,8 +36,6 @@ use sp_crypto_hashing as _;
 use sp_maybe_compressed_blob as _;
 
 const UNIT: u128 = 1_000_000_000_000;
-/// Blocks a node has to answer (the runtime's `ResponseWindow`).
-const RESPONSE_WINDOW: u32 = 10;
 
 fn keypair(uri: &str) -> Keypair {
 	let uri: SecretUri = uri.parse().expect("a valid secret URI");
@@ -317,7 +315,7 @@ async fn nodes_reencrypt_for_readers_miss_deadlines_and_get_slashed() {
 	let (capsule, _) = umbral::encrypt(&grant.keys.delegating, b"never answered").unwrap();
 	let (request, included) =
 		client.request_reencryption(&reader, [3; 16], vec![capsule]).await.unwrap();
-	let deadline = included.block + RESPONSE_WINDOW;
+	let deadline = included.block + client.response_window().await.unwrap();
 	client.wait_for_block(deadline + 2).await.expect("blocks go on");
 	assert_eq!(
 		client.request_status(request).await.unwrap(),

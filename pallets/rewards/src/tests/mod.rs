@@ -219,3 +219,27 @@ fn old_shares_are_forfeited_and_pruned() {
 		assert_eq!(last_claim(), (2, 3, 0, false));
 	});
 }
+
+#[test]
+fn restake_pays_free_balance_once_the_staker_has_left() {
+	ExtBuilder::default().with_staker("alice", 3_000, 2).build_and_execute(|| {
+		let alice = RuntimeOrigin::signed(account("alice"));
+		// Winding down: the lock (2) shrinks by one per served period, so the multiplier
+		// falls 4, 3, 2 over periods 0, 1, 2.
+		assert_ok!(Staking::set_wind_down(alice.clone(), true));
+		heartbeat("alice");
+		run_to_period(2, &["alice"]);
+		assert_ok!(Staking::unbond(alice.clone(), 3_000));
+		assert_ok!(Staking::unregister_node(alice.clone()));
+		run_to_period(4, &[]);
+		assert_ok!(Staking::withdraw_unbonded(alice.clone()));
+		assert!(pallet_kms_staking::Ledgers::<Test>::get(account("alice")).is_none());
+		assert_ok!(Rewards::set_restake(alice, true));
+		let before = free("alice");
+		assert_ok!(claim("alice", MAX_CLAIM));
+		// Alone in each period: 6 000 · 4/6, 6 000 · 3/6, then phase 2 (4 007 000 + 6 000
+		// passes the cap) with base (4 072 000 − 4 007 000) / 10 = 6 500, · 2/6.
+		assert_eq!(last_claim(), (0, 3, 4_000 + 3_000 + 2_166, false));
+		assert_eq!(free("alice"), before + 9_166, "no bond to restake onto: paid free");
+	});
+}
