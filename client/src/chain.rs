@@ -7,9 +7,11 @@ use crate::{
 		runtime_types::{
 			bounded_collections::bounded_vec::BoundedVec,
 			kms_primitives::{
-				policies::{Condition, EncryptedKFrag, NodeGrant, RequestStatus},
+				policies::{AccessDenied, Condition, EncryptedKFrag, NodeGrant, RequestStatus},
 				staking::UmbralPublicKey,
 			},
+			pallet_kms_policies::types::Policy as ChainPolicy,
+			pallet_kms_staking::types::{NodeInfo, StakingLedger},
 		},
 	},
 	umbral::SealedKFrag,
@@ -61,6 +63,24 @@ pub struct Policy {
 	pub fee_rate: Balance,
 	/// The access conditions, flat in prefix order (empty: the reader only needs the policy).
 	pub conditions: Vec<Condition<AccountId, Balance, BlockNumber>>,
+}
+
+/// A policy as the chain records it.
+pub type PolicyRecord = ChainPolicy<AccountId, Balance, BlockNumber>;
+
+/// The chain's form of a policy's grants.
+fn grants(nodes: Vec<(AccountId, u32, SealedKFrag)>) -> Vec<NodeGrant<AccountId>> {
+	nodes
+		.into_iter()
+		.map(|(node, key_version, kfrag)| NodeGrant {
+			node,
+			key_version,
+			kfrag: EncryptedKFrag {
+				capsule: BoundedVec(kfrag.capsule),
+				ciphertext: BoundedVec(kfrag.ciphertext),
+			},
+		})
+		.collect()
 }
 
 /// The answers to a request, each node with one cfrag per capsule.
@@ -126,6 +146,49 @@ impl Client {
 		Err(Error::Refused("the node stopped reporting on the transaction".into()))
 	}
 
+	/// Waits until the block that included a transaction is finalized, so that queries (which
+	/// read the finalized state) see what it did.
+	pub async fn finalize(&self, included: &Included) -> Result<(), Error> {
+		self.wait_for_block(included.block).await?;
+		let hash = self.rpc.chain_get_block_hash(Some(included.block.into())).await.map_err(rpc)?;
+		if hash != Some(included.hash) {
+			return Err(Error::Protocol(format!(
+				"block {} was finalized without the transaction (a fork was abandoned); check 				 whether it went through, and submit again if not",
+				included.block
+			)));
+		}
+		Ok(())
+	}
+
+	/// The value at `address` under `key` in the finalized state, decoded; `None` if absent.
+	async fn fetch<Addr: subxt::storage::Address>(
+		&self,
+		address: Addr,
+		key: Addr::KeyParts,
+	) -> Result<Option<Addr::Value>, Error> {
+		let at = self.api.at_current_block().await.map_err(chain)?;
+		let value = at.storage().try_fetch(address, key).await.map_err(chain)?;
+		value.map(|value| value.decode().map_err(chain)).transpose()
+	}
+
+	/// Calls a runtime API in the finalized state.
+	async fn call<Call: subxt::runtime_apis::Payload>(
+		&self,
+		call: Call,
+	) -> Result<Call::ReturnType, Error> {
+		let at = self.api.at_current_block().await.map_err(chain)?;
+		at.runtime_apis().call(call).await.map_err(chain)
+	}
+
+	/// A constant of the runtime.
+	async fn constant<Addr: subxt::constants::Address>(
+		&self,
+		address: Addr,
+	) -> Result<Addr::Target, Error> {
+		let at = self.api.at_current_block().await.map_err(chain)?;
+		at.constants().entry(address).map_err(chain)
+	}
+
 	/// The number of the latest finalized block (what queries read).
 	pub async fn finalized_block(&self) -> Result<BlockNumber, Error> {
 		let at = self.api.at_current_block().await.map_err(chain)?;
@@ -153,6 +216,45 @@ impl Client {
 		self.submit(&runtime::tx().staking().bond(value, lock_periods), staker).await
 	}
 
+	/// Adds `value` of the staker's balance to its bond.
+	pub async fn bond_extra(&self, staker: &Keypair, value: Balance) -> Result<Included, Error> {
+		self.submit(&runtime::tx().staking().bond_extra(value), staker).await
+	}
+
+	/// Starts (`true`) or stops winding the staker's lock down by one period per period.
+	pub async fn set_wind_down(&self, staker: &Keypair, enabled: bool) -> Result<Included, Error> {
+		self.submit(&runtime::tx().staking().set_wind_down(enabled), staker).await
+	}
+
+	/// Starts unbonding `value` of an unlocked stake.
+	pub async fn unbond(&self, staker: &Keypair, value: Balance) -> Result<Included, Error> {
+		self.submit(&runtime::tx().staking().unbond(value), staker).await
+	}
+
+	/// Releases every unbonded chunk whose unbonding period has passed.
+	pub async fn withdraw_unbonded(&self, staker: &Keypair) -> Result<Included, Error> {
+		self.submit(&runtime::tx().staking().withdraw_unbonded(), staker).await
+	}
+
+	/// Registers a new Umbral key for the staker's node; kfrags of older versions stay served.
+	pub async fn rotate_node_key(
+		&self,
+		staker: &Keypair,
+		umbral_key: [u8; 33],
+	) -> Result<Included, Error> {
+		let call = runtime::tx().staking().rotate_node_key(UmbralPublicKey(umbral_key));
+		self.submit(&call, staker).await
+	}
+
+	/// Sets the lowest fee rate the staker's node accepts in new policies.
+	pub async fn set_min_fee_rate(
+		&self,
+		staker: &Keypair,
+		rate: Balance,
+	) -> Result<Included, Error> {
+		self.submit(&runtime::tx().staking().set_min_fee_rate(rate), staker).await
+	}
+
 	/// Lengthens the staker's lock by `extra_periods` periods.
 	pub async fn prolong(&self, staker: &Keypair, extra_periods: u32) -> Result<Included, Error> {
 		self.submit(&runtime::tx().staking().prolong(extra_periods), staker).await
@@ -176,14 +278,7 @@ impl Client {
 
 	/// The node's current Umbral key and its version, if it is registered.
 	pub async fn node_key(&self, node: &AccountId) -> Result<Option<(u32, [u8; 33])>, Error> {
-		let at = self.api.at_current_block().await.map_err(chain)?;
-		let info = at
-			.storage()
-			.try_fetch(runtime::storage().staking().nodes(), (*node,))
-			.await
-			.map_err(chain)?;
-		let Some(info) = info else { return Ok(None) };
-		let info = info.decode().map_err(chain)?;
+		let Some(info) = self.node(node).await? else { return Ok(None) };
 		let count = info.keys.0.len() as u32;
 		Ok(info
 			.keys
@@ -194,20 +289,12 @@ impl Client {
 
 	/// Blocks per protocol period.
 	pub async fn period_length(&self) -> Result<BlockNumber, Error> {
-		let at = self.api.at_current_block().await.map_err(chain)?;
-		let length = at
-			.constants()
-			.entry(runtime::constants().staking().period_length())
-			.map_err(chain)?;
-		Ok(length.max(1))
+		Ok(self.constant(runtime::constants().staking().period_length()).await?.max(1))
 	}
 
 	/// Blocks a node has to answer a request (`Policies::ResponseWindow`).
 	pub async fn response_window(&self) -> Result<BlockNumber, Error> {
-		let at = self.api.at_current_block().await.map_err(chain)?;
-		at.constants()
-			.entry(runtime::constants().policies().response_window())
-			.map_err(chain)
+		self.constant(runtime::constants().policies().response_window()).await
 	}
 
 	/// The current protocol period.
@@ -218,35 +305,13 @@ impl Client {
 	/// The node's service in `period`: whether it heartbeated, and how many request
 	/// deadlines it missed.
 	pub async fn service(&self, node: &AccountId, period: u32) -> Result<(bool, u32), Error> {
-		let at = self.api.at_current_block().await.map_err(chain)?;
-		let record = at
-			.storage()
-			.try_fetch(runtime::storage().staking().service(), (period, *node))
-			.await
-			.map_err(chain)?;
-		Ok(match record {
-			Some(record) => {
-				let record = record.decode().map_err(chain)?;
-				(record.heartbeat, record.missed_deadlines)
-			},
-			None => (false, 0),
-		})
+		let record = self.fetch(runtime::storage().staking().service(), (period, *node)).await?;
+		Ok(record.map_or((false, 0), |record| (record.heartbeat, record.missed_deadlines)))
 	}
 
 	/// Creates `policy`, escrowing its fees from `owner`.
 	pub async fn create_policy(&self, owner: &Keypair, policy: Policy) -> Result<Included, Error> {
-		let nodes = policy
-			.nodes
-			.into_iter()
-			.map(|(node, key_version, kfrag)| NodeGrant {
-				node,
-				key_version,
-				kfrag: EncryptedKFrag {
-					capsule: BoundedVec(kfrag.capsule),
-					ciphertext: BoundedVec(kfrag.ciphertext),
-				},
-			})
-			.collect();
+		let nodes = grants(policy.nodes);
 		let call = runtime::tx().policies().create_policy(
 			policy.id,
 			BoundedVec(policy.label),
@@ -260,6 +325,118 @@ impl Client {
 			BoundedVec(policy.conditions),
 		);
 		self.submit(&call, owner).await
+	}
+
+	/// Replaces the kfrags of the owner's policy `id` (new nodes and/or a new reader), bumping
+	/// its version: the old kfrags are no longer served.
+	pub async fn rotate_policy(
+		&self,
+		owner: &Keypair,
+		id: PolicyId,
+		receiving_key: [u8; 33],
+		threshold: u32,
+		nodes: Vec<(AccountId, u32, SealedKFrag)>,
+	) -> Result<Included, Error> {
+		let call = runtime::tx().policies().rotate_policy(
+			id,
+			UmbralPublicKey(receiving_key),
+			threshold,
+			BoundedVec(grants(nodes)),
+		);
+		self.submit(&call, owner).await
+	}
+
+	/// The policy `id` as the chain records it.
+	pub async fn policy(&self, id: PolicyId) -> Result<Option<PolicyRecord>, Error> {
+		self.fetch(runtime::storage().policies().policies(), (id,)).await
+	}
+
+	/// Ids of every policy `owner` created, in storage order.
+	pub async fn policies_of(&self, owner: &AccountId) -> Result<Vec<PolicyId>, Error> {
+		const PAGE: u32 = 100;
+		let at = self.api.at_current_block().await.map_err(chain)?;
+		let mut ids = Vec::new();
+		loop {
+			let call = runtime::runtime_apis().policies_api().policies_of(
+				*owner,
+				ids.last().copied(),
+				PAGE,
+			);
+			// Every page from the same block: one consistent listing.
+			let page = at.runtime_apis().call(call).await.map_err(chain)?;
+			let done = page.is_empty();
+			ids.extend(page);
+			if done {
+				return Ok(ids);
+			}
+		}
+	}
+
+	/// Whether `requester` may request re-encryption under `policy` now (what
+	/// `request_reencryption` would check), the reason if not.
+	pub async fn check_access(
+		&self,
+		policy: PolicyId,
+		requester: &AccountId,
+	) -> Result<Result<(), AccessDenied>, Error> {
+		self.call(runtime::runtime_apis().policies_api().check_access(policy, *requester))
+			.await
+	}
+
+	/// Up to `count` eligible nodes through `end`, drawn with probability proportional to
+	/// stake from `seed`.
+	pub async fn sample_nodes(
+		&self,
+		count: u32,
+		end: BlockNumber,
+		seed: [u8; 32],
+	) -> Result<Vec<AccountId>, Error> {
+		self.call(runtime::runtime_apis().policies_api().sample_nodes(count, end, seed))
+			.await
+	}
+
+	/// The range of fee rates a policy may set (`Policies::MinFeeRate`, `MaxFeeRate`).
+	pub async fn fee_rate_range(&self) -> Result<(Balance, Balance), Error> {
+		let constants = runtime::constants().policies();
+		Ok((
+			self.constant(constants.min_fee_rate()).await?,
+			self.constant(constants.max_fee_rate()).await?,
+		))
+	}
+
+	/// Milliseconds per block (Aura's slot duration).
+	pub async fn block_time_ms(&self) -> Result<u64, Error> {
+		Ok(self.call(runtime::runtime_apis().aura_api().slot_duration()).await?.0)
+	}
+
+	/// The number of the best block (the chain's head, not yet final).
+	pub async fn best_block(&self) -> Result<BlockNumber, Error> {
+		let header = self.rpc.chain_get_header(None).await.map_err(rpc)?;
+		header
+			.map(|header| header.number as BlockNumber)
+			.ok_or_else(|| Error::Protocol("the node has no best block".into()))
+	}
+
+	/// The account's free balance.
+	pub async fn free_balance(&self, account: &AccountId) -> Result<Balance, Error> {
+		let info = self.fetch(runtime::storage().system().account(), (*account,)).await?;
+		Ok(info.map_or(0, |info| info.data.free))
+	}
+
+	/// The staker's ledger, if it ever bonded.
+	pub async fn ledger(
+		&self,
+		staker: &AccountId,
+	) -> Result<Option<StakingLedger<Balance>>, Error> {
+		self.fetch(runtime::storage().staking().ledgers(), (*staker,)).await
+	}
+
+	/// The staker's node, if registered.
+	pub async fn node(
+		&self,
+		node: &AccountId,
+	) -> Result<Option<NodeInfo<AccountId, Balance>>, Error> {
+		self.fetch(runtime::storage().staking().nodes(), (*node,)).await
 	}
 
 	/// Revokes the owner's policy `id`: its kfrags are dropped and unused fees refunded.
@@ -291,32 +468,24 @@ impl Client {
 		&self,
 		request: RequestId,
 	) -> Result<Option<RequestStatus<BlockNumber>>, Error> {
-		let at = self.api.at_current_block().await.map_err(chain)?;
-		at.runtime_apis()
-			.call(runtime::runtime_apis().policies_api().request_status(request))
-			.await
-			.map_err(chain)
+		self.call(runtime::runtime_apis().policies_api().request_status(request)).await
 	}
 
 	/// The answers on chain to a request.
 	pub async fn cfrags(&self, request: RequestId) -> Result<Answers, Error> {
-		let at = self.api.at_current_block().await.map_err(chain)?;
-		at.runtime_apis()
-			.call(runtime::runtime_apis().policies_api().cfrags(request))
-			.await
-			.map_err(chain)
+		self.call(runtime::runtime_apis().policies_api().cfrags(request)).await
 	}
 
-	/// Waits until at least `threshold` nodes have answered `request` (checked at each new
-	/// block, for at most `blocks` blocks). Returns the answers and the block they were read at.
+	/// Waits until at least `threshold` nodes have answered `request`, checking each new best
+	/// block; gives up once a block after `until` (e.g. the request's deadline) has not enough.
+	/// Returns the answers and the block they were read at.
 	pub async fn wait_for_cfrags(
 		&self,
 		request: RequestId,
 		threshold: usize,
-		blocks: u32,
+		until: BlockNumber,
 	) -> Result<(Answers, BlockNumber), Error> {
 		let mut stream = self.api.stream_best_blocks().await.map_err(chain)?;
-		let mut seen = 0;
 		while let Some(block) = stream.next().await {
 			let block = block.map_err(chain)?;
 			let at = block.at().await.map_err(chain)?;
@@ -325,17 +494,18 @@ impl Client {
 				.call(runtime::runtime_apis().policies_api().cfrags(request))
 				.await
 				.map_err(chain)?;
+			let number = block.number() as BlockNumber;
 			if answers.len() >= threshold {
-				return Ok((answers, block.number() as BlockNumber));
+				return Ok((answers, number));
 			}
-			seen += 1;
-			if seen > blocks {
-				break;
+			if number > until {
+				return Err(Error::Timeout(format!(
+					"request {request}: {} of {threshold} answers by block {until}",
+					answers.len()
+				)));
 			}
 		}
-		Err(Error::Timeout(format!(
-			"request {request}: fewer than {threshold} answers within {blocks} blocks"
-		)))
+		Err(Error::Timeout(format!("the node stopped before request {request} was answered")))
 	}
 
 	/// Waits until the finalized block (what queries read) is at least `number`.
@@ -366,12 +536,9 @@ impl Client {
 	/// What `staker` would be paid by claiming every closed period now: the amount and the
 	/// periods `from..to` it covers.
 	pub async fn pending_rewards(&self, staker: &AccountId) -> Result<(Balance, u32, u32), Error> {
-		let at = self.api.at_current_block().await.map_err(chain)?;
-		let pending = at
-			.runtime_apis()
+		let pending = self
 			.call(runtime::runtime_apis().rewards_api().pending_rewards(*staker))
-			.await
-			.map_err(chain)?;
+			.await?;
 		Ok((pending.amount, pending.from, pending.to))
 	}
 
@@ -395,15 +562,6 @@ impl Client {
 
 	/// The node's active stake.
 	pub async fn stake(&self, node: &AccountId) -> Result<Balance, Error> {
-		let at = self.api.at_current_block().await.map_err(chain)?;
-		let ledger = at
-			.storage()
-			.try_fetch(runtime::storage().staking().ledgers(), (*node,))
-			.await
-			.map_err(chain)?;
-		Ok(match ledger {
-			Some(ledger) => ledger.decode().map_err(chain)?.active,
-			None => 0,
-		})
+		Ok(self.ledger(node).await?.map_or(0, |ledger| ledger.active))
 	}
 }

@@ -32,6 +32,12 @@ pub enum Error {
 	/// The chain's answer is not what the protocol allows (e.g. an event is missing).
 	#[error("{0}")]
 	Protocol(String),
+	/// The keyring's passphrase is wrong, or its file was altered.
+	#[error("wrong passphrase (or the keyring file was altered)")]
+	WrongPassphrase,
+	/// The keyring file is missing, unreadable or malformed.
+	#[error("keyring: {0}")]
+	Keyring(String),
 	/// Waited as long as allowed.
 	#[error("timed out: {0}")]
 	Timeout(String),

@@ -9,12 +9,26 @@
 //! - [`umbral`]: the Umbral side of those operations, in umbral-pre's standard serialization
 //!   (the bytes its Python and JavaScript bindings read and write): kfrags sealed to nodes,
 //!   cfrags verified and opened.
+//! - [`keyring`]: a user's secrets in one passphrase-encrypted file, and the Umbral keys
+//!   derived from them (per-label delegating keys, signer, receiving key).
+//! - [`stream`]: the chunked file format of `kms encrypt`, constant memory for any size.
+//! - [`conditions`] and [`units`]: policy conditions, amounts and expiries as people write them.
+//! - [`cli`]: the `kms` command line built on all of the above.
+
+// The end-to-end harness serves `tests/cli.rs` only.
+#[cfg(test)]
+use kms_e2e_tests as _;
 
 mod chain;
+pub mod cli;
+pub mod conditions;
 mod error;
+pub mod keyring;
+pub mod stream;
 pub mod umbral;
+pub mod units;
 
-pub use chain::{Answers, Client, Included, Policy};
+pub use chain::{Answers, Client, Included, Policy, PolicyRecord};
 pub use error::Error;
 pub use subxt_signer::sr25519::{dev, Keypair};
 

@@ -14,7 +14,7 @@ use std::{
 	fs::File,
 	io::{Read, Seek, SeekFrom},
 	net::TcpListener,
-	path::PathBuf,
+	path::{Path, PathBuf},
 	process::{Child, Command, ExitStatus, Stdio},
 	time::{Duration, Instant},
 };
@@ -118,6 +118,43 @@ pub fn node_command(args: &[&str]) -> String {
 		String::from_utf8_lossy(&output.stderr)
 	);
 	String::from_utf8(output.stdout).expect("kms-node prints UTF-8")
+}
+
+/// A new Umbral identity in `base`'s seed file, through the operator command.
+pub fn generate_identity(base: &Path) -> [u8; 33] {
+	let out = node_command(&[
+		"umbral-key",
+		"generate",
+		"--chain",
+		"dev",
+		"--base-path",
+		base.to_str().expect("a UTF-8 path"),
+		"--json",
+	]);
+	let json: serde_json::Value = serde_json::from_str(&out).expect("JSON output");
+	let key = json["public_key"].as_str().expect("a public key");
+	hex::decode(key.trim_start_matches("0x"))
+		.expect("hex")
+		.try_into()
+		.expect("33 bytes")
+}
+
+/// An operator key (`kms!`, sr25519) in `base`'s keystore, through `key insert`.
+pub fn insert_operator_key(base: &Path, suri: &str) {
+	node_command(&[
+		"key",
+		"insert",
+		"--chain",
+		"dev",
+		"--base-path",
+		base.to_str().expect("a UTF-8 path"),
+		"--key-type",
+		"kms!",
+		"--scheme",
+		"sr25519",
+		"--suri",
+		suri,
+	]);
 }
 
 /// A running `kms-node` process, stopped (SIGKILL) when dropped if it is still running.

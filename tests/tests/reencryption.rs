@@ -21,7 +21,7 @@ use kms_client::{
 	runtime::runtime_types::kms_primitives::policies::RequestStatus, umbral, AccountId, Client,
 	Keypair, Policy,
 };
-use kms_e2e_tests::{node_command, rpc_params, to_hex, Node};
+use kms_e2e_tests::{generate_identity, insert_operator_key, rpc_params, to_hex, Node};
 use std::{
 	path::Path,
 	time::{Duration, Instant},
@@ -44,43 +44,6 @@ fn keypair(uri: &str) -> Keypair {
 
 fn account(pair: &Keypair) -> AccountId {
 	pair.public_key().to_account_id()
-}
-
-/// A new Umbral identity in `base`'s seed file, through the operator command.
-fn generate_identity(base: &Path) -> [u8; 33] {
-	let out = node_command(&[
-		"umbral-key",
-		"generate",
-		"--chain",
-		"dev",
-		"--base-path",
-		base.to_str().expect("a UTF-8 path"),
-		"--json",
-	]);
-	let json: serde_json::Value = serde_json::from_str(&out).expect("JSON output");
-	let key = json["public_key"].as_str().expect("a public key");
-	hex::decode(key.trim_start_matches("0x"))
-		.expect("hex")
-		.try_into()
-		.expect("33 bytes")
-}
-
-/// An operator key (`kms!`, sr25519) in `base`'s keystore, through `key insert`.
-fn insert_operator_key(base: &Path, suri: &str) {
-	node_command(&[
-		"key",
-		"insert",
-		"--chain",
-		"dev",
-		"--base-path",
-		base.to_str().expect("a UTF-8 path"),
-		"--key-type",
-		"kms!",
-		"--scheme",
-		"sr25519",
-		"--suri",
-		suri,
-	]);
 }
 
 /// The owner's side of a policy: keys, and a plaintext with its capsule.
@@ -242,9 +205,12 @@ async fn nodes_reencrypt_for_readers_miss_deadlines_and_get_slashed() {
 		.await
 		.unwrap();
 	let started = Instant::now();
-	let (answers, answered_at) = client.wait_for_cfrags(request, 1, 20).await.unwrap_or_else(|e| {
-		alice.fail(format!("1-of-1: {e}"));
-	});
+	let (answers, answered_at) = client
+		.wait_for_cfrags(request, 1, included.block + 20)
+		.await
+		.unwrap_or_else(|e| {
+			alice.fail(format!("1-of-1: {e}"));
+		});
 	eprintln!(
 		"latency 1-of-1: request in block {}, cfrags on chain in block {} ({} blocks, {:.1} s)",
 		included.block,
@@ -271,7 +237,7 @@ async fn nodes_reencrypt_for_readers_miss_deadlines_and_get_slashed() {
 		client.request_reencryption(&reader, [2; 16], capsules).await.unwrap();
 	let started = Instant::now();
 	let (answers, answered_at) = client
-		.wait_for_cfrags(request, 2, 20)
+		.wait_for_cfrags(request, 2, included.block + 20)
 		.await
 		.unwrap_or_else(|e| host.fail(format!("2-of-3: {e}")));
 	eprintln!(
@@ -285,7 +251,10 @@ async fn nodes_reencrypt_for_readers_miss_deadlines_and_get_slashed() {
 		assert_eq!(&open(&grant, &receiving, &answers, index, capsule, ciphertext, 2), message);
 	}
 	// All three answer; any two open it.
-	let (answers, _) = client.wait_for_cfrags(request, 3, 20).await.expect("all three answer");
+	let (answers, _) = client
+		.wait_for_cfrags(request, 3, included.block + 20)
+		.await
+		.expect("all three answer");
 	let mut nodes: Vec<_> = answers.iter().map(|(node, _)| *node).collect();
 	nodes.sort();
 	let mut expected = vec![alice_node, bob_node, charlie_node];
@@ -346,8 +315,9 @@ async fn nodes_reencrypt_for_readers_miss_deadlines_and_get_slashed() {
 		.request_reencryption(&reader, [1; 16], vec![capsule.clone()])
 		.await
 		.unwrap();
+	let until = client.best_block().await.unwrap() + 20;
 	let (answers, _) = client
-		.wait_for_cfrags(request, 1, 20)
+		.wait_for_cfrags(request, 1, until)
 		.await
 		.unwrap_or_else(|e| alice.fail(format!("tampered: {e}")));
 	let capsule = umbral::capsule(&capsule).unwrap();

@@ -1,0 +1,261 @@
+//! `kms stake …` and `kms node …`: the operator's commands.
+
+use super::{included_json, parse_account, parse_public_key, Context, Outcome};
+use crate::{
+	units::{format_amount, parse_amount},
+	AccountId, Balance, Client, Error, Included,
+};
+use clap::Subcommand;
+
+#[derive(Debug, Subcommand)]
+pub(super) enum Stake {
+	/// Bond AMOUNT of your balance (held, slashable) and lock it for --lock periods; longer
+	/// locks earn larger rewards.
+	Bond {
+		/// How much, in KMS.
+		#[arg(value_parser = parse_amount)]
+		amount: Balance,
+		/// Periods to lock the stake for.
+		#[arg(long, value_name = "PERIODS")]
+		lock: u32,
+	},
+	/// Add AMOUNT to your bond.
+	BondExtra {
+		/// How much, in KMS.
+		#[arg(value_parser = parse_amount)]
+		amount: Balance,
+	},
+	/// Lengthen your lock by PERIODS periods.
+	Prolong {
+		/// Extra periods.
+		periods: u32,
+	},
+	/// Let your lock shrink by one period each period (--off to keep it constant again).
+	WindDown {
+		/// Stop winding down.
+		#[arg(long)]
+		off: bool,
+	},
+	/// Start unbonding AMOUNT of an unlocked stake (withdraw it after the unbonding period).
+	Unbond {
+		/// How much, in KMS.
+		#[arg(value_parser = parse_amount)]
+		amount: Balance,
+	},
+	/// Release every unbonded amount whose unbonding period has passed.
+	Withdraw,
+	/// Claim the rewards your node earned in closed periods (up to --periods of them).
+	Claim {
+		/// At most this many periods (the chain caps it).
+		#[arg(long, default_value_t = 84)]
+		periods: u32,
+	},
+}
+
+#[derive(Debug, Subcommand)]
+pub(super) enum Node {
+	/// Register your node: its Umbral public key (`kms-node umbral-key generate` prints it),
+	/// the operator account whose key the node holds (`kms-node key insert --key-type kms!`),
+	/// and the lowest fee rate it accepts. Bond first.
+	Register {
+		/// The node's Umbral public key (33 bytes, hex or base64).
+		#[arg(long, value_parser = parse_public_key)]
+		key: [u8; 33],
+		/// The operator account [default: your account].
+		#[arg(long, value_parser = parse_account)]
+		operator: Option<AccountId>,
+		/// The lowest fee per period the node accepts from a policy, in KMS.
+		#[arg(long, value_parser = parse_amount, default_value = "0")]
+		min_rate: Balance,
+	},
+	/// Register a new Umbral key (after `kms-node umbral-key generate`); the node keeps
+	/// serving kfrags sealed to its older keys.
+	RotateKey {
+		/// The new key (33 bytes, hex or base64).
+		#[arg(long, value_parser = parse_public_key)]
+		key: [u8; 33],
+	},
+	/// Set the lowest fee rate your node accepts in new policies.
+	SetMinRate {
+		/// In KMS per period.
+		#[arg(value_parser = parse_amount)]
+		rate: Balance,
+	},
+	/// A node's stake, keys, service in the current period and pending rewards.
+	Status {
+		/// The node's (staker's) address [default: your account, from the keyring's address
+		/// without the passphrase].
+		#[arg(value_parser = parse_account)]
+		node: Option<AccountId>,
+	},
+}
+
+async fn done(
+	ctx: &Context,
+	client: &Client,
+	what: String,
+	included: Result<Included, Error>,
+) -> Outcome {
+	let included = included?;
+	ctx.settle(client, &included).await?;
+	ctx.print(format!("{what} (block {})", included.block), included_json(&included));
+	Ok(())
+}
+
+impl Stake {
+	pub(super) async fn run(self, ctx: &Context) -> Outcome {
+		let (keyring, client) = ctx.signed().await?;
+		let me = keyring.account();
+		match self {
+			Stake::Bond { amount, lock } => {
+				let what = format!("bonded {}, locked for {lock} periods", format_amount(amount));
+				done(ctx, &client, what, client.bond(&me, amount, lock).await).await
+			},
+			Stake::BondExtra { amount } => {
+				let what = format!("bonded {} more", format_amount(amount));
+				done(ctx, &client, what, client.bond_extra(&me, amount).await).await
+			},
+			Stake::Prolong { periods } => {
+				let what = format!("lock lengthened by {periods} periods");
+				done(ctx, &client, what, client.prolong(&me, periods).await).await
+			},
+			Stake::WindDown { off } => {
+				let what = if off { "wind-down stopped" } else { "winding down" }.to_string();
+				done(ctx, &client, what, client.set_wind_down(&me, !off).await).await
+			},
+			Stake::Unbond { amount } => {
+				let what = format!("unbonding {}", format_amount(amount));
+				done(ctx, &client, what, client.unbond(&me, amount).await).await
+			},
+			Stake::Withdraw => {
+				done(ctx, &client, "withdrawn".into(), client.withdraw_unbonded(&me).await).await
+			},
+			Stake::Claim { periods } => {
+				let (amount, included) = client.claim_rewards(&me, periods).await?;
+				ctx.settle(&client, &included).await?;
+				let mut json = included_json(&included);
+				json["claimed"] = amount.to_string().into();
+				ctx.print(
+					format!("claimed {} (block {})", format_amount(amount), included.block),
+					json,
+				);
+				Ok(())
+			},
+		}
+	}
+}
+
+impl Node {
+	pub(super) async fn run(self, ctx: &Context) -> Outcome {
+		match self {
+			Node::Register { key, operator, min_rate } => {
+				let (keyring, client) = ctx.signed().await?;
+				let operator = operator.unwrap_or_else(|| keyring.account_id());
+				let what = format!("node registered, operator {operator}");
+				let me = keyring.account();
+				let included = client.register_node(&me, &operator, key, min_rate).await;
+				done(ctx, &client, what, included).await
+			},
+			Node::RotateKey { key } => {
+				let (keyring, client) = ctx.signed().await?;
+				let what = format!("node key rotated to 0x{}", hex::encode(key));
+				done(ctx, &client, what, client.rotate_node_key(&keyring.account(), key).await)
+					.await
+			},
+			Node::SetMinRate { rate } => {
+				let (keyring, client) = ctx.signed().await?;
+				let what = format!("minimum fee rate set to {} per period", format_amount(rate));
+				done(ctx, &client, what, client.set_min_fee_rate(&keyring.account(), rate).await)
+					.await
+			},
+			Node::Status { node } => {
+				let node = match node {
+					Some(node) => node,
+					None => ctx.my_address()?,
+				};
+				let client = ctx.connect().await?;
+				let (text, json) = node_status(&client, &node).await?;
+				ctx.print(text, json);
+				Ok(())
+			},
+		}
+	}
+}
+
+/// A node's (or any staker's) state, as text and JSON.
+pub(super) async fn node_status(
+	client: &Client,
+	node: &AccountId,
+) -> Result<(String, serde_json::Value), Error> {
+	let period = client.current_period().await?;
+	let ledger = client.ledger(node).await?;
+	let info = client.node(node).await?;
+	let key = client.node_key(node).await?;
+	let (heartbeat, missed) = client.service(node, period).await?;
+	let (pending, from, to) = client.pending_rewards(node).await?;
+
+	let mut text = format!("node {node}, period {period}\n");
+	let stake = ledger.as_ref().map(|ledger| {
+		text.push_str(&format!(
+			"  stake        {} active, locked {} periods{}, {} unlocking, {} slashed\n",
+			format_amount(ledger.active),
+			ledger.lock_periods,
+			if ledger.wind_down { " (winding down)" } else { "" },
+			format_amount(ledger.unlocking.0.iter().map(|c| c.value).sum()),
+			format_amount(ledger.slashed),
+		));
+		serde_json::json!({
+			"active": ledger.active.to_string(),
+			"lock_periods": ledger.lock_periods,
+			"wind_down": ledger.wind_down,
+			"unlocking": ledger.unlocking.0.iter().map(|chunk| serde_json::json!({
+				"value": chunk.value.to_string(),
+				"withdrawable_at": chunk.withdrawable_at,
+			})).collect::<Vec<_>>(),
+			"slashed": ledger.slashed.to_string(),
+		})
+	});
+	if stake.is_none() {
+		text.push_str("  stake        none\n");
+	}
+	let registered = info.as_ref().map(|info| {
+		let (version, key) = key.unwrap_or((0, [0; 33]));
+		text.push_str(&format!(
+			"  node         key 0x{} (version {version}), operator {}, min rate {}\n",
+			hex::encode(key),
+			info.operator,
+			format_amount(info.min_fee_rate),
+		));
+		text.push_str(&format!(
+			"  service      {} this period, {missed} missed deadlines; last heartbeat {}\n",
+			if heartbeat { "serving" } else { "no heartbeat yet" },
+			info.last_heartbeat
+				.map(|p| format!("period {p}"))
+				.unwrap_or_else(|| "never".into()),
+		));
+		serde_json::json!({
+			"key": format!("0x{}", hex::encode(key)),
+			"key_version": version,
+			"operator": info.operator.to_string(),
+			"min_fee_rate": info.min_fee_rate.to_string(),
+			"last_heartbeat": info.last_heartbeat,
+		})
+	});
+	if registered.is_none() {
+		text.push_str("  node         not registered (`kms node register`)\n");
+	}
+	text.push_str(&format!(
+		"  rewards      {} pending{}",
+		format_amount(pending),
+		if pending > 0 { format!(" (periods {from}..{to}; `kms stake claim`)") } else { "".into() }
+	));
+	let json = serde_json::json!({
+		"account": node.to_string(),
+		"period": period,
+		"stake": stake,
+		"node": registered,
+		"service": { "heartbeat": heartbeat, "missed_deadlines": missed },
+		"pending_rewards": { "amount": pending.to_string(), "from": from, "to": to },
+	});
+	Ok((text, json))
+}

@@ -1,0 +1,68 @@
+//! `kms status`: the chain and everything of yours on it.
+
+use super::{parse_account, policy_hex, stake::node_status, Context, Outcome};
+use crate::{units::format_amount, AccountId};
+use clap::Args;
+
+#[derive(Debug, Args)]
+pub(super) struct Status {
+	/// Whose status [default: your account, read from the keyring without the passphrase].
+	#[arg(long, value_parser = parse_account)]
+	account: Option<AccountId>,
+}
+
+impl Status {
+	pub(super) async fn run(self, ctx: &Context) -> Outcome {
+		let account = match self.account {
+			Some(account) => account,
+			None => ctx.my_address()?,
+		};
+		let client = ctx.connect().await?;
+		let best = client.best_block().await?;
+		let finalized = client.finalized_block().await?;
+		let period_length = client.period_length().await?;
+		let balance = client.free_balance(&account).await?;
+		let (node_text, node_json) = node_status(&client, &account).await?;
+		let ids = client.policies_of(&account).await?;
+		let mut policies = Vec::new();
+		let mut active = 0;
+		for id in &ids {
+			if let Some(policy) = client.policy(*id).await? {
+				let status = super::policy::status_text(&policy, finalized);
+				let is_active = status == "active";
+				active += usize::from(is_active);
+				policies.push(serde_json::json!({
+					"id": policy_hex(id),
+					"label": String::from_utf8_lossy(&policy.label.0),
+					"status": status,
+					"end": policy.end,
+				}));
+			}
+		}
+		let text = format!(
+			"chain    {} head {best}, finalized {finalized}, period {} ({period_length} blocks)\n\
+			 account  {account}, {} free\n{node_text}\npolicies {} owned, {active} active (`kms policies`)",
+			ctx.url,
+			finalized / period_length,
+			format_amount(balance),
+			ids.len(),
+		);
+		ctx.print(
+			text,
+			serde_json::json!({
+				"chain": {
+					"url": ctx.url,
+					"best": best,
+					"finalized": finalized,
+					"period": finalized / period_length,
+					"period_length": period_length,
+				},
+				"account": account.to_string(),
+				"free_balance": balance.to_string(),
+				"staking": node_json,
+				"policies": policies,
+			}),
+		);
+		Ok(())
+	}
+}

@@ -1,0 +1,405 @@
+//! The `kms` binary driven as its users drive it, against a running development chain.
+//!
+//! One `kms-node --dev` process is the chain's authority and hosts three KMS nodes besides the
+//! genesis one: Charlie's, Dave's and Eve's, whose Umbral identities come from
+//! `kms-node umbral-key generate` and whose operator keys from `kms-node key insert`. Everything
+//! else goes through `kms`, each user with their own keyring file and passphrase:
+//! - Alice (owner, `//Alice`) funds Bob; Bob's keyring is new and random;
+//! - the three operators bond, register and wait for their nodes' heartbeats;
+//! - Alice grants Bob 2-of-3 on those nodes with a `requester-is` condition, encrypts a 50 MB
+//!   file and a stream from stdin, and a short secret; Bob decrypts all three byte for byte;
+//! - a wrong passphrase, a truncated file and a tampered chunk each fail with their exit code
+//!   and leave no output; someone else's receiving key and an unmet condition are refused
+//!   before any transaction;
+//! - Charlie's node corrupts its cfrags (the `test-tamper` build): Bob's decrypt still succeeds
+//!   and challenges it, and Charlie is slashed;
+//! - Alice revokes; Bob's next decrypt fails with "revoked at block …" and exit code 3.
+
+// Integration tests link every dependency of the package; this one uses few of them.
+#![allow(unused_crate_dependencies)]
+
+use kms_e2e_tests::{generate_identity, insert_operator_key, rpc_params, to_hex, Node};
+use serde_json::Value;
+use std::{
+	fs,
+	io::Write,
+	path::{Path, PathBuf},
+	process::{Command, Output, Stdio},
+	time::{Duration, Instant},
+};
+use subxt::ext::codec::Encode;
+
+/// Exit codes of `kms` (see `kms --help`).
+const REFUSED: i32 = 3;
+const BAD_DATA: i32 = 4;
+const KEYRING: i32 = 5;
+
+/// The `kms` binary and where its users keep their keyrings.
+struct Kms {
+	url: String,
+	dir: PathBuf,
+}
+
+impl Kms {
+	fn command(&self, user: &str, args: &[&str]) -> Command {
+		let mut command = Command::new(env!("CARGO_BIN_EXE_kms"));
+		command
+			.args(args)
+			.env("KMS_URL", &self.url)
+			.env("KMS_KEYRING", self.dir.join(format!("{user}.keyring")))
+			.env("KMS_PASSPHRASE", format!("{user}'s passphrase"))
+			.stdin(Stdio::null());
+		command
+	}
+
+	/// Runs `kms` as `user`.
+	fn run(&self, user: &str, args: &[&str]) -> Output {
+		self.command(user, args).output().expect("kms runs")
+	}
+
+	/// Runs `kms` as `user` and returns its stdout; panics with its stderr if it fails.
+	fn ok(&self, user: &str, args: &[&str]) -> String {
+		let output = self.run(user, args);
+		assert!(
+			output.status.success(),
+			"kms {} (as {user}) failed with {}: {}",
+			args.join(" "),
+			output.status,
+			String::from_utf8_lossy(&output.stderr)
+		);
+		String::from_utf8(output.stdout).expect("UTF-8 output")
+	}
+
+	/// Runs `kms --json` as `user` and parses its output.
+	fn json(&self, user: &str, args: &[&str]) -> Value {
+		let mut all = vec!["--json"];
+		all.extend_from_slice(args);
+		let out = self.ok(user, &all);
+		serde_json::from_str(&out).unwrap_or_else(|e| panic!("kms {args:?}: not JSON ({e}): {out}"))
+	}
+
+	/// Runs `kms` as `user`, expecting it to fail with `code` and say `says`.
+	fn fails(&self, user: &str, args: &[&str], code: i32, says: &str) -> String {
+		let output = self.run(user, args);
+		let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+		assert_eq!(
+			output.status.code(),
+			Some(code),
+			"kms {} (as {user}): expected exit {code}, stderr: {stderr}",
+			args.join(" ")
+		);
+		assert!(stderr.contains(says), "kms {}: expected {says:?} in: {stderr}", args.join(" "));
+		stderr
+	}
+
+	/// Runs `kms` as `user` with `input` on stdin; returns stdout.
+	fn piped(&self, user: &str, args: &[&str], input: &[u8]) -> Vec<u8> {
+		let mut child = self
+			.command(user, args)
+			.stdin(Stdio::piped())
+			.stdout(Stdio::piped())
+			.stderr(Stdio::piped())
+			.spawn()
+			.expect("kms runs");
+		let mut stdin = child.stdin.take().expect("piped stdin");
+		let input = input.to_vec();
+		let writer = std::thread::spawn(move || stdin.write_all(&input));
+		let output = child.wait_with_output().expect("kms finishes");
+		writer.join().expect("the writer thread").expect("kms reads its stdin");
+		assert!(
+			output.status.success(),
+			"kms {} failed: {}",
+			args.join(" "),
+			String::from_utf8_lossy(&output.stderr)
+		);
+		output.stdout
+	}
+}
+
+/// Deterministic, incompressible test data.
+fn data(len: usize, seed: u64) -> Vec<u8> {
+	let mut state = seed | 1;
+	let mut out = Vec::with_capacity(len + 8);
+	while out.len() < len {
+		state ^= state << 13;
+		state ^= state >> 7;
+		state ^= state << 17;
+		out.extend_from_slice(&state.to_le_bytes());
+	}
+	out.truncate(len);
+	out
+}
+
+fn path(p: &Path) -> &str {
+	p.to_str().expect("a UTF-8 path")
+}
+
+fn address(uri: &str) -> String {
+	let uri: subxt_signer::SecretUri = uri.parse().expect("a secret URI");
+	kms_client::Keypair::from_uri(&uri)
+		.expect("sr25519")
+		.public_key()
+		.to_account_id()
+		.to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn owners_readers_and_operators_use_kms_end_to_end() {
+	// Three KMS node identities hosted by the dev node, set up before it starts.
+	let base = tempfile::tempdir().expect("a temporary directory");
+	let operators = ["charlie", "dave", "eve"];
+	let mut node_keys = Vec::new();
+	for name in operators {
+		node_keys.push(hex::encode(generate_identity(base.path())));
+		insert_operator_key(base.path(), &format!("//{}//kms", capitalized(name)));
+	}
+	let mut node =
+		Node::start(&["--dev", "--base-path", path(base.path()), "--rpc-methods", "unsafe"]);
+	node.wait_for_rpc().await;
+	let work = tempfile::tempdir().expect("a temporary directory");
+	let kms = Kms { url: node.ws_url(), dir: work.path().to_path_buf() };
+	let file = |name: &str| work.path().join(name);
+
+	// Keyrings: dev accounts for Alice and the operators, a fresh random one for Bob.
+	for (user, uri) in [
+		("alice", "//Alice"),
+		("charlie", "//Charlie"),
+		("dave", "//Dave"),
+		("eve", "//Eve"),
+		("ferdie", "//Ferdie"),
+	] {
+		let created = kms.json(user, &["keys", "new", "--suri", uri]);
+		assert_eq!(created["account"], address(uri));
+	}
+	let bob = kms.json("bob", &["keys", "new"]);
+	let bob_account = bob["account"].as_str().expect("an address").to_string();
+	let bob_key = bob["receiving_key"]["hex"].as_str().expect("a key").to_string();
+	kms.fails("bob", &["keys", "new"], KEYRING, "already exists");
+	let mode = {
+		use std::os::unix::fs::PermissionsExt;
+		fs::metadata(file("bob.keyring")).unwrap().permissions().mode() & 0o777
+	};
+	assert_eq!(mode, 0o600, "keyrings are private");
+	let shown = kms.json("bob", &["keys", "show"]);
+	assert_eq!(shown["receiving_key"]["hex"], bob_key.as_str(), "show reads back what new made");
+	kms.ok("alice", &["transfer", "--to", &bob_account, "1000"]);
+
+	// Operators bond, register their nodes and wait for them to heartbeat.
+	let mut nodes = Vec::new();
+	for (name, key) in operators.iter().zip(&node_keys) {
+		let account = address(&format!("//{}", capitalized(name)));
+		let operator = address(&format!("//{}//kms", capitalized(name)));
+		kms.ok(name, &["stake", "bond", "20000", "--lock", "20"]);
+		kms.ok(
+			name,
+			&["node", "register", "--key", key, "--operator", &operator, "--min-rate", "0.001"],
+		);
+		nodes.push(account);
+	}
+	kms.ok("eve", &["stake", "bond-extra", "500"]);
+	kms.ok("eve", &["stake", "prolong", "1"]);
+	kms.fails("eve", &["stake", "unbond", "10"], REFUSED, "StillLocked");
+	for (name, account) in operators.iter().zip(&nodes) {
+		let deadline = Instant::now() + Duration::from_secs(120);
+		loop {
+			let status = kms.json(name, &["node", "status"]);
+			assert_eq!(status["account"], account.as_str());
+			if status["service"]["heartbeat"] == true {
+				assert_eq!(status["stake"]["lock_periods"], if *name == "eve" { 21 } else { 20 });
+				break;
+			}
+			if Instant::now() > deadline {
+				node.fail(format!("no heartbeat from {name}'s node within 120 s"));
+			}
+			tokio::time::sleep(Duration::from_secs(1)).await;
+		}
+	}
+	let eve = kms.json("eve", &["node", "status"]);
+	assert_eq!(eve["stake"]["active"], (20_500u128 * 1_000_000_000_000).to_string());
+
+	// Alice grants Bob 2-of-3 on the three nodes, for Bob's account only.
+	let condition = format!("requester-is({bob_account})");
+	let node_list = nodes.join(",");
+	// Alice's grant to Bob, 2-of-3 on the three nodes; `--yes` and the condition come after.
+	let grant_args = |label: &str| -> Vec<String> {
+		[
+			"grant",
+			"--label",
+			label,
+			"--to",
+			&bob_key,
+			"--threshold",
+			"2",
+			"--shares",
+			"3",
+			"--nodes",
+			&node_list,
+			"--expires",
+			"5m",
+			"--rate",
+			"0.001",
+		]
+		.into_iter()
+		.map(String::from)
+		.collect()
+	};
+	let grant = |label: &str, condition: &str| {
+		let mut all = grant_args(label);
+		all.extend(["--condition".to_string(), condition.to_string(), "--yes".to_string()]);
+		kms.json("alice", &args(&all))
+	};
+	let granted = grant("docs", &condition);
+	let policy = granted["policy"].as_str().expect("a policy id").to_string();
+	assert_ne!(granted["escrowed"], "0");
+	let shown = kms.json("bob", &["policy", "show", &policy]);
+	assert_eq!(shown["threshold"], 2);
+	assert_eq!(shown["conditions"], condition.as_str());
+	assert_eq!(shown["receiving_key"], format!("0x{}", bob_key.trim_start_matches("0x")).as_str());
+	assert_eq!(shown["status"], "active");
+	// Without a terminal, a grant needs --yes.
+	kms.fails("alice", &args(&grant_args("docs")), 2, "pass --yes");
+
+	// A 50 MB file and a stream from stdin, encrypted by Alice, decrypted by Bob.
+	let big = data(50 * 1024 * 1024, 1);
+	fs::write(file("big.bin"), &big).unwrap();
+	kms.ok(
+		"alice",
+		&["encrypt", "--label", "docs", path(&file("big.bin")), "-o", path(&file("big.kms"))],
+	);
+	let (big_kms, big_out) = (file("big.kms"), file("big.out"));
+	let first = ["--json", "decrypt", "--policy", &policy, path(&big_kms), "-o", path(&big_out)];
+	let output = kms.run("bob", &first);
+	if !output.status.success() {
+		node.fail(format!("Bob's first decrypt: {}", String::from_utf8_lossy(&output.stderr)));
+	}
+	let decrypted: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+	assert_eq!(decrypted["bytes"], big.len());
+	assert_eq!(decrypted["answered_by"].as_array().map(Vec::len), Some(2));
+	assert!(fs::read(file("big.out")).unwrap() == big, "the 50 MB file comes back byte for byte");
+	fs::remove_file(file("big.out")).unwrap();
+
+	let streamed = data(3 * 1024 * 1024 + 12_345, 2);
+	let sealed = kms.piped("alice", &["encrypt", "--label", "docs", "-", "-o", "-"], &streamed);
+	let opened = kms.piped("bob", &["decrypt", "--policy", &policy, "-", "-o", "-"], &sealed);
+	assert!(opened == streamed, "the stream comes back byte for byte");
+
+	// A short secret.
+	let put = kms.json("alice", &["secret", "put", "--label", "docs", "the vault code is 0451"]);
+	let secret = put["secret"].as_str().expect("the secret's text");
+	assert_eq!(
+		kms.ok("bob", &["secret", "get", "--policy", &policy, secret]),
+		"the vault code is 0451"
+	);
+	assert_eq!(
+		kms.ok("alice", &["secret", "get", "--label", "docs", secret]),
+		"the vault code is 0451"
+	);
+
+	// Failures, each clean: an exit code, a message, no output file.
+	let small = data(200_000, 3);
+	fs::write(file("small.bin"), &small).unwrap();
+	kms.ok(
+		"alice",
+		&["encrypt", "--label", "docs", path(&file("small.bin")), "-o", path(&file("small.kms"))],
+	);
+	let sealed = fs::read(file("small.kms")).unwrap();
+	let decrypt_to = |input: &str| {
+		vec!["decrypt", "--policy", policy.as_str(), input, "-o"]
+			.into_iter()
+			.map(String::from)
+			.chain([path(&file("small.out")).to_string()])
+			.collect::<Vec<_>>()
+	};
+	let wrong = kms
+		.command("bob", &args(&decrypt_to(path(&file("small.kms")))))
+		.env("KMS_PASSPHRASE", "not Bob's passphrase")
+		.output()
+		.unwrap();
+	assert_eq!(wrong.status.code(), Some(KEYRING));
+	assert!(String::from_utf8_lossy(&wrong.stderr).contains("wrong passphrase"));
+
+	// Cut at a chunk boundary: header (194) and two of four 64 KiB chunks (65 552 sealed).
+	fs::write(file("cut.kms"), &sealed[..194 + 2 * 65_552]).unwrap();
+	kms.fails("bob", &args(&decrypt_to(path(&file("cut.kms")))), BAD_DATA, "truncated");
+	let mut tampered = sealed.clone();
+	tampered[194 + 65_552 + 1000] ^= 1;
+	fs::write(file("tampered.kms"), &tampered).unwrap();
+	kms.fails(
+		"bob",
+		&args(&decrypt_to(path(&file("tampered.kms")))),
+		BAD_DATA,
+		"chunk 1 failed authentication",
+	);
+	assert!(!file("small.out").exists(), "a failed decryption leaves no output");
+	kms.fails(
+		"bob",
+		&args(&decrypt_to(path(&file("small.bin")))),
+		BAD_DATA,
+		"not a KMS Chain encrypted file",
+	);
+	// Ferdie holds another receiving key; an unmet condition is refused before any request.
+	kms.fails("ferdie", &args(&decrypt_to(path(&file("small.kms")))), REFUSED, "not to yours");
+	let later = grant("later", "not-before(#1000000)")["policy"].as_str().unwrap().to_string();
+	kms.fails(
+		"bob",
+		&["decrypt", "--policy", &later, path(&file("small.kms")), "-o", path(&file("small.out"))],
+		REFUSED,
+		"does not serve requests yet",
+	);
+
+	// Charlie's node corrupts its cfrags: Bob still decrypts, and challenges it.
+	let charlie_node = &nodes[0];
+	let tamper = to_hex(b"kms::test-tamper");
+	let charlie_id: kms_client::AccountId = charlie_node.parse().expect("an address");
+	node.call(
+		"offchain_localStorageSet",
+		rpc_params!["PERSISTENT", &tamper, to_hex(&vec![charlie_id].encode())],
+	)
+	.await;
+	let decrypted = kms.json("bob", &args(&decrypt_to(path(&file("small.kms")))));
+	assert!(fs::read(file("small.out")).unwrap() == small);
+	let challenges = decrypted["challenges"].as_array().expect("challenges");
+	assert_eq!(challenges.len(), 1, "Charlie's cfrag is caught: {decrypted}");
+	assert_eq!(challenges[0]["node"], charlie_node.as_str());
+	assert_eq!(challenges[0]["penalized"], true);
+	node.call(
+		"offchain_localStorageSet",
+		rpc_params!["PERSISTENT", &tamper, to_hex(&Vec::<[u8; 32]>::new().encode())],
+	)
+	.await;
+	let charlie = kms.json("charlie", &["node", "status"]);
+	assert_ne!(charlie["stake"]["slashed"], "0", "the adjudicator slashed Charlie: {charlie}");
+
+	// Revoked: Bob's next decrypt fails, saying so.
+	let revoked = kms.json("alice", &["revoke", &policy]);
+	let block = revoked["block"].as_u64().expect("a block");
+	kms.fails(
+		"bob",
+		&["decrypt", "--policy", &policy, path(&file("big.kms")), "-o", path(&file("big.out"))],
+		REFUSED,
+		&format!("policy {policy} was revoked at block {block}"),
+	);
+	assert!(!file("big.out").exists());
+	let listed = kms.json("alice", &["policies"]);
+	let entry = listed
+		.as_array()
+		.and_then(|all| all.iter().find(|p| p["id"] == policy.as_str()))
+		.expect("the policy is listed");
+	assert_eq!(entry["status"], format!("revoked at block {block}").as_str());
+	let status = kms.json("alice", &["status"]);
+	assert_eq!(status["policies"].as_array().map(Vec::len), Some(2));
+	assert!(status["chain"]["best"].as_u64() >= status["chain"]["finalized"].as_u64());
+	node.stop(Duration::from_secs(30));
+}
+
+fn args(v: &[String]) -> Vec<&str> {
+	v.iter().map(String::as_str).collect()
+}
+
+fn capitalized(name: &str) -> String {
+	let mut chars = name.chars();
+	chars
+		.next()
+		.map(|c| c.to_uppercase().chain(chars).collect())
+		.unwrap_or_default()
+}
