@@ -13,6 +13,8 @@
 //!   before any transaction;
 //! - Charlie's node corrupts its cfrags (the `test-tamper` build): Bob's decrypt still succeeds
 //!   and challenges it, and Charlie is slashed;
+//! - Alice rotates a policy onto nodes the chain draws; operators set a minimum rate, wind down
+//!   and rotate a node key, as `node status` then shows;
 //! - Alice revokes; Bob's next decrypt fails with "revoked at block …" and exit code 3.
 
 // Integration tests link every dependency of the package; this one uses few of them.
@@ -370,7 +372,29 @@ async fn owners_readers_and_operators_use_kms_end_to_end() {
 	let charlie = kms.json("charlie", &["node", "status"]);
 	assert_ne!(charlie["stake"]["slashed"], "0", "the adjudicator slashed Charlie: {charlie}");
 
-	// Revoked: Bob's next decrypt fails, saying so.
+	// Alice rotates the second policy to 1-of-2 on nodes the chain draws; operators retune.
+	let rotated = kms.json(
+		"alice",
+		&["rotate", &later, "--threshold", "1", "--nodes", "auto", "--shares", "2", "--yes"],
+	);
+	assert_eq!(rotated["version"], 1);
+	let shown = kms.json("bob", &["policy", "show", &later]);
+	assert_eq!((shown["version"].clone(), shown["threshold"].clone()), (1.into(), 1.into()));
+	assert_eq!(shown["nodes"].as_array().map(Vec::len), Some(2));
+	kms.ok("dave", &["node", "set-min-rate", "0.002"]);
+	kms.ok("eve", &["stake", "wind-down"]);
+	let new_key = kms.json("eve", &["keys", "show", "--label", "a spare key"]);
+	let new_key = new_key["delegating_keys"]["a spare key"]["hex"].as_str().unwrap().to_string();
+	kms.ok("eve", &["node", "rotate-key", "--key", &new_key]);
+	let dave = kms.json("dave", &["node", "status"]);
+	assert_eq!(dave["node"]["min_fee_rate"], "2000000000");
+	let eve = kms.json("eve", &["node", "status"]);
+	assert_eq!(
+		(eve["node"]["key"].as_str(), eve["node"]["key_version"].as_u64()),
+		(Some(new_key.as_str()), Some(1))
+	);
+	assert_eq!(eve["stake"]["wind_down"], true);
+
 	let revoked = kms.json("alice", &["revoke", &policy]);
 	let block = revoked["block"].as_u64().expect("a block");
 	kms.fails(
