@@ -22,8 +22,6 @@ use umbral_pre::{Capsule, DefaultSerialize, SecretKey, Signer, VerifiedKeyFrag};
 
 pub type AccountId = AccountId32;
 pub type Balance = u128;
-type TxExtension = frame_system::AuthorizeCall<Test>;
-pub type Extrinsic = sp_runtime::testing::TestXt<RuntimeCall, TxExtension>;
 type Block = sp_runtime::generic::Block<sp_runtime::generic::Header<u64, BlakeTwo256>, Extrinsic>;
 
 frame_support::construct_runtime!(
@@ -52,37 +50,7 @@ impl pallet_balances::Config for Test {
 	type RuntimeHoldReason = RuntimeHoldReason;
 }
 
-impl frame_system::offchain::SigningTypes for Test {
-	type Public = MultiSigner;
-	type Signature = MultiSignature;
-}
-
-impl<LocalCall> frame_system::offchain::CreateTransactionBase<LocalCall> for Test
-where
-	RuntimeCall: From<LocalCall>,
-{
-	type RuntimeCall = RuntimeCall;
-	type Extrinsic = Extrinsic;
-}
-
-impl<LocalCall> frame_system::offchain::CreateAuthorizedTransaction<LocalCall> for Test
-where
-	RuntimeCall: From<LocalCall>,
-{
-	fn create_extension() -> TxExtension {
-		TxExtension::new()
-	}
-}
-
-impl<LocalCall> frame_system::offchain::CreateTransaction<LocalCall> for Test
-where
-	RuntimeCall: From<LocalCall>,
-{
-	type Extension = TxExtension;
-	fn create_transaction(call: RuntimeCall, extension: TxExtension) -> Extrinsic {
-		Extrinsic::new_transaction(call, extension)
-	}
-}
+pallet_kms_staking::impl_test_transactions!(Test);
 
 pub const ED: Balance = 10;
 pub const MIN_STAKE: Balance = 10_000;

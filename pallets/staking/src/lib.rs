@@ -27,6 +27,8 @@ mod asset;
 mod benchmarking;
 #[cfg(test)]
 mod mock;
+#[cfg(feature = "std")]
+pub mod testing;
 #[cfg(test)]
 mod tests;
 pub mod types;

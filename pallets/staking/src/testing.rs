@@ -1,0 +1,67 @@
+//! For the test runtimes of the KMS pallets: the transaction types that let an offchain worker
+//! submit operator-signed and `#[pallet::authorize]`d transactions into a test pool.
+
+/// Declares `TxExtension` (`AuthorizeCall`) and `Extrinsic` (`TestXt` of `RuntimeCall`) for the
+/// test runtime `$runtime`, and implements on it the offchain traits every KMS pallet's worker
+/// needs: `SigningTypes` (sr25519 `MultiSigner`/`MultiSignature`, as the operator keys),
+/// `CreateTransactionBase`, `CreateTransaction` and `CreateAuthorizedTransaction`.
+///
+/// ```ignore
+/// pallet_kms_staking::impl_test_transactions!(Test);
+/// type Block = sp_runtime::generic::Block<Header, Extrinsic>;
+/// ```
+#[macro_export]
+macro_rules! impl_test_transactions {
+	($runtime:ident) => {
+		type TxExtension = $crate::testing::__private::frame_system::AuthorizeCall<$runtime>;
+		/// The test runtime's extrinsic, as it reaches the test transaction pool.
+		pub type Extrinsic =
+			$crate::testing::__private::sp_runtime::testing::TestXt<RuntimeCall, TxExtension>;
+
+		impl $crate::testing::__private::frame_system::offchain::SigningTypes for $runtime {
+			type Public = $crate::testing::__private::sp_runtime::MultiSigner;
+			type Signature = $crate::testing::__private::sp_runtime::MultiSignature;
+		}
+
+		impl<LocalCall>
+			$crate::testing::__private::frame_system::offchain::CreateTransactionBase<LocalCall>
+			for $runtime
+		where
+			RuntimeCall: From<LocalCall>,
+		{
+			type RuntimeCall = RuntimeCall;
+			type Extrinsic = Extrinsic;
+		}
+
+		impl<LocalCall>
+			$crate::testing::__private::frame_system::offchain::CreateTransaction<LocalCall>
+			for $runtime
+		where
+			RuntimeCall: From<LocalCall>,
+		{
+			type Extension = TxExtension;
+			fn create_transaction(call: RuntimeCall, extension: TxExtension) -> Extrinsic {
+				Extrinsic::new_transaction(call, extension)
+			}
+		}
+
+		impl<LocalCall>
+			$crate::testing::__private::frame_system::offchain::CreateAuthorizedTransaction<
+				LocalCall,
+			> for $runtime
+		where
+			RuntimeCall: From<LocalCall>,
+		{
+			fn create_extension() -> TxExtension {
+				TxExtension::new()
+			}
+		}
+	};
+}
+
+/// The paths [`impl_test_transactions`] expands to, whatever the caller names its dependencies.
+#[doc(hidden)]
+pub mod __private {
+	pub use frame_system;
+	pub use sp_runtime;
+}
