@@ -397,12 +397,14 @@ async fn owners_readers_and_operators_use_kms_end_to_end() {
 
 	let revoked = kms.json("alice", &["revoke", &policy]);
 	let block = revoked["block"].as_u64().expect("a block");
-	kms.fails(
-		"bob",
-		&["decrypt", "--policy", &policy, path(&file("big.kms")), "-o", path(&file("big.out"))],
-		REFUSED,
-		&format!("policy {policy} was revoked at block {block}"),
-	);
+	let revoked_args = ["decrypt", "--policy", &policy, path(&big_kms), "-o", path(&big_out)];
+	let says = format!("policy {policy} was revoked at block {block}");
+	kms.fails("bob", &revoked_args, REFUSED, &says);
+	// Scripts get the same with --json, as a document on stdout.
+	let output = kms.run("bob", &[&["--json"][..], &revoked_args].concat());
+	let error: Value = serde_json::from_slice(&output.stdout).expect("a JSON error");
+	assert_eq!(error["error"]["exit_code"], REFUSED);
+	assert_eq!(error["error"]["message"], says.as_str());
 	assert!(!file("big.out").exists());
 	let listed = kms.json("alice", &["policies"]);
 	let entry = listed

@@ -44,6 +44,7 @@ Exit codes:
   5  keyring: missing, or a wrong passphrase
   6  the node is unreachable, or did not answer in time
 
+With --json, a failure also prints {\"error\": {\"exit_code\", \"message\", \"hint\"}} on stdout.
 Environment: KMS_URL, KMS_KEYRING, KMS_PASSPHRASE (instead of the prompt; for scripts).";
 
 /// KMS Chain from the command line: keys, staking and nodes, policies, encryption.
@@ -64,7 +65,8 @@ pub struct Cli {
 	/// KMS_PASSPHRASE.
 	#[arg(long, global = true, help_heading = "Global options", value_name = "FILE")]
 	passphrase_file: Option<PathBuf>,
-	/// Print one JSON document on stdout instead of text.
+	/// Print one JSON document on stdout instead of text (on failure:
+	/// `{"error": {"exit_code", "message", "hint"}}`).
 	#[arg(long, global = true, help_heading = "Global options")]
 	json: bool,
 	/// No progress display.
@@ -195,6 +197,7 @@ type Outcome = Result<(), Failure>;
 /// Runs `kms` with the process's arguments.
 pub fn main() -> ExitCode {
 	let cli = Cli::parse();
+	let json = cli.json;
 	let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
 		Ok(runtime) => runtime,
 		Err(error) => {
@@ -206,8 +209,19 @@ pub fn main() -> ExitCode {
 		Ok(()) => ExitCode::SUCCESS,
 		Err(failure) => {
 			eprintln!("error: {}", failure.message);
-			if let Some(hint) = failure.hint {
+			if let Some(hint) = &failure.hint {
 				eprintln!("  hint: {hint}");
+			}
+			if json {
+				// Scripts reading stdout get the failure in the same form as a result.
+				let error = serde_json::json!({
+					"error": {
+						"exit_code": failure.exit as u8,
+						"message": failure.message,
+						"hint": failure.hint,
+					}
+				});
+				println!("{error}");
 			}
 			ExitCode::from(failure.exit as u8)
 		},
