@@ -542,6 +542,11 @@ impl Client {
 		Ok((pending.amount, pending.from, pending.to))
 	}
 
+	/// The most closed periods one `claim_rewards` may cover (`Rewards::MaxClaimPeriods`).
+	pub async fn max_claim_periods(&self) -> Result<u32, Error> {
+		self.constant(runtime::constants().rewards().max_claim_periods()).await
+	}
+
 	/// Pays the staker's rewards for up to `up_to_periods` closed, unclaimed periods. Returns
 	/// the amount paid.
 	pub async fn claim_rewards(

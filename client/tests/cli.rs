@@ -20,6 +20,7 @@
 // Integration tests link every dependency of the package; this one uses few of them.
 #![allow(unused_crate_dependencies)]
 
+use kms_client::stream;
 use kms_e2e_tests::{generate_identity, insert_operator_key, rpc_params, to_hex, Node};
 use serde_json::Value;
 use std::{
@@ -320,11 +321,13 @@ async fn owners_readers_and_operators_use_kms_end_to_end() {
 	assert_eq!(wrong.status.code(), Some(KEYRING));
 	assert!(String::from_utf8_lossy(&wrong.stderr).contains("wrong passphrase"));
 
-	// Cut at a chunk boundary: header (194) and two of four 64 KiB chunks (65 552 sealed).
-	fs::write(file("cut.kms"), &sealed[..194 + 2 * 65_552]).unwrap();
+	// Cut at a chunk boundary: the header and two of the four sealed 64 KiB chunks.
+	let (header, chunk) =
+		(stream::HEADER_LEN, stream::DEFAULT_CHUNK_SIZE as usize + stream::TAG_LEN);
+	fs::write(file("cut.kms"), &sealed[..header + 2 * chunk]).unwrap();
 	kms.fails("bob", &args(&decrypt_to(path(&file("cut.kms")))), BAD_DATA, "truncated");
 	let mut tampered = sealed.clone();
-	tampered[194 + 65_552 + 1000] ^= 1;
+	tampered[header + chunk + 1000] ^= 1;
 	fs::write(file("tampered.kms"), &tampered).unwrap();
 	kms.fails(
 		"bob",
@@ -415,6 +418,9 @@ async fn owners_readers_and_operators_use_kms_end_to_end() {
 	let status = kms.json("alice", &["status"]);
 	assert_eq!(status["policies"].as_array().map(Vec::len), Some(2));
 	assert!(status["chain"]["best"].as_u64() >= status["chain"]["finalized"].as_u64());
+	// Alice's genesis node has served since block 1: its closed periods pay out.
+	let claimed = kms.json("alice", &["stake", "claim"]);
+	assert_ne!(claimed["claimed"], "0", "a claim of served periods pays: {claimed}");
 	node.stop(Duration::from_secs(30));
 }
 

@@ -44,11 +44,12 @@ pub(super) enum Stake {
 	},
 	/// Release every unbonded amount whose unbonding period has passed.
 	Withdraw,
-	/// Claim the rewards your node earned in closed periods (up to --periods of them).
+	/// Claim the rewards your node earned in closed periods, oldest first.
 	Claim {
-		/// At most this many periods (the chain caps it).
-		#[arg(long, default_value_t = 84)]
-		periods: u32,
+		/// At most this many periods [default: as many as one claim may cover, the chain's
+		/// `Rewards::MaxClaimPeriods`].
+		#[arg(long)]
+		periods: Option<u32>,
 	},
 }
 
@@ -131,6 +132,10 @@ impl Stake {
 				done(ctx, &client, "withdrawn".into(), client.withdraw_unbonded(&me).await).await
 			},
 			Stake::Claim { periods } => {
+				let periods = match periods {
+					Some(periods) => periods,
+					None => client.max_claim_periods().await?,
+				};
 				let (amount, included) = client.claim_rewards(&me, periods).await?;
 				ctx.settle(&client, &included).await?;
 				let mut json = included_json(&included);

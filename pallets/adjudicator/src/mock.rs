@@ -2,7 +2,6 @@
 //! Adjudicator, with real sr25519 operator keys and real umbral-pre objects.
 
 use crate::{self as pallet_kms_adjudicator, Config};
-use codec::Encode;
 use frame_support::{
 	assert_ok, derive_impl, parameter_types,
 	traits::{tokens::imbalance::ResolveTo, ConstU128, ConstU32, ConstU64},
@@ -12,13 +11,13 @@ use kms_primitives::{
 	policies::{CapsuleFragBytes, EncryptedKFrag, NodeGrant, PolicyId, RequestId},
 	staking::UmbralPublicKey,
 };
-use pallet_kms_staking::Heartbeat;
-use sp_core::{sr25519, Pair};
 use sp_runtime::{
-	traits::{BlakeTwo256, IdentifyAccount, IdentityLookup},
+	traits::{BlakeTwo256, IdentityLookup},
 	AccountId32, BuildStorage, MultiSignature, MultiSigner,
 };
 use umbral_pre::{Capsule, DefaultSerialize, SecretKey, Signer, VerifiedKeyFrag};
+
+pub use pallet_kms_staking::testing::{account, sign};
 
 pub type AccountId = AccountId32;
 pub type Balance = u128;
@@ -119,21 +118,6 @@ impl Config for Test {
 	type WeightInfo = ();
 }
 
-/// The sr25519 pair of a test account, from its name.
-pub fn pair(name: &str) -> sr25519::Pair {
-	sr25519::Pair::from_string(&format!("//{name}"), None).expect("valid dev seed")
-}
-
-/// The account of a test name.
-pub fn account(name: &str) -> AccountId {
-	MultiSigner::from(pair(name).public()).into_account()
-}
-
-/// `name`'s signature over `payload`.
-pub fn sign(name: &str, payload: &[u8]) -> MultiSignature {
-	MultiSignature::from(pair(name).sign(payload))
-}
-
 /// The Umbral secret of a test node.
 pub fn node_secret(name: &str) -> SecretKey {
 	kms_primitives::staking::dev::umbral_secret(name)
@@ -201,18 +185,7 @@ pub fn new_test_ext(stakes: [Balance; 2], test: impl FnOnce(&World)) {
 	ext.execute_with(|| {
 		System::set_block_number(1);
 		for node in ["n1", "n2"] {
-			let operator = format!("{node}-op");
-			let heartbeat = Heartbeat {
-				node: account(node),
-				period: Staking::current_period(),
-				public: MultiSigner::from(pair(&operator).public()),
-			};
-			let signature = sign(&operator, &heartbeat.encode());
-			assert_ok!(Staking::heartbeat(
-				frame_system::RawOrigin::Authorized.into(),
-				heartbeat,
-				signature
-			));
+			assert_ok!(pallet_kms_staking::testing::heartbeat::<Test>(node));
 		}
 		let world = World {
 			delegating: SecretKey::random(),

@@ -2,7 +2,6 @@
 //! operator keys and real umbral-pre objects.
 
 use crate::{self as pallet_kms_policies, Config};
-use codec::Encode;
 use frame_support::{
 	assert_ok, derive_impl,
 	traits::{ConstU128, ConstU32, ConstU64, Hooks},
@@ -12,13 +11,13 @@ use kms_primitives::{
 	policies::{CapsuleBytes, CapsuleFragBytes, EncryptedKFrag, NodeGrant, PolicyId},
 	staking::{Period, UmbralPublicKey},
 };
-use pallet_kms_staking::{Heartbeat, HeartbeatOf};
-use sp_core::{sr25519, Pair};
 use sp_runtime::{
-	traits::{BlakeTwo256, IdentifyAccount, IdentityLookup},
-	AccountId32, BuildStorage, MultiSignature, MultiSigner,
+	traits::{BlakeTwo256, IdentityLookup},
+	AccountId32, BuildStorage,
 };
 use umbral_pre::{DefaultSerialize, SecretKey, Signer};
+
+pub use pallet_kms_staking::testing::{account, pair, sign};
 
 pub type AccountId = AccountId32;
 pub type Balance = u128;
@@ -106,21 +105,6 @@ impl Config for Test {
 	type WeightInfo = ();
 }
 
-/// The sr25519 pair of a test account, from its name (`//Alice` style).
-pub fn pair(name: &str) -> sr25519::Pair {
-	sr25519::Pair::from_string(&format!("//{name}"), None).expect("valid dev seed")
-}
-
-/// The account of a test name.
-pub fn account(name: &str) -> AccountId {
-	MultiSigner::from(pair(name).public()).into_account()
-}
-
-/// A signature of `payload` by `name`'s key, as the runtime verifies it.
-pub fn sign(name: &str, payload: &[u8]) -> MultiSignature {
-	MultiSignature::from(pair(name).sign(payload))
-}
-
 /// The Umbral secret of a test node: derived from its name, as dev nodes do.
 pub fn node_secret(name: &str) -> SecretKey {
 	kms_primitives::staking::dev::umbral_secret(name)
@@ -189,18 +173,7 @@ impl ExtBuilder {
 
 /// Sends `node`'s heartbeat for the current period as the pool and block builder would.
 pub fn heartbeat(node: &str) {
-	let operator = format!("{node}-op");
-	let heartbeat: HeartbeatOf<Test> = Heartbeat {
-		node: account(node),
-		period: Staking::current_period(),
-		public: MultiSigner::from(pair(&operator).public()),
-	};
-	let signature = sign(&operator, &heartbeat.encode());
-	assert_ok!(Staking::heartbeat(
-		frame_system::RawOrigin::Authorized.into(),
-		heartbeat,
-		signature
-	));
+	assert_ok!(pallet_kms_staking::testing::heartbeat::<Test>(node));
 }
 
 /// Every test node heartbeats in the current period (if it has not yet).

@@ -2,19 +2,18 @@
 //! and Rewards, with small parameters whose figures can be worked out by hand.
 
 use crate::{self as pallet_kms_rewards, Config};
-use codec::Encode;
 use frame_support::{
 	assert_ok, derive_impl, parameter_types,
 	traits::{ConstU128, ConstU32, ConstU64, Hooks},
 	weights::Weight,
 };
 use kms_primitives::staking::{dev, Period};
-use pallet_kms_staking::{Heartbeat, HeartbeatOf};
-use sp_core::{sr25519, Pair};
 use sp_runtime::{
-	traits::{BlakeTwo256, IdentifyAccount, IdentityLookup},
-	AccountId32, BuildStorage, MultiSignature, MultiSigner,
+	traits::{BlakeTwo256, IdentityLookup},
+	AccountId32, BuildStorage,
 };
+
+pub use pallet_kms_staking::testing::account;
 
 pub type AccountId = AccountId32;
 pub type Balance = u128;
@@ -112,16 +111,6 @@ impl Config for Test {
 	type WeightInfo = ();
 }
 
-/// The sr25519 pair of a test account, from its name.
-pub fn pair(name: &str) -> sr25519::Pair {
-	sr25519::Pair::from_string(&format!("//{name}"), None).expect("valid dev seed")
-}
-
-/// The account of a test name.
-pub fn account(name: &str) -> AccountId {
-	MultiSigner::from(pair(name).public()).into_account()
-}
-
 #[derive(Default)]
 pub struct ExtBuilder {
 	stakers: Vec<(&'static str, Balance, Period)>,
@@ -174,18 +163,7 @@ impl ExtBuilder {
 
 /// `node`'s heartbeat for the current period, signed by its operator.
 pub fn heartbeat(node: &str) {
-	let operator = format!("{node}-op");
-	let heartbeat: HeartbeatOf<Test> = Heartbeat {
-		node: account(node),
-		period: Staking::current_period(),
-		public: MultiSigner::from(pair(&operator).public()),
-	};
-	let signature = MultiSignature::from(pair(&operator).sign(&heartbeat.encode()));
-	assert_ok!(Staking::heartbeat(
-		frame_system::RawOrigin::Authorized.into(),
-		heartbeat,
-		signature
-	));
+	assert_ok!(pallet_kms_staking::testing::heartbeat::<Test>(node));
 }
 
 /// Runs block by block (Rewards' hooks included) to the first block of `period`; on the

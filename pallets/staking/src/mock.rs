@@ -6,11 +6,12 @@ use frame_support::{
 	traits::{ConstU128, ConstU32, ConstU64},
 };
 use kms_primitives::staking::{Period, UmbralPublicKey};
-use sp_core::{sr25519, Pair};
 use sp_runtime::{
-	traits::{BlakeTwo256, IdentifyAccount, IdentityLookup, Verify},
-	AccountId32, BuildStorage, MultiSignature, MultiSigner,
+	traits::{BlakeTwo256, IdentityLookup},
+	AccountId32, BuildStorage,
 };
+
+pub use crate::testing::{account, pair, sign};
 
 pub type AccountId = AccountId32;
 pub type Balance = u128;
@@ -90,27 +91,10 @@ impl Config for Test {
 	type WeightInfo = ();
 }
 
-/// The sr25519 pair of a test account, from its name (`//Alice` style).
-pub fn pair(name: &str) -> sr25519::Pair {
-	sr25519::Pair::from_string(&format!("//{name}"), None).expect("valid dev seed")
-}
-
-/// The account of a test name.
-pub fn account(name: &str) -> AccountId {
-	MultiSigner::from(pair(name).public()).into_account()
-}
-
 /// A fresh, valid Umbral public key (a real umbral-pre key).
 pub fn umbral_key() -> UmbralPublicKey {
 	let sk = umbral_pre::SecretKey::random();
 	UmbralPublicKey::try_from(&sk.public_key().to_compressed_bytes()[..]).expect("33 bytes")
-}
-
-/// A signature of `payload` by `name`'s key, as the runtime verifies it.
-pub fn sign(name: &str, payload: &[u8]) -> MultiSignature {
-	let signature = MultiSignature::from(pair(name).sign(payload));
-	debug_assert!(signature.verify(payload, &account(name)));
-	signature
 }
 
 /// Accounts funded at genesis, each with `FUNDS`.

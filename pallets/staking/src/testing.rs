@@ -1,5 +1,50 @@
 //! For the test runtimes of the KMS pallets: the transaction types that let an offchain worker
-//! submit operator-signed and `#[pallet::authorize]`d transactions into a test pool.
+//! submit operator-signed and `#[pallet::authorize]`d transactions into a test pool, and the
+//! test accounts, signatures and heartbeats every mock uses.
+
+use crate::{Config, Heartbeat, HeartbeatOf, Pallet};
+use codec::Encode;
+use frame_system::offchain::SigningTypes;
+use sp_core::{sr25519, Pair};
+use sp_runtime::{
+	traits::{IdentifyAccount, Verify},
+	AccountId32, DispatchResult, MultiSignature, MultiSigner,
+};
+
+/// The sr25519 pair of a test account, from its name (`//Alice` style).
+pub fn pair(name: &str) -> sr25519::Pair {
+	sr25519::Pair::from_string(&format!("//{name}"), None).expect("valid dev seed")
+}
+
+/// The account of a test name.
+pub fn account(name: &str) -> AccountId32 {
+	MultiSigner::from(pair(name).public()).into_account()
+}
+
+/// A signature of `payload` by `name`'s key, as the runtime verifies it.
+pub fn sign(name: &str, payload: &[u8]) -> MultiSignature {
+	let signature = MultiSignature::from(pair(name).sign(payload));
+	debug_assert!(signature.verify(payload, &account(name)));
+	signature
+}
+
+/// `node`'s heartbeat for the current period, signed by its operator `<node>-op` and sent as
+/// the authorized call the block builder would include.
+pub fn heartbeat<T>(node: &str) -> DispatchResult
+where
+	T: Config
+		+ frame_system::Config<AccountId = AccountId32>
+		+ SigningTypes<Public = MultiSigner, Signature = MultiSignature>,
+{
+	let operator = format!("{node}-op");
+	let heartbeat: HeartbeatOf<T> = Heartbeat {
+		node: account(node),
+		period: Pallet::<T>::current_period(),
+		public: MultiSigner::from(pair(&operator).public()),
+	};
+	let signature = sign(&operator, &heartbeat.encode());
+	Pallet::<T>::heartbeat(frame_system::RawOrigin::Authorized.into(), heartbeat, signature)
+}
 
 /// Declares `TxExtension` (`AuthorizeCall`) and `Extrinsic` (`TestXt` of `RuntimeCall`) for the
 /// test runtime `$runtime`, and implements on it the offchain traits every KMS pallet's worker
