@@ -153,7 +153,8 @@ impl Client {
 		let hash = self.rpc.chain_get_block_hash(Some(included.block.into())).await.map_err(rpc)?;
 		if hash != Some(included.hash) {
 			return Err(Error::Protocol(format!(
-				"block {} was finalized without the transaction (a fork was abandoned); check 				 whether it went through, and submit again if not",
+				"block {} was finalized without the transaction (a fork was abandoned); check \
+				 whether it went through, and submit again if not",
 				included.block
 			)));
 		}

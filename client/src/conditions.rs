@@ -21,6 +21,10 @@ pub type Condition = ChainCondition<AccountId, Balance, BlockNumber>;
 
 /// The most subtrees one `all`/`any` may have (its count is a byte on chain).
 const MAX_CHILDREN: usize = u8::MAX as usize;
+/// How deep the parser follows nested conditions: far more than any chain accepts (the
+/// runtime's `Policies::MaxConditionDepth` decides), few enough that no input exhausts the
+/// stack.
+const MAX_NESTING: usize = 32;
 
 /// Reads `expressions` (each one condition; together they must all hold) into the chain's
 /// flat prefix order. The chain checks size and depth limits itself.
@@ -31,7 +35,7 @@ pub fn parse(expressions: &[String]) -> Result<Vec<Condition>, String> {
 		flat.push(Condition::All(count));
 	}
 	for expression in expressions {
-		let mut parser = Parser { text: expression, at: 0 };
+		let mut parser = Parser { text: expression, at: 0, depth: 0 };
 		parser.condition(&mut flat)?;
 		parser.skip_space();
 		if parser.at != expression.len() {
@@ -44,11 +48,19 @@ pub fn parse(expressions: &[String]) -> Result<Vec<Condition>, String> {
 struct Parser<'a> {
 	text: &'a str,
 	at: usize,
+	/// How many conditions enclose the one being read.
+	depth: usize,
 }
 
 impl Parser<'_> {
 	fn error(&self, what: &str) -> String {
-		format!("condition {:?}, at character {}: {what}", self.text, self.at + 1)
+		const SHOWN: usize = 60;
+		let mut quoted: String = self.text.chars().take(SHOWN).collect();
+		if quoted.len() < self.text.len() {
+			quoted.push('…');
+		}
+		let column = self.text[..self.at].chars().count() + 1;
+		format!("condition {quoted:?}, at character {column}: {what}")
 	}
 
 	fn skip_space(&mut self) {
@@ -102,6 +114,17 @@ impl Parser<'_> {
 	}
 
 	fn condition(&mut self, out: &mut Vec<Condition>) -> Result<(), String> {
+		if self.depth >= MAX_NESTING {
+			return Err(self.error(&format!("conditions nested more than {MAX_NESTING} deep")));
+		}
+		self.depth += 1;
+		let parsed = self.nested(out);
+		self.depth -= 1;
+		parsed
+	}
+
+	/// One condition and, for `not`, `all` and `any`, the conditions inside it.
+	fn nested(&mut self, out: &mut Vec<Condition>) -> Result<(), String> {
 		let name = self.word()?.to_ascii_lowercase();
 		self.eat('(')?;
 		match name.as_str() {
@@ -252,6 +275,8 @@ mod tests {
 
 	#[test]
 	fn mistakes_are_explained() {
+		// Deep enough to exhaust the stack of a parser without a limit.
+		let deep = "not(".repeat(100_000);
 		for (text, says) in [
 			("requester-is(nobody)", "not an SS58 address"),
 			("not-after(soon)", "not a block number"),
@@ -260,9 +285,16 @@ mod tests {
 			("not-before(5", "expected ')'"),
 			("not-before(5) extra", "unexpected text"),
 			("min-balance(1.2.3)", "not an amount"),
+			(deep.as_str(), "nested more than 32 deep"),
 		] {
 			let error = parse(&[text.to_string()]).unwrap_err();
-			assert!(error.contains(says), "{text}: {error}");
+			assert!(error.contains(says), "{error}");
+			assert!(error.len() < 200, "the message quotes a long condition short: {error}");
 		}
+		let error = parse(&["ü not-before(1)".to_string()]).unwrap_err();
+		assert!(
+			error.ends_with("at character 3: expected '('"),
+			"columns count characters: {error}"
+		);
 	}
 }
