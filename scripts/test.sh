@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up this machine and runs every check and test of the project: formatting and feature
-# hygiene, unit tests of every crate, the runtime in both timings, and end-to-end tests that
-# drive the real node binary over JSON-RPC.
+# hygiene, unit tests of every crate, end-to-end tests that drive the real node binary over
+# JSON-RPC, the kms file format against a Python implementation, the runtime in both timings.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -18,6 +18,11 @@ timed cargo build --locked --release -p kms-node --features "$KMS_DEV_FEATURES"
 
 step "tests: every crate, with the fast runtime the node was built with, and end to end"
 timed cargo test --locked --release --workspace --features "$KMS_DEV_FEATURES"
+
+# The binary the step above built for client/tests/cli.rs, against the format's description
+# implemented again in Python with umbral-pre's Python bindings.
+step "tests: the kms file format against an independent implementation (Python, umbral-pre)"
+timed "$KMS_TOOLS/python/bin/python" tests/interop/kms_format.py "$CARGO_TARGET_DIR/release/kms"
 
 step "tests: the runtime with production timing"
 timed cargo test --locked --release -p kms-runtime

@@ -2,8 +2,9 @@
 """Prints primitives/src/fixtures.rs: umbral-pre objects made by its Python bindings.
 
 The runtime's benchmarks use them, and a test checks that the runtime's decoder and
-umbral-pre's Rust crate read exactly what the Python bindings write. Needs `pip install
-umbral-pre==0.11.0`. Usage: python3 scripts/umbral-fixtures.py > primitives/src/fixtures.rs
+umbral-pre's Rust crate read exactly what the Python bindings write. Needs umbral-pre 0.11.0's
+Python bindings, which `scripts/setup-tools.sh` installs into ~/.cache/kms-chain/tools/python.
+Usage: ~/.cache/kms-chain/tools/python/bin/python scripts/umbral-fixtures.py > primitives/src/fixtures.rs
 """
 import umbral_pre as u
 
