@@ -185,6 +185,9 @@ async fn owners_readers_and_operators_use_kms_end_to_end() {
 	assert_eq!(mode, 0o600, "keyrings are private");
 	let shown = kms.json("bob", &["keys", "show"]);
 	assert_eq!(shown["receiving_key"]["hex"], bob_key.as_str(), "show reads back what new made");
+	// A new account cannot pay fees until it is funded, and is told so.
+	let alice_account = address("//Alice");
+	kms.fails("bob", &["transfer", "--to", &alice_account, "1"], REFUSED, "kms transfer --to");
 	kms.ok("alice", &["transfer", "--to", &bob_account, "1000"]);
 
 	// Operators bond, register their nodes and wait for them to heartbeat.

@@ -174,6 +174,11 @@ impl From<Error> for Failure {
 		};
 		let hint = match &error {
 			Error::WrongPassphrase => Some("check KMS_PASSPHRASE, --passphrase-file or --keyring"),
+			// The pool's words for `InvalidTransaction::Payment`.
+			Error::Refused(message) if message.contains("Inability to pay some fees") => Some(
+				"your account cannot pay the transaction fee: fund it from another account \
+				 (`kms transfer --to <your address> AMOUNT`); `kms status` shows your balance",
+			),
 			Error::Rpc(_) | Error::Chain(_) => {
 				Some("is a node running at --url? `scripts/dev.sh` starts a development chain")
 			},
@@ -465,6 +470,17 @@ mod tests {
 	#[test]
 	fn the_command_line_is_well_formed() {
 		Cli::command().debug_assert();
+	}
+
+	#[test]
+	fn an_unfunded_account_is_told_to_get_funds() {
+		let refused = Error::Refused(
+			"Invalid transaction: Inability to pay some fees (e.g. account balance too low)".into(),
+		);
+		let failure = Failure::from(refused);
+		assert_eq!(failure.exit, Exit::Refused);
+		assert!(failure.hint.is_some_and(|hint| hint.contains("kms transfer")));
+		assert_eq!(Failure::from(Error::Refused("Transaction is outdated".into())).hint, None);
 	}
 
 	#[test]
