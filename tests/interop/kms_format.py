@@ -134,10 +134,8 @@ def main():
             KMS_URL="ws://127.0.0.1:1",  # nothing here may need a node
         )
 
-        def kms(*args, stdin=None):
-            return subprocess.run(
-                [kms_binary, "--quiet", *args], env=env, input=stdin, capture_output=True
-            )
+        def kms(*args):
+            return subprocess.run([kms_binary, "--quiet", *args], env=env, capture_output=True)
 
         def path(name):
             return os.path.join(work, name)
@@ -221,14 +219,13 @@ def main():
             + good[first:second]
             + good[second + window :]
         )
-        for name, data, says in [
-            ("a flipped bit in chunk 1", bytes(tampered), "chunk 1 failed authentication"),
-            ("chunks 0 and 1 swapped", swapped, "chunk 0 failed authentication"),
-            ("a body cut after chunk 2", good[: HEADER_LEN + 3 * window], "truncated"),
-            ("a byte appended", good + b"\0", "failed authentication"),
-            ("the wrong label", good, "does not open with this label's key"),
+        for name, data, label_used, says in [
+            ("a flipped bit in chunk 1", bytes(tampered), label, "chunk 1 failed authentication"),
+            ("chunks 0 and 1 swapped", swapped, label, "chunk 0 failed authentication"),
+            ("a body cut after chunk 2", good[: HEADER_LEN + 3 * window], label, "truncated"),
+            ("a byte appended", good + b"\0", label, "failed authentication"),
+            ("the wrong label", good, "photos/2027", "does not open with this label's key"),
         ]:
-            label_used = "photos/2027" if name == "the wrong label" else label
             ran = kms(
                 "decrypt", "--label", label_used, write("bad.kms", data), "-o", path("opened")
             )
