@@ -509,6 +509,94 @@ impl Client {
 		Err(Error::Timeout(format!("the node stopped before request {request} was answered")))
 	}
 
+	/// Waits until `threshold` nodes of policy `id`'s current version have accepted it (it
+	/// takes requests from then on) in a finalized block, checking each new best block. Nodes check their kfrag
+	/// before they accept (a self-test included) and decline what fails; the policy can never
+	/// become usable once fewer than `threshold` nodes are left. Returns how the nodes stand
+	/// when it is usable; an error when it cannot become so, or when block `until` passes
+	/// first. `granted` is the node list the owner submitted (declined nodes leave the policy);
+	/// declines are read from the events of the blocks from `since` (the grant's block) on.
+	pub async fn wait_for_acceptance(
+		&self,
+		id: PolicyId,
+		granted: &[AccountId],
+		since: BlockNumber,
+		until: BlockNumber,
+	) -> Result<Acceptance, Error> {
+		let mut reasons: Vec<(AccountId, String)> = Vec::new();
+		let mut unread = since;
+		let mut stream = self.api.stream_best_blocks().await.map_err(chain)?;
+		while let Some(block) = stream.next().await {
+			let block = block.map_err(chain)?;
+			let number = block.number() as BlockNumber;
+			if number < since {
+				// The stream starts from a block before the grant (the last finalized one).
+				continue;
+			}
+			// Every block since the last one read: decisions may land before the stream starts,
+			// and the stream may skip blocks.
+			while unread <= number {
+				let at = self.api.at_block(unread).await.map_err(chain)?;
+				let events = at.events().fetch().await.map_err(chain)?;
+				for declined in events.find::<runtime::policies::events::PolicyDeclined>() {
+					let declined = declined.map_err(chain)?;
+					if declined.id == id && !reasons.iter().any(|(node, _)| *node == declined.node)
+					{
+						reasons.push((declined.node, format!("{:?}", declined.reason)));
+					}
+				}
+				unread += 1;
+			}
+			let at = block.at().await.map_err(chain)?;
+			let policy = at
+				.storage()
+				.try_fetch(runtime::storage().policies().policies(), (id,))
+				.await
+				.map_err(chain)?
+				.map(|value| value.decode().map_err(chain))
+				.transpose()?
+				.ok_or_else(|| {
+					Error::Protocol(format!("no policy {} on chain", hex::encode(id)))
+				})?;
+			let acceptance = Acceptance::of(&policy, granted, &reasons);
+			if acceptance.ready() {
+				// Ready once final, as every query of this client reads the finalized state.
+				self.wait_for_block(number).await?;
+				let finalized =
+					self.policy(id).await?.map(|p| Acceptance::of(&p, granted, &reasons));
+				if let Some(acceptance) = finalized.filter(Acceptance::ready) {
+					return Ok(acceptance);
+				}
+			}
+			if acceptance.hopeless() {
+				return Err(Error::Refused(format!(
+					"policy {}: {} of its nodes declined it ({}); only {} can still accept, \
+					 fewer than its threshold of {}: rotate it to other nodes",
+					hex::encode(id),
+					acceptance.declined.len(),
+					acceptance.declined_text(),
+					acceptance.accepted.len() + acceptance.pending.len(),
+					acceptance.threshold,
+				)));
+			}
+			if number > until {
+				return Err(Error::Timeout(format!(
+					"policy {}: {} of {} nodes accepted by block {until} ({} pending); it takes \
+					 requests once {} have",
+					hex::encode(id),
+					acceptance.accepted.len(),
+					granted.len(),
+					acceptance.pending.len(),
+					acceptance.threshold,
+				)));
+			}
+		}
+		Err(Error::Timeout(format!(
+			"the node stopped before policy {} was accepted",
+			hex::encode(id)
+		)))
+	}
+
 	/// Waits until the finalized block (what queries read) is at least `number`.
 	pub async fn wait_for_block(&self, number: BlockNumber) -> Result<BlockNumber, Error> {
 		let mut stream = self.api.stream_blocks().await.map_err(chain)?;
@@ -569,5 +657,67 @@ impl Client {
 	/// The node's active stake.
 	pub async fn stake(&self, node: &AccountId) -> Result<Balance, Error> {
 		Ok(self.ledger(node).await?.map_or(0, |ledger| ledger.active))
+	}
+}
+
+/// How the nodes of a policy's current version stand: each node checks its kfrag and accepts
+/// or declines it on chain before the policy binds it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Acceptance {
+	/// The policy's current version.
+	pub version: u32,
+	/// The nodes that accepted it.
+	pub accepted: Vec<AccountId>,
+	/// The nodes that have not decided yet.
+	pub pending: Vec<AccountId>,
+	/// The nodes that declined it, with the reason the chain recorded (when seen).
+	pub declined: Vec<(AccountId, String)>,
+	/// How many nodes must accept before the policy takes requests.
+	pub threshold: u32,
+}
+
+impl Acceptance {
+	/// The standing of `policy`, whose owner granted `granted`; `reasons` are the declines seen.
+	pub fn of(
+		policy: &PolicyRecord,
+		granted: &[AccountId],
+		reasons: &[(AccountId, String)],
+	) -> Self {
+		let listed = &policy.nodes.0;
+		let declined = granted
+			.iter()
+			.filter(|node| !listed.iter().any(|entry| entry.node == **node))
+			.map(|node| {
+				let reason =
+					reasons.iter().find(|(who, _)| who == node).map(|(_, why)| why.clone());
+				(*node, reason.unwrap_or_else(|| "declined".into()))
+			})
+			.collect();
+		Acceptance {
+			version: policy.version,
+			accepted: listed.iter().filter(|e| e.accepted.is_some()).map(|e| e.node).collect(),
+			pending: listed.iter().filter(|e| e.accepted.is_none()).map(|e| e.node).collect(),
+			declined,
+			threshold: policy.threshold,
+		}
+	}
+
+	/// Whether the policy takes requests.
+	pub fn ready(&self) -> bool {
+		self.accepted.len() as u32 >= self.threshold
+	}
+
+	/// Whether it never can, at this version: too many declined.
+	pub fn hopeless(&self) -> bool {
+		((self.accepted.len() + self.pending.len()) as u32) < self.threshold
+	}
+
+	/// The declines, for a message.
+	pub fn declined_text(&self) -> String {
+		self.declined
+			.iter()
+			.map(|(node, why)| format!("{node}: {why}"))
+			.collect::<Vec<_>>()
+			.join(", ")
 	}
 }

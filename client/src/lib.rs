@@ -28,7 +28,7 @@ pub mod stream;
 pub mod umbral;
 pub mod units;
 
-pub use chain::{Answers, Client, Included, Policy, PolicyRecord};
+pub use chain::{Acceptance, Answers, Client, Included, Policy, PolicyRecord};
 pub use error::Error;
 pub use subxt_signer::sr25519::{dev, Keypair};
 

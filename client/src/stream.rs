@@ -94,9 +94,7 @@ use chacha20poly1305::{
 	aead::{Aead, KeyInit, Payload},
 	ChaCha20Poly1305, Key, Nonce,
 };
-use umbral_pre::{
-	Capsule, DefaultDeserialize, DefaultSerialize, PublicKey, SecretKey, VerifiedCapsuleFrag,
-};
+use umbral_pre::{Capsule, DefaultSerialize, PublicKey, SecretKey, VerifiedCapsuleFrag};
 use zeroize::{Zeroize, Zeroizing};
 
 /// Default plaintext bytes per chunk.
@@ -211,8 +209,9 @@ impl Header {
 
 	/// The capsule, decoded.
 	pub fn capsule(&self) -> Result<Capsule, Error> {
-		Capsule::from_bytes(&self.capsule)
-			.map_err(|e| Error::Header(format!("the capsule does not decode: {e}")))
+		kms_primitives::wire::decode_capsule(&self.capsule).map_err(|e| {
+			Error::Header(format!("the capsule is not a canonical umbral-pre capsule ({e:?})"))
+		})
 	}
 }
 

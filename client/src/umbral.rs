@@ -6,11 +6,10 @@
 //! the nodes put on chain and decrypts ([`open`]).
 
 use crate::Error;
-use kms_primitives::staking::UmbralPublicKey;
-use umbral_pre::{
-	Capsule, CapsuleFrag, DefaultDeserialize, DefaultSerialize, PublicKey, SecretKey, Signer,
-	VerifiedCapsuleFrag,
-};
+use kms_primitives::{staking::UmbralPublicKey, wire};
+use umbral_pre::{DefaultSerialize, PublicKey, SecretKey, Signer, VerifiedCapsuleFrag};
+
+use umbral_pre::Capsule;
 
 /// A kfrag sealed to one node: what `create_policy` carries for it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -23,6 +22,17 @@ pub struct SealedKFrag {
 
 fn umbral<E: core::fmt::Display>(what: &'static str) -> impl FnOnce(E) -> Error {
 	move |error| Error::Umbral(format!("{what}: {error}"))
+}
+
+fn wire_error(what: &'static str) -> impl FnOnce(wire::WireError) -> Error {
+	move |error| {
+		let why = match error {
+			wire::WireError::Length => "wrong length",
+			wire::WireError::Malformed => "not a valid umbral-pre object",
+			wire::WireError::NonCanonical => "not in umbral-pre's standard (canonical) form",
+		};
+		Error::Umbral(format!("{what}: {why}"))
+	}
 }
 
 /// Splits the delegation from `delegating` to `receiving` into `nodes.len()` kfrags, any
@@ -98,7 +108,7 @@ pub fn verify_cfrag(
 	cfrag: &[u8],
 	keys: &PolicyKeys,
 ) -> Result<VerifiedCapsuleFrag, Error> {
-	let cfrag = CapsuleFrag::from_bytes(cfrag).map_err(umbral("a cfrag does not decode"))?;
+	let cfrag = wire::decode_capsule_frag(cfrag).map_err(wire_error("a cfrag does not decode"))?;
 	cfrag
 		.verify(capsule, &keys.verifying, &keys.delegating, &keys.receiving)
 		.map_err(|(error, _)| Error::Umbral(format!("a cfrag fails verification: {error}")))
@@ -117,9 +127,10 @@ pub fn open(
 		.map_err(umbral("decrypt"))
 }
 
-/// Reads a capsule in the standard serialization.
+/// Reads a capsule in the standard serialization, canonical form only (the chain's decoder,
+/// [`wire::decode_capsule`]: umbral-pre alone accepts, and may panic on, other encodings).
 pub fn capsule(bytes: &[u8]) -> Result<Capsule, Error> {
-	Capsule::from_bytes(bytes).map_err(umbral("a capsule does not decode"))
+	wire::decode_capsule(bytes).map_err(wire_error("a capsule does not decode"))
 }
 
 /// Reads a public key in the standard serialization: 33 bytes, a compressed point (the
@@ -140,6 +151,7 @@ pub fn compressed(key: &PublicKey) -> [u8; 33] {
 mod tests {
 	use super::*;
 	use kms_primitives::{staking::identity, wire};
+	use umbral_pre::DefaultDeserialize;
 
 	struct World {
 		delegating: SecretKey,
@@ -192,6 +204,25 @@ mod tests {
 		let (capsule, _) = encrypt(&keys.delegating, b"probe").unwrap();
 		let capsule = self::capsule(&capsule).unwrap();
 		umbral_pre::reencrypt(&capsule, kfrag).unverify().to_bytes().unwrap().into_vec()
+	}
+
+	#[test]
+	fn non_canonical_objects_are_errors_not_panics() {
+		// A capsule `[E, V, s]` whose E is the identity (one byte) and V uncompressed (65
+		// bytes): the standard length, and a panic inside umbral-pre's own deserialization.
+		let (capsule_bytes, _) = encrypt(&SecretKey::random().public_key(), b"x").unwrap();
+		let hostile = wire::hostile::identity_and_uncompressed(&capsule_bytes);
+		let error = std::panic::catch_unwind(|| capsule(&hostile))
+			.expect("no panic")
+			.expect_err("refused");
+		assert!(error.to_string().contains("canonical"), "{error}");
+		let world = world(1);
+		let error = std::panic::catch_unwind(|| {
+			verify_cfrag(&self::capsule(&capsule_bytes).unwrap(), &hostile, &world.keys())
+		})
+		.expect("no panic")
+		.expect_err("refused");
+		assert!(error.to_string().contains("wrong length"), "{error}");
 	}
 
 	#[test]

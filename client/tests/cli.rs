@@ -257,6 +257,9 @@ async fn owners_readers_and_operators_use_kms_end_to_end() {
 	let granted = grant("docs", &condition);
 	let policy = granted["policy"].as_str().expect("a policy id").to_string();
 	assert_ne!(granted["escrowed"], "0");
+	// `grant` returned once the nodes had checked their kfrags and two of them accepted.
+	let accepted = granted["acceptance"]["accepted"].as_array().map_or(0, Vec::len);
+	assert!(accepted >= 2, "the threshold of nodes accepted: {}", granted["acceptance"]);
 	let shown = kms.json("bob", &["policy", "show", &policy]);
 	assert_eq!(shown["threshold"], 2);
 	assert_eq!(shown["conditions"], condition.as_str());

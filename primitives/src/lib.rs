@@ -50,5 +50,6 @@ pub use currency::UNIT;
 pub mod fixtures;
 pub mod policies;
 pub mod rewards;
+pub mod signing;
 pub mod staking;
 pub mod wire;

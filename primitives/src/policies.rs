@@ -71,15 +71,99 @@ pub struct NodeGrant<AccountId> {
 	pub kfrag: EncryptedKFrag,
 }
 
-/// One node of a policy as stored: the node and the version of its key.
+/// One node of a policy as stored: the node, the version of its key, and whether it accepted
+/// the policy's current version.
+///
+/// A node is bound by a policy only once it has accepted it: it opened its kfrag, checked it
+/// completely (`KeyFrag::verify` and a self-test re-encryption checked with
+/// `CapsuleFrag::verify` against the policy's keys) and said so on chain with its operator key.
+/// Until then no deadline counts against it and it earns no fee.
 #[derive(
 	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug,
 )]
-pub struct PolicyNode<AccountId> {
+pub struct PolicyNode<AccountId, BlockNumber> {
 	/// The node (its staker's account).
 	pub node: AccountId,
 	/// The version of the node's Umbral key its kfrag is encrypted to.
 	pub key_version: KeyVersion,
+	/// The block in which the node accepted this version of the policy; `None` while pending.
+	pub accepted: Option<BlockNumber>,
+}
+
+/// Why a node declined a policy: what its check of its kfrag found. Reported on chain so that
+/// the owner can see what went wrong with its grant.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+)]
+pub enum DeclineReason {
+	/// The envelope does not open with the node's key of the recorded version.
+	EnvelopeUnopenable,
+	/// The envelope opens, but not to a kfrag in umbral-pre's canonical serialization.
+	MalformedKFrag,
+	/// `KeyFrag::verify` fails against the policy's verifying, delegating and receiving keys.
+	InvalidKFrag,
+	/// The kfrag verifies, but a test re-encryption with it fails `CapsuleFrag::verify` with
+	/// the policy's keys: every cfrag it made would be judged incorrect.
+	SelfTestFailed,
+}
+
+/// A node's answer to a policy it was named in.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+)]
+pub enum Decision {
+	/// The kfrag passed every check: the node serves the policy.
+	Accept,
+	/// The kfrag failed a check: the node does not serve the policy.
+	Decline(DeclineReason),
+}
+
+/// What a node checked before deciding on a policy: the blake2-256 hash of the SCALE encoding
+/// of `(verifying key, delegating key, receiving key, its envelope)`. An acceptance carries
+/// it, so that it binds the node to exactly what it checked, on whichever fork it lands.
+pub fn grant_content_hash(keys: &PolicyKeys, envelope: &EncryptedKFrag) -> [u8; 32] {
+	<sp_runtime::traits::BlakeTwo256 as sp_runtime::traits::Hash>::hash(&(keys, envelope).encode())
+		.0
+}
+
+/// The three Umbral keys of a policy version, by name.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+)]
+pub struct PolicyKeys {
+	/// The public key of the owner's signer: kfrags are signed with it.
+	pub verifying: UmbralPublicKey,
+	/// The owner's key for the label: capsules are encrypted to it.
+	pub delegating: UmbralPublicKey,
+	/// The reader's key: cfrags re-encrypt for it.
+	pub receiving: UmbralPublicKey,
 }
 
 /// One node of a condition tree. A tree is stored flat, in prefix order: `All(n)` and
@@ -139,6 +223,9 @@ pub enum AccessDenied {
 	NoAlternativeHolds,
 	/// A `Not` condition: its subtree holds.
 	NegationHolds,
+	/// Fewer nodes than the threshold have accepted the policy's current version yet: wait for
+	/// their acceptances (or rotate to other nodes, if some declined).
+	AwaitingAcceptance,
 }
 
 /// The status of a policy.
@@ -243,21 +330,46 @@ pub struct SignedCfrag<AccountId> {
 }
 
 impl<AccountId: Encode> SignedCfrag<AccountId> {
-	/// The bytes the node's operator key signs: a domain tag, then the SCALE encoding of the
-	/// answer.
-	pub fn signing_payload(&self) -> alloc::vec::Vec<u8> {
-		(b"kms-chain/signed-cfrag", self).encode()
+	/// The bytes the node's operator key signs: [`crate::signing::payload`] with the domain
+	/// [`crate::signing::SIGNED_CFRAG`] and the chain's genesis hash.
+	pub fn signing_payload(&self, genesis: &impl Encode) -> alloc::vec::Vec<u8> {
+		crate::signing::payload(crate::signing::SIGNED_CFRAG, genesis, self)
 	}
+}
+
+/// What one incorrect cfrag is charged under: the policy version whose kfrag made it. All of a
+/// node's incorrect cfrags under one span are one offence (one defect, one kfrag), whatever
+/// number of capsules and requests the evidence was drawn from.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	PartialOrd,
+	Ord,
+	Debug,
+)]
+pub struct OffenceSpan {
+	/// The policy.
+	pub policy: PolicyId,
+	/// Its version the cfrag was made under.
+	pub version: PolicyVersion,
 }
 
 /// What the Policies pallet offers the adjudicator: the stored answers and the policies' keys.
 pub trait ReencryptionRecords<AccountId> {
-	/// The evidence for `node`'s cfrag of capsule `capsule_index` of `request`, while retained.
+	/// The evidence for `node`'s cfrag of capsule `capsule_index` of `request`, while retained,
+	/// and the span it is charged under (the request's policy version).
 	fn stored_cfrag(
 		request: RequestId,
 		node: &AccountId,
 		capsule_index: u32,
-	) -> Option<CfragEvidence>;
+	) -> Option<(CfragEvidence, OffenceSpan)>;
 	/// The keys of `policy` at `version` (verifying, delegating, receiving), if that is its
 	/// current version and `node` is one of its nodes.
 	fn policy_keys_for(

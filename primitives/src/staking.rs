@@ -47,7 +47,9 @@ impl UmbralPublicKey {
 		if !matches!(self.0.first(), Some(0x02 | 0x03)) {
 			return None;
 		}
-		umbral_pre::PublicKey::try_from_compressed_bytes(&self.0).ok()
+		umbral_pre::PublicKey::try_from_compressed_bytes(&self.0)
+			.ok()
+			.filter(|key| key.to_compressed_bytes()[..] == self.0[..])
 	}
 
 	/// The compressed form of umbral-pre's `PublicKey`.
@@ -88,6 +90,9 @@ pub trait NodeStaking<AccountId, Balance> {
 	fn record_missed_deadline(node: &AccountId, period: Period);
 	/// The active (bonded, not unbonding) stake of `node`; zero if none.
 	fn stake_of(node: &AccountId) -> Balance;
+	/// Everything `node` holds at stake, active and unbonding: what slashing can take, and
+	/// what penalties cap on. Zero if none.
+	fn held_stake(node: &AccountId) -> Balance;
 	/// The last period through which `node`'s stake is guaranteed to stay locked.
 	fn locked_until(node: &AccountId) -> Option<Period>;
 	/// The Umbral key of `node` at `version`, while it is kept.
@@ -98,6 +103,8 @@ pub trait NodeStaking<AccountId, Balance> {
 	fn operator_of(node: &AccountId) -> Option<AccountId>;
 	/// The node `operator` acts for.
 	fn node_of_operator(operator: &AccountId) -> Option<AccountId>;
+	/// The node that holds (or held, while kept) the Umbral key `key`.
+	fn node_of_key(key: &UmbralPublicKey) -> Option<AccountId>;
 	/// The node's own minimum fee rate (per period).
 	fn min_fee_rate(node: &AccountId) -> Option<Balance>;
 	/// Whether `node` may be chosen for a new policy ending in `end_period`: serving, stake at

@@ -12,6 +12,17 @@
 //!
 //! Sizes are fixed by the format: a capsule is [`CAPSULE_LEN`] bytes, a kfrag [`KFRAG_LEN`], a
 //! cfrag [`CFRAG_LEN`].
+//!
+//! **Only the canonical form is accepted.** umbral-pre reads any SEC1 point encoding: the
+//! identity (one byte), uncompressed points (65 bytes) and the "compact" tag 5 as well as the
+//! compressed form (33 bytes, tag 2 or 3) it writes, and it panics when it hashes the identity.
+//! Swapping one compressed point for the identity and another for its uncompressed form keeps
+//! an object's total length, so a length check alone lets such bytes through. The decoder
+//! therefore lets a `bin` string reach umbral-pre only if it is a scalar (32 bytes), a
+//! compressed point (33 bytes, tag 2 or 3) or a signature (64 bytes), and the `decode_*`
+//! functions accept an object only if writing it back gives the same bytes (minimal
+//! MessagePack headers, reduced scalars): one object, one byte string. Everything else is
+//! [`WireError::NonCanonical`] or [`WireError::Malformed`], never a panic.
 
 use alloc::string::{String, ToString};
 use core::fmt;
@@ -30,6 +41,13 @@ pub const CFRAG_LEN: usize = 381;
 /// Nesting limit: umbral-pre's objects nest two levels deep (a cfrag's proof).
 const MAX_DEPTH: u8 = 4;
 
+/// Length of a scalar field (`bin`, big-endian, reduced modulo the group order).
+const SCALAR_LEN: usize = 32;
+/// Length of a curve point field: SEC1 compressed, tag 2 or 3.
+const POINT_LEN: usize = 33;
+/// Length of a signature field: `r ‖ s`.
+const SIGNATURE_LEN: usize = 64;
+
 /// Why bytes are not the umbral object they claim to be.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub enum WireError {
@@ -38,6 +56,10 @@ pub enum WireError {
 	/// Not the object's MessagePack encoding, or a field that is not a valid point or scalar,
 	/// or an object that fails its self-check (a capsule's signature).
 	Malformed,
+	/// The object's fields in a form umbral-pre does not write: a point that is not compressed
+	/// (the identity, uncompressed, SEC1 compact), a field of another length, a non-minimal
+	/// MessagePack header or an unreduced scalar.
+	NonCanonical,
 }
 
 /// Reads a `Capsule` (and checks its self-signature, as umbral-pre does on deserialization).
@@ -55,14 +77,22 @@ pub fn decode_capsule_frag(bytes: &[u8]) -> Result<umbral_pre::CapsuleFrag, Wire
 	decode_exact(bytes, CFRAG_LEN)
 }
 
-fn decode_exact<'de, T: de::Deserialize<'de>>(
+fn decode_exact<'de, T: de::Deserialize<'de> + serde::Serialize>(
 	bytes: &'de [u8],
 	len: usize,
 ) -> Result<T, WireError> {
 	if bytes.len() != len {
 		return Err(WireError::Length);
 	}
-	from_slice(bytes).map_err(|_| WireError::Malformed)
+	let value: T = from_slice(bytes).map_err(|error| match error {
+		DecodeError::NonCanonical => WireError::NonCanonical,
+		_ => WireError::Malformed,
+	})?;
+	// One object, one byte string: what umbral-pre would write for it.
+	match to_vec(&value) {
+		Ok(written) if written == bytes => Ok(value),
+		_ => Err(WireError::NonCanonical),
+	}
 }
 
 /// Deserializes one value that must use all of `bytes`.
@@ -87,6 +117,9 @@ pub enum DecodeError {
 	TooDeep,
 	/// Bytes after the value, or array elements the object does not have.
 	TrailingBytes,
+	/// A `bin` string that is neither a scalar, a compressed point nor a signature: kept from
+	/// umbral-pre, which would accept (and may panic on) other point encodings.
+	NonCanonical,
 	/// Rejected by the object's own deserialization (bad point, bad length, failed check).
 	Custom(String),
 }
@@ -98,6 +131,9 @@ impl fmt::Display for DecodeError {
 			Self::Unsupported(marker) => write!(f, "unsupported MessagePack marker {marker:#04x}"),
 			Self::TooDeep => f.write_str("nesting too deep"),
 			Self::TrailingBytes => f.write_str("trailing data"),
+			Self::NonCanonical => {
+				f.write_str("a field that is not a scalar, compressed point or signature")
+			},
 			Self::Custom(message) => f.write_str(message),
 		}
 	}
@@ -108,6 +144,14 @@ impl core::error::Error for DecodeError {}
 impl de::Error for DecodeError {
 	fn custom<M: fmt::Display>(message: M) -> Self {
 		Self::Custom(message.to_string())
+	}
+}
+
+/// A `bin` field umbral-pre may see: a scalar, a compressed point (tag 2 or 3) or a signature.
+fn canonical_field(bytes: &[u8]) -> Result<&[u8], DecodeError> {
+	match (bytes.len(), bytes.first()) {
+		(SCALAR_LEN | SIGNATURE_LEN, _) | (POINT_LEN, Some(0x02 | 0x03)) => Ok(bytes),
+		_ => Err(DecodeError::NonCanonical),
 	}
 }
 
@@ -208,7 +252,7 @@ impl<'de> de::Deserializer<'de> for &mut Decoder<'de> {
 			0xc4..=0xc6 => {
 				let width = 1usize << (marker - 0xc4);
 				let len = self.len(width)?;
-				visitor.visit_borrowed_bytes(self.take(len)?)
+				visitor.visit_borrowed_bytes(canonical_field(self.take(len)?)?)
 			},
 			0xa0..=0xbf | 0xd9 => {
 				let len = if marker == 0xd9 { self.len(1)? } else { usize::from(marker & 0x1f) };
@@ -542,6 +586,57 @@ impl ser::SerializeStruct for &mut Encoder {
 	}
 }
 
+/// Hostile encodings of umbral objects, for the tests of every crate that decodes them.
+#[cfg(feature = "std")]
+pub mod hostile {
+	use alloc::vec::Vec;
+
+	/// The `(marker offset, length)` of each `bin` field of a canonical object, in order.
+	fn bin_fields(object: &[u8]) -> Vec<(usize, usize)> {
+		let (mut fields, mut at) = (Vec::new(), 0);
+		while let Some(&marker) = object.get(at) {
+			match marker {
+				0x90..=0x9f | 0xc2 | 0xc3 => at += 1,
+				0xc4 => {
+					let len = usize::from(object.get(at + 1).copied().unwrap_or_default());
+					fields.push((at, len));
+					at += 2 + len;
+				},
+				_ => break,
+			}
+		}
+		fields
+	}
+
+	/// `object` (a canonical capsule, kfrag or cfrag) with its first point the identity (one
+	/// byte) and its second point uncompressed (65 bytes): the same total length, the same
+	/// object to umbral-pre, and an encoding umbral-pre panics on when it hashes the identity.
+	/// What an attacker sends past a length check. Panics if `object` is not canonical.
+	pub fn identity_and_uncompressed(object: &[u8]) -> Vec<u8> {
+		let points: Vec<usize> = bin_fields(object)
+			.into_iter()
+			.filter(|(_, len)| *len == 33)
+			.map(|(at, _)| at)
+			.collect();
+		let (first, second) = (points[0], points[1]);
+		let uncompressed =
+			umbral_pre::PublicKey::try_from_compressed_bytes(&object[second + 2..second + 35])
+				.expect("a point of a canonical object")
+				.to_uncompressed_bytes();
+		let hostile = [
+			&object[..first],
+			&[0xc4, 1, 0][..],
+			&object[first + 35..second],
+			&[0xc4, 65][..],
+			&uncompressed[..],
+			&object[second + 35..],
+		]
+		.concat();
+		assert_eq!(hostile.len(), object.len());
+		hostile
+	}
+}
+
 #[cfg(test)]
 mod tests {
 	use super::*;
@@ -645,7 +740,10 @@ mod tests {
 					let _ = decode_key_frag(&corrupted);
 					let _ = decode_capsule_frag(&corrupted);
 					if bytes.len() == CAPSULE_LEN {
-						assert_eq!(capsule, Err(WireError::Malformed), "byte {index} ^ {flip}");
+						assert!(
+							matches!(capsule, Err(WireError::Malformed | WireError::NonCanonical)),
+							"byte {index} ^ {flip}: {capsule:?}"
+						);
 					}
 				}
 			}
@@ -678,6 +776,312 @@ mod tests {
 			"nested arrays stop at the depth limit"
 		);
 		assert_eq!(from_slice::<de::IgnoredAny>(&[0xc4, 0x05, 1]), Err(DecodeError::Eof));
+	}
+
+	/// The `bin` fields of a canonical object: `(offset of the marker, length)`.
+	fn bin_fields(bytes: &[u8]) -> Vec<(usize, usize)> {
+		let (mut fields, mut at) = (Vec::new(), 0);
+		while at < bytes.len() {
+			match bytes[at] {
+				0x90..=0x9f | 0xc2 | 0xc3 => at += 1,
+				0xc4 => {
+					let len = usize::from(bytes[at + 1]);
+					fields.push((at, len));
+					at += 2 + len;
+				},
+				other => panic!("not a canonical umbral object: marker {other:#04x} at {at}"),
+			}
+		}
+		fields
+	}
+
+	/// `bytes` with the `bin` field at `field` replaced by `with` (a whole `bin`, header too).
+	fn replace_field(bytes: &[u8], (at, len): (usize, usize), with: &[u8]) -> Vec<u8> {
+		[&bytes[..at], with, &bytes[at + 2 + len..]].concat()
+	}
+
+	fn bin(payload: &[u8]) -> Vec<u8> {
+		[&[0xc4, payload.len() as u8][..], payload].concat()
+	}
+
+	fn uncompressed(point: &[u8]) -> Vec<u8> {
+		umbral_pre::PublicKey::try_from_compressed_bytes(point)
+			.expect("a point of a valid object")
+			.to_uncompressed_bytes()
+			.to_vec()
+	}
+
+	/// Every decoder on `bytes`, each under `catch_unwind`: a panic fails the test with the
+	/// decoder's name instead of aborting it.
+	fn decode_all(bytes: &[u8]) -> [Result<(), WireError>; 3] {
+		let run = |name: &str, decode: &dyn Fn(&[u8]) -> Result<(), WireError>| {
+			std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| decode(bytes)))
+				.unwrap_or_else(|_| panic!("{name} panicked on {}", hex(bytes)))
+		};
+		[
+			run("decode_capsule", &|b| decode_capsule(b).map(drop)),
+			run("decode_key_frag", &|b| decode_key_frag(b).map(drop)),
+			run("decode_capsule_frag", &|b| decode_capsule_frag(b).map(drop)),
+		]
+	}
+
+	fn hex(bytes: &[u8]) -> String {
+		bytes.iter().map(|b| format!("{b:02x}")).collect()
+	}
+
+	/// A capsule, a kfrag and a cfrag in the standard serialization (made once per test run).
+	fn objects() -> &'static [Vec<u8>; 3] {
+		static OBJECTS: std::sync::LazyLock<[Vec<u8>; 3]> = std::sync::LazyLock::new(|| {
+			let f = fixture();
+			[
+				f.capsule.to_bytes().expect("serializes").to_vec(),
+				f.kfrag.to_bytes().expect("serializes").to_vec(),
+				f.cfrag.to_bytes().expect("serializes").to_vec(),
+			]
+		});
+		&OBJECTS
+	}
+
+	#[test]
+	fn umbral_pre_alone_panics_on_the_identity_at_the_standard_length() {
+		// Why the decoder screens fields: the capsule `[E, V, s]` with E the identity (1 byte)
+		// and V uncompressed (65 bytes) has the standard length, and umbral-pre's own
+		// deserialization panics on it (hashing the identity in the self-check).
+		let both = hostile::identity_and_uncompressed(&objects()[0]);
+		assert_eq!(both.len(), CAPSULE_LEN);
+		let umbral = std::panic::catch_unwind(|| {
+			<umbral_pre::Capsule as umbral_pre::DefaultDeserialize>::from_bytes(&both)
+		});
+		assert!(umbral.is_err(), "umbral-pre no longer panics here: revisit the screening");
+		assert_eq!(decode_capsule(&both), Err(WireError::NonCanonical));
+	}
+
+	#[test]
+	fn refuses_every_other_point_encoding_at_the_standard_length() {
+		// Each object read by its own decoder (the others refuse its length anyway).
+		for (kind, object) in objects().iter().enumerate() {
+			let points: Vec<_> =
+				bin_fields(&object).into_iter().filter(|(_, len)| *len == 33).collect();
+			assert!(points.len() >= 2, "every object has at least two points");
+			// The identity in one point field and the uncompressed form of another keep the
+			// length: every ordered pair of fields.
+			for (i, &first) in points.iter().enumerate() {
+				for (j, &second) in points.iter().enumerate() {
+					if i == j {
+						continue;
+					}
+					let point = object[second.0 + 2..][..33].to_vec();
+					let (low, high) =
+						if first.0 < second.0 { (first, second) } else { (second, first) };
+					let (low_with, high_with) = if low == first {
+						(bin(&[0x00]), bin(&uncompressed(&point)))
+					} else {
+						(bin(&uncompressed(&point)), bin(&[0x00]))
+					};
+					// Replace the later field first, so the earlier offset stays valid.
+					let bytes =
+						replace_field(&replace_field(&object, high, &high_with), low, &low_with);
+					assert_eq!(bytes.len(), object.len());
+					let result = &decode_all(&bytes)[kind];
+					assert_eq!(result, &Err(WireError::NonCanonical), "fields {i}, {j}");
+				}
+			}
+			// SEC1's compact tag, the uncompressed tag at 33 bytes, the identity tag.
+			for &(at, _) in &points {
+				for tag in [0x00, 0x04, 0x05] {
+					let mut bytes = object.clone();
+					bytes[at + 2] = tag;
+					let result = &decode_all(&bytes)[kind];
+					assert_eq!(result, &Err(WireError::NonCanonical), "tag {tag:#04x} at {at}");
+				}
+			}
+		}
+	}
+
+	#[test]
+	fn refuses_non_minimal_headers() {
+		for object in objects() {
+			let fields = bin_fields(&object);
+			let (at, len) = fields[0];
+			// The same field behind a 16-bit length: one byte longer, same object.
+			let wide = [&object[..at], &[0xc5, 0, len as u8][..], &object[at + 2..]].concat();
+			// The outer array behind a 16-bit count.
+			let count = object[0] & 0x0f;
+			let array16 = [&[0xdc, 0, count][..], &object[1..]].concat();
+			for bytes in [wide, array16] {
+				let capsule = decode_exact::<umbral_pre::Capsule>(&bytes, bytes.len());
+				let kfrag = decode_exact::<umbral_pre::KeyFrag>(&bytes, bytes.len());
+				let cfrag = decode_exact::<umbral_pre::CapsuleFrag>(&bytes, bytes.len());
+				// Exactly one of the three is the right kind; it is read, and refused.
+				assert_eq!(
+					[capsule.is_ok(), kfrag.is_ok(), cfrag.is_ok()],
+					[false; 3],
+					"a non-minimal encoding was accepted"
+				);
+				assert!(
+					[capsule.err(), kfrag.err(), cfrag.err()]
+						.contains(&Some(WireError::NonCanonical)),
+					"the right kind reports NonCanonical"
+				);
+			}
+		}
+	}
+
+	#[test]
+	fn chain_keys_refuse_coordinates_beyond_the_field() {
+		use crate::staking::UmbralPublicKey;
+		// x = p (the field modulus) would be x = 0 reduced; it must not decompress.
+		let mut bytes = [0xffu8; 33];
+		bytes[0] = 0x02;
+		bytes[1..].copy_from_slice(
+			&[
+				0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+				0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe,
+				0xff, 0xff, 0xfc, 0x2f,
+			][..],
+		);
+		assert!(UmbralPublicKey(bytes).decompress().is_none());
+	}
+
+	mod fuzz {
+		//! Bounded fuzzing of the decoders (a few thousand cases per run, in the normal test
+		//! command): no input panics, and whatever is accepted is exactly what umbral-pre would
+		//! write for the object read.
+		use super::*;
+		use proptest::prelude::*;
+
+		/// Decodes with every decoder; whatever is accepted must write back to the same bytes.
+		fn check(bytes: &[u8]) {
+			let _ = decode_all(bytes);
+			if let Ok(capsule) = decode_capsule(bytes) {
+				assert_eq!(to_vec(&capsule).expect("encodes"), bytes);
+			}
+			if let Ok(kfrag) = decode_key_frag(bytes) {
+				assert_eq!(to_vec(&kfrag).expect("encodes"), bytes);
+			}
+			if let Ok(cfrag) = decode_capsule_frag(bytes) {
+				assert_eq!(to_vec(&cfrag).expect("encodes"), bytes);
+			}
+		}
+
+		/// A mutation of a valid object: what a fuzzer that knows the format would try.
+		#[derive(Debug, Clone)]
+		enum Mutation {
+			Flip {
+				at: usize,
+				mask: u8,
+			},
+			Set {
+				at: usize,
+				value: u8,
+			},
+			Truncate {
+				len: usize,
+			},
+			Insert {
+				at: usize,
+				bytes: Vec<u8>,
+			},
+			Field {
+				index: usize,
+				with: Vec<u8>,
+			},
+			/// The identity in one point field, another point uncompressed: the same length.
+			PointPair {
+				first: usize,
+				second: usize,
+			},
+		}
+
+		fn mutation() -> impl Strategy<Value = Mutation> {
+			let marker = prop_oneof![
+				Just(vec![0xc4, 0x01, 0x00]),
+				Just(vec![0xc0]),
+				Just(vec![0xc5, 0x00, 0x21]),
+				Just(vec![0xdc, 0x00, 0x03]),
+				Just(vec![0x91]),
+				Just(vec![0xc6, 0xff, 0xff, 0xff, 0xff]),
+				prop::collection::vec(any::<u8>(), 0..70),
+			];
+			prop_oneof![
+				(0..400usize, 1..=255u8).prop_map(|(at, mask)| Mutation::Flip { at, mask }),
+				(0..400usize, any::<u8>()).prop_map(|(at, value)| Mutation::Set { at, value }),
+				(0..400usize).prop_map(|len| Mutation::Truncate { len }),
+				(0..400usize, prop::collection::vec(any::<u8>(), 1..8))
+					.prop_map(|(at, bytes)| Mutation::Insert { at, bytes }),
+				(0..16usize, marker).prop_map(|(index, with)| Mutation::Field { index, with }),
+				(0..16usize, 0..16usize)
+					.prop_map(|(first, second)| Mutation::PointPair { first, second }),
+			]
+		}
+
+		fn apply(object: &[u8], mutations: &[Mutation]) -> Vec<u8> {
+			let mut bytes = object.to_vec();
+			for mutation in mutations {
+				match mutation {
+					Mutation::Flip { at, mask } if !bytes.is_empty() => {
+						let at = at % bytes.len();
+						bytes[at] ^= mask;
+					},
+					Mutation::Set { at, value } if !bytes.is_empty() => {
+						let at = at % bytes.len();
+						bytes[at] = *value;
+					},
+					Mutation::Truncate { len } => bytes.truncate(*len),
+					Mutation::Insert { at, bytes: extra } => {
+						let at = at % (bytes.len() + 1);
+						bytes.splice(at..at, extra.iter().copied());
+					},
+					Mutation::PointPair { first, second } if bytes.len() == object.len() => {
+						let points: Vec<_> =
+							bin_fields(object).into_iter().filter(|(_, len)| *len == 33).collect();
+						let (a, b) = (points[first % points.len()], points[second % points.len()]);
+						if a != b {
+							let point = object[b.0 + 2..][..33].to_vec();
+							let (low, high) = if a.0 < b.0 { (a, b) } else { (b, a) };
+							let with = |field| {
+								if field == a {
+									bin(&[0x00])
+								} else {
+									bin(&uncompressed(&point))
+								}
+							};
+							bytes = replace_field(
+								&replace_field(&bytes, high, &with(high)),
+								low,
+								&with(low),
+							);
+						}
+					},
+					Mutation::Field { index, with } => {
+						let fields = bin_fields(object);
+						let field = fields[index % fields.len()];
+						if bytes.len() == object.len() {
+							bytes = replace_field(&bytes, field, with);
+						}
+					},
+					_ => {},
+				}
+			}
+			bytes
+		}
+
+		proptest! {
+			#![proptest_config(ProptestConfig { cases: 3_000, ..ProptestConfig::default() })]
+
+			#[test]
+			fn mutated_objects(which in 0..3usize, mutations in prop::collection::vec(mutation(), 1..4)) {
+				let object = &objects()[which];
+				check(&apply(object, &mutations));
+			}
+
+			#[test]
+			fn random_bytes(bytes in prop_oneof![
+				Just(CAPSULE_LEN), Just(KFRAG_LEN), Just(CFRAG_LEN), 0..400usize,
+			].prop_flat_map(|len| prop::collection::vec(any::<u8>(), len))) {
+				check(&bytes);
+			}
+		}
 	}
 
 	#[test]

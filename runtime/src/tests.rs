@@ -224,7 +224,8 @@ fn a_policy_serves_and_judges_python_made_umbral_objects() {
 			period: crate::Staking::current_period(),
 			public: MultiSigner::from(alice.public()),
 		};
-		let signature = alice.sign(&heartbeat.encode()).into();
+		let signature =
+			alice.sign(&pallet_kms_staking::heartbeat_payload::<Runtime>(&heartbeat)).into();
 		assert_ok!(crate::Staking::heartbeat(
 			frame_system::RawOrigin::Authorized.into(),
 			heartbeat,
@@ -251,6 +252,41 @@ fn a_policy_serves_and_judges_python_made_umbral_objects() {
 			crate::configs::policies::MinFeeRate::get(),
 			Default::default(),
 		));
+		// The Python-made kfrag passes the worker's self-test: a re-encryption with it verifies
+		// with `CapsuleFrag::verify` against the policy's keys. (Its envelope is sealed to a
+		// fixture node key whose secret is not kept; opening it is the worker's own tests' part.)
+		let policy = pallet_kms_policies::Policies::<Runtime>::get([7; 16]).expect("created");
+		let envelope = pallet_kms_policies::KFrags::<Runtime>::get([7; 16], alice.to_account_id())
+			.expect("sealed to the node");
+		let keys = policy.keys();
+		let kfrag = kms_primitives::wire::decode_key_frag(&fixtures::KFRAG)
+			.expect("a canonical kfrag")
+			.verify(
+				&keys.verifying.decompress().expect("key"),
+				Some(&keys.delegating.decompress().expect("key")),
+				Some(&keys.receiving.decompress().expect("key")),
+			)
+			.expect("the kfrag verifies");
+		let mut rng =
+			<rand_chacha::ChaCha20Rng as rand_chacha::rand_core::SeedableRng>::from_seed([1; 32]);
+		let probe = kms_primitives::wire::decode_capsule(&fixtures::CAPSULE).expect("capsule");
+		pallet_kms_policies::offchain::reencrypt_checked(&mut rng, &probe, &kfrag, &keys)
+			.expect("the Python-made kfrag passes the self-test");
+		let decision = pallet_kms_policies::PolicyDecision {
+			policy: [7; 16],
+			version: 0,
+			node: alice.to_account_id(),
+			content: kms_primitives::policies::grant_content_hash(&policy.keys(), &envelope),
+			decision: kms_primitives::policies::Decision::Accept,
+			public: MultiSigner::from(alice.public()),
+		};
+		let signature =
+			alice.sign(&pallet_kms_policies::decision_payload::<Runtime>(&decision)).into();
+		assert_ok!(crate::Policies::decide_on_policy(
+			frame_system::RawOrigin::Authorized.into(),
+			decision,
+			signature
+		));
 		assert_eq!(crate::Policies::check_access([7; 16], &bob.to_account_id()), Ok(()));
 		assert_ok!(crate::Policies::request_reencryption(
 			crate::RuntimeOrigin::signed(bob.to_account_id()),
@@ -259,9 +295,12 @@ fn a_policy_serves_and_judges_python_made_umbral_objects() {
 				.try_into()
 				.expect("one capsule"),
 		));
+		let hash =
+			|id| pallet_kms_policies::Requests::<Runtime>::get(id).expect("made").content_hash();
 		assert_ok!(crate::Policies::submit_cfrags(
 			crate::RuntimeOrigin::signed(alice.to_account_id()),
 			0,
+			hash(0),
 			vec![fixtures::CFRAG.to_vec().try_into().expect("381 bytes")]
 				.try_into()
 				.expect("one cfrag"),
@@ -311,6 +350,7 @@ fn a_policy_serves_and_judges_python_made_umbral_objects() {
 		assert_ok!(crate::Policies::submit_cfrags(
 			crate::RuntimeOrigin::signed(alice.to_account_id()),
 			1,
+			hash(1),
 			vec![wrong.to_vec().try_into().expect("381 bytes")]
 				.try_into()
 				.expect("one cfrag"),
@@ -362,4 +402,19 @@ fn a_serving_development_node_earns_phase_one_rewards() {
 		assert_eq!((pending.amount, pending.from, pending.to), (expected, 0, 1));
 		pallet_kms_rewards::Pallet::<Runtime>::do_try_state().expect("rewards invariants");
 	});
+}
+
+/// A node's stored answers stay challengeable while its stake is still held: the shortest
+/// unbonding (from the last block of a period) outlasts a request's deadline and retention,
+/// so that no node can unbond and withdraw before the evidence against it expires.
+#[test]
+fn stake_stays_slashable_while_evidence_is_kept() {
+	use crate::configs::{policies, staking};
+	let shortest_unbonding =
+		(staking::UnbondingPeriods::get().saturating_sub(1)) * staking::PeriodLength::get() + 1;
+	let evidence_kept = policies::ResponseWindow::get() + policies::RetentionPeriod::get();
+	assert!(
+		shortest_unbonding > evidence_kept,
+		"unbonding ({shortest_unbonding} blocks) must outlast evidence ({evidence_kept} blocks)"
+	);
 }

@@ -197,7 +197,8 @@ async fn nodes_reencrypt_for_readers_miss_deadlines_and_get_slashed() {
 
 	// 1-of-1 on Alice's node.
 	let solo = grant.policy(1, 1, &[alice_entry], end);
-	client.create_policy(&owner, solo).await.expect("1-of-1 policy");
+	let created = client.create_policy(&owner, solo).await.expect("1-of-1 policy");
+	accepted(&client, &alice, 1, &[alice_node], created.block).await;
 	let plaintext = b"the 1-of-1 secret: nodes never see it".to_vec();
 	let (capsule, ciphertext) = umbral::encrypt(&grant.keys.delegating, &plaintext).unwrap();
 	let (request, included) = client
@@ -223,10 +224,11 @@ async fn nodes_reencrypt_for_readers_miss_deadlines_and_get_slashed() {
 
 	// 2-of-3 on Alice's, Bob's and Charlie's nodes, two capsules in one request.
 	let trio = [alice_entry, bob_entry, charlie_entry];
-	client
+	let created = client
 		.create_policy(&owner, grant.policy(2, 2, &trio, end))
 		.await
 		.expect("2-of-3 policy");
+	accepted(&client, &host, 2, &[alice_node, bob_node, charlie_node], created.block).await;
 	let messages = [vec![7u8; 4096], b"a second message under the same policy".to_vec()];
 	let sealed: Vec<_> = messages
 		.iter()
@@ -276,10 +278,11 @@ async fn nodes_reencrypt_for_readers_miss_deadlines_and_get_slashed() {
 
 	// The host stops while Bob's node owes an answer: the miss is recorded against it, and
 	// the host, back after the deadline, does not answer late.
-	client
+	let created = client
 		.create_policy(&owner, grant.policy(3, 1, &[bob_entry], end))
 		.await
 		.expect("policy on Bob's node");
+	accepted(&client, &host, 3, &[bob_node], created.block).await;
 	host.stop(Duration::from_secs(30));
 	let (capsule, _) = umbral::encrypt(&grant.keys.delegating, b"never answered").unwrap();
 	let (request, included) =
@@ -348,6 +351,16 @@ async fn nodes_reencrypt_for_readers_miss_deadlines_and_get_slashed() {
 	assert!(reward >= pending, "the claim pays at least what was pending (more may have closed)");
 	eprintln!("rewards: Alice claimed {} KMS", reward / UNIT);
 	drop(host);
+}
+
+/// Waits until the nodes of policy `[id; 16]` have checked their kfrags and enough of them
+/// accepted it; every honestly made kfrag is accepted.
+async fn accepted(client: &Client, node: &Node, id: u8, granted: &[AccountId], since: u32) {
+	let acceptance = client
+		.wait_for_acceptance([id; 16], granted, since, since + 20)
+		.await
+		.unwrap_or_else(|e| node.fail(format!("policy {id}: {e}")));
+	assert!(acceptance.declined.is_empty(), "policy {id}: {:?}", acceptance.declined);
 }
 
 /// The checked-in metadata the client is generated from is the node's, or the test fails

@@ -445,6 +445,10 @@ async fn explain_denial(client: &Client, id: PolicyId, denied: AccessDenied) -> 
 		(AccessDenied::CannotPay, _) => {
 			format!("you cannot pay the per-access fee policy {hex} charges")
 		},
+		(AccessDenied::AwaitingAcceptance, _) => format!(
+			"policy {hex} does not take requests yet: fewer of its nodes than its threshold have \
+			 accepted it"
+		),
 		(AccessDenied::NoAlternativeHolds, _) | (AccessDenied::NegationHolds, _) => {
 			format!("you do not meet policy {hex}'s conditions")
 		},
@@ -456,6 +460,11 @@ async fn explain_denial(client: &Client, id: PolicyId, denied: AccessDenied) -> 
 		AccessDenied::UnknownPolicy => "check the id, and --url".to_string(),
 		AccessDenied::Revoked | AccessDenied::Expired => {
 			"ask the owner for a new grant".to_string()
+		},
+		AccessDenied::AwaitingAcceptance => {
+			"each node checks its kfrag before it accepts: try again in a few blocks; if some \
+			 declined, the owner rotates the policy to other nodes"
+				.to_string()
 		},
 		_ => format!("its conditions: {conditions}"),
 	};

@@ -64,10 +64,18 @@ pub(super) struct Grant {
 	/// The policy's id (32 hex digits) [default: random].
 	#[arg(long, value_parser = parse_policy_id)]
 	id: Option<PolicyId>,
+	/// How many blocks to wait for the nodes to check their kfrags and accept: the policy
+	/// takes requests once `threshold` of them have (0: do not wait).
+	#[arg(long, default_value_t = DEFAULT_ACCEPT_BLOCKS, value_name = "BLOCKS")]
+	accept_within: u32,
 	/// Submit without asking for confirmation.
 	#[arg(long, short)]
 	yes: bool,
 }
+
+/// Blocks `grant` and `rotate` wait for acceptances by default: a node's worker checks its
+/// kfrag in the block after the grant and its decision lands a block or two later.
+const DEFAULT_ACCEPT_BLOCKS: u32 = 20;
 
 #[derive(Debug, Args)]
 pub(super) struct Revoke {
@@ -93,6 +101,10 @@ pub(super) struct Rotate {
 	/// With --nodes auto: how many [default: the current number].
 	#[arg(long)]
 	shares: Option<u32>,
+	/// How many blocks to wait for the nodes to check their new kfrags and accept (0: do
+	/// not wait); the new version takes requests once `threshold` of them have.
+	#[arg(long, default_value_t = DEFAULT_ACCEPT_BLOCKS, value_name = "BLOCKS")]
+	accept_within: u32,
 	/// Submit without asking for confirmation.
 	#[arg(long, short)]
 	yes: bool,
@@ -309,6 +321,10 @@ impl Grant {
 		};
 		let included = client.create_policy(&keyring.account(), policy).await?;
 		ctx.settle(&client, &included).await?;
+		let granted: Vec<AccountId> = nodes.iter().map(|(node, _, _)| *node).collect();
+		let acceptance =
+			await_acceptance(ctx, &client, id, &granted, included.block, self.accept_within)
+				.await?;
 		let escrowed = included
 			.events
 			.find_first::<runtime::policies::events::PolicyCreated>()
@@ -319,17 +335,77 @@ impl Grant {
 		json["policy"] = policy_hex(&id).into();
 		json["end"] = end.into();
 		json["escrowed"] = escrowed.to_string().into();
+		json["acceptance"] = acceptance_json(acceptance.as_ref());
 		ctx.print(
 			format!(
-				"granted policy {} in block {} ({} escrowed)\nthe reader decrypts with: kms decrypt --policy {} FILE -o OUT",
+				"granted policy {} in block {} ({} escrowed); {}\nthe reader decrypts with: kms decrypt --policy {} FILE -o OUT",
 				policy_hex(&id),
 				included.block,
 				format_amount(escrowed),
+				acceptance_text(acceptance.as_ref()),
 				policy_hex(&id)
 			),
 			json,
 		);
 		Ok(())
+	}
+}
+
+/// Waits up to `blocks` blocks after `block` for the threshold of `granted` nodes to accept
+/// policy `id` (none if `blocks` is 0), with a spinner. A policy too many nodes declined, or
+/// one not accepted in time, is an error that says so: it exists, but takes no requests yet.
+async fn await_acceptance(
+	ctx: &Context,
+	client: &Client,
+	id: PolicyId,
+	granted: &[AccountId],
+	block: BlockNumber,
+	blocks: u32,
+) -> Result<Option<crate::Acceptance>, Failure> {
+	if blocks == 0 {
+		return Ok(None);
+	}
+	let spinner = ctx.spinner(format!(
+		"waiting for the nodes to check their kfrags and accept (until block {})",
+		block + blocks
+	));
+	let acceptance = client.wait_for_acceptance(id, granted, block, block + blocks).await;
+	spinner.finish_and_clear();
+	acceptance.map(Some).map_err(|error| {
+		Failure::from(error).hint(format!(
+			"the policy exists and its fees are escrowed: see `kms policy show {}`; \
+			 `kms rotate` replaces nodes, `kms revoke` refunds",
+			policy_hex(&id)
+		))
+	})
+}
+
+fn acceptance_text(acceptance: Option<&crate::Acceptance>) -> String {
+	match acceptance {
+		None => "not waiting for the nodes to accept".into(),
+		Some(acceptance) => format!(
+			"{} of {} nodes accepted (threshold {}), it takes requests",
+			acceptance.accepted.len(),
+			acceptance.accepted.len() + acceptance.pending.len() + acceptance.declined.len(),
+			acceptance.threshold
+		),
+	}
+}
+
+fn acceptance_json(acceptance: Option<&crate::Acceptance>) -> serde_json::Value {
+	match acceptance {
+		None => serde_json::Value::Null,
+		Some(acceptance) => serde_json::json!({
+			"version": acceptance.version,
+			"threshold": acceptance.threshold,
+			"accepted": acceptance.accepted.iter().map(|node| node.to_string()).collect::<Vec<_>>(),
+			"pending": acceptance.pending.iter().map(|node| node.to_string()).collect::<Vec<_>>(),
+			"declined": acceptance
+				.declined
+				.iter()
+				.map(|(node, reason)| serde_json::json!({"node": node.to_string(), "reason": reason}))
+				.collect::<Vec<_>>(),
+		}),
 	}
 }
 
@@ -419,15 +495,21 @@ impl Rotate {
 			.rotate_policy(&keyring.account(), self.id, receiving, threshold, grants)
 			.await?;
 		ctx.settle(&client, &included).await?;
+		let granted: Vec<AccountId> = nodes.iter().map(|(node, _, _)| *node).collect();
+		let acceptance =
+			await_acceptance(ctx, &client, self.id, &granted, included.block, self.accept_within)
+				.await?;
 		let mut json = included_json(&included);
 		json["policy"] = policy_hex(&self.id).into();
 		json["version"] = (policy.version + 1).into();
+		json["acceptance"] = acceptance_json(acceptance.as_ref());
 		ctx.print(
 			format!(
-				"rotated policy {} to version {} in block {}",
+				"rotated policy {} to version {} in block {}; {}",
 				policy_hex(&self.id),
 				policy.version + 1,
-				included.block
+				included.block,
+				acceptance_text(acceptance.as_ref()),
 			),
 			json,
 		);
@@ -460,6 +542,7 @@ fn policy_json(id: &PolicyId, policy: &PolicyRecord, now: BlockNumber) -> serde_
 		"nodes": policy.nodes.0.iter().map(|n| serde_json::json!({
 			"node": n.node.to_string(),
 			"key_version": n.key_version,
+			"accepted": n.accepted,
 		})).collect::<Vec<_>>(),
 		"start": policy.start,
 		"end": policy.end,
@@ -534,7 +617,12 @@ impl Show {
 				.nodes
 				.0
 				.iter()
-				.map(|n| format!("{} (key v{})", n.node, n.key_version))
+				.map(|n| match n.accepted {
+					Some(block) => {
+						format!("{} (key v{}, accepted in block {block})", n.node, n.key_version)
+					},
+					None => format!("{} (key v{}, pending)", n.node, n.key_version),
+				})
 				.collect::<Vec<_>>()
 				.join("\n             "),
 			policy.start,

@@ -84,7 +84,9 @@ mod benchmarks {
 		let signature = sp_io::crypto::sr25519_sign(
 			kms_primitives::staking::operator::KEY_TYPE,
 			&public,
-			&signed.signing_payload(),
+			&signed.signing_payload(&frame_system::Pallet::<T>::block_hash(
+				frame_system::pallet_prelude::BlockNumberFor::<T>::zero(),
+			)),
 		)
 		.ok_or("the keystore signs")?;
 		let challenger = funded::<T>("challenger");

@@ -8,13 +8,24 @@
 //!
 //! - An incorrect cfrag (bad re-encryption proof, bad kfrag signature, or bytes that are not a
 //!   cfrag at all) costs its node
-//!   `min(BasePenalty + PenaltyHistoryCoefficient × prior_penalties, stake /
-//!   PercentagePenaltyCoefficient)`, slashed from its stake; the challenger gets
-//!   `penalty / RewardCoefficient` and its deposit back; the rest goes to `OnPenalty`.
+//!   `min(BasePenalty + PenaltyHistoryCoefficient × prior_penalties, held /
+//!   PercentagePenaltyCoefficient)`, slashed from its stake, where `held` is everything the
+//!   node has at stake, active and unbonding: unbonding never dodges a penalty. The challenger
+//!   gets `penalty / RewardCoefficient` and its deposit back; the rest goes to `OnPenalty`.
 //! - A correct cfrag costs the challenger its deposit (to `OnPenalty`): challenges are not free
 //!   to spam.
 //!
+//! **Offences combine by span.** Every incorrect cfrag is charged under the policy version
+//! whose kfrag made it ([`OffenceSpan`]). The first incorrect cfrag of a node in a span is an
+//! offence and is penalized; later ones in the same span are judged and recorded, the
+//! challenger gets its deposit back, but they add no penalty and no offence: one defect is one
+//! offence, whatever number of capsules and requests the evidence is drawn from (polkadot-sdk's
+//! slashing spans keep the same proportion). A node that signs wrong answers under many policy
+//! versions commits many offences, each escalating the next.
+//!
 //! Either way the evidence's hash is recorded: the same evidence is never judged twice.
+//! Judgement never traps: untrusted bytes are decoded only in their canonical form
+//! ([`kms_primitives::wire`]), and whatever else the node signed is `Undecodable`, its fault.
 #![cfg_attr(not(feature = "std"), no_std)]
 // `expect` is left to clippy's defaults: FRAME's macros expand to it (on paths that cannot fail).
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::indexing_slicing))]
@@ -40,7 +51,7 @@ use frame_support::{
 };
 use frame_system::pallet_prelude::*;
 use kms_primitives::{
-	policies::{CfragEvidence, ReencryptionRecords, RequestId, SignedCfrag},
+	policies::{CfragEvidence, OffenceSpan, ReencryptionRecords, RequestId, SignedCfrag},
 	staking::{NodeStaking, UmbralPublicKey},
 	wire,
 };
@@ -96,12 +107,15 @@ impl Verdict {
 pub struct Judgement<AccountId, Balance, BlockNumber> {
 	/// The node whose cfrag it was.
 	pub node: AccountId,
+	/// The span the cfrag is charged under.
+	pub span: OffenceSpan,
 	/// The verdict.
 	pub verdict: Verdict,
-	/// What was slashed from the node (zero for a correct cfrag).
+	/// `Some(n)`: the cfrag was the node's offence number `n` (0 for the first) and was
+	/// penalized; `None`: it was correct, or incorrect in a span already penalized.
+	pub offence: Option<u32>,
+	/// What was slashed from the node (zero unless `offence` is `Some`).
 	pub penalty: Balance,
-	/// The node's earlier penalties then.
-	pub prior_penalties: u32,
 	/// When.
 	pub at: BlockNumber,
 }
@@ -181,6 +195,14 @@ pub mod pallet {
 	pub type PriorPenalties<T: Config> =
 		StorageMap<_, Blake2_128Concat, T::AccountId, u32, ValueQuery>;
 
+	/// The spans each node was penalized in: later incorrect cfrags in them add nothing. One
+	/// entry per penalty, which the penalized node paid for.
+	///
+	/// Blake2 hashing: an account, then an owner-chosen policy id.
+	#[pallet::storage]
+	pub type PenalizedSpans<T: Config> =
+		StorageDoubleMap<_, Blake2_128Concat, T::AccountId, Blake2_128Concat, OffenceSpan, ()>;
+
 	/// Every judged evidence, by the blake2-256 hash of its SCALE encoding: never judged
 	/// twice.
 	///
@@ -192,14 +214,24 @@ pub mod pallet {
 	#[pallet::event]
 	#[pallet::generate_deposit(pub(super) fn deposit_event)]
 	pub enum Event<T: Config> {
-		/// `node`'s cfrag was incorrect: `penalty` was slashed, `reward` of it paid to
-		/// `challenger`.
+		/// `node`'s cfrag was incorrect, its first in `span`: `penalty` was slashed, `reward`
+		/// of it paid to `challenger`.
 		NodePenalized {
 			node: T::AccountId,
 			challenger: T::AccountId,
+			span: OffenceSpan,
 			verdict: Verdict,
 			penalty: BalanceOf<T>,
 			reward: BalanceOf<T>,
+			evidence: [u8; 32],
+		},
+		/// `node`'s cfrag was incorrect, in a `span` it was already penalized in: one offence,
+		/// no further penalty; `challenger` got its deposit back.
+		OffenceAlreadyPenalized {
+			node: T::AccountId,
+			challenger: T::AccountId,
+			span: OffenceSpan,
+			verdict: Verdict,
 			evidence: [u8; 32],
 		},
 		/// `node`'s cfrag was correct: `challenger` forfeited its `deposit`.
@@ -264,13 +296,14 @@ pub mod pallet {
 			capsule_index: u32,
 		) -> DispatchResult {
 			let challenger = ensure_signed(origin)?;
-			let evidence = T::Records::stored_cfrag(request, &node, capsule_index)
+			let (evidence, span) = T::Records::stored_cfrag(request, &node, capsule_index)
 				.ok_or(Error::<T>::UnknownCfrag)?;
-			Self::judge(challenger, node, evidence)
+			Self::judge(challenger, node, span, evidence)
 		}
 
 		/// Challenge a cfrag `node` served off chain and signed with its operator key
-		/// (`signature` over [`SignedCfrag::signing_payload`]), under the policy's current
+		/// (`signature` over [`SignedCfrag::signing_payload`] with this chain's genesis hash),
+		/// under the policy's current
 		/// version. The signature is checked first, then the cfrag as for
 		/// `challenge_cfrag`. Signed by anyone. Emits `NodePenalized` or `ChallengeFailed`.
 		#[pallet::call_index(1)]
@@ -297,22 +330,27 @@ impl<T: Config> Pallet<T> {
 			T::Records::policy_keys_for(evidence.policy, evidence.version, &evidence.node)
 				.ok_or(Error::<T>::UnknownPolicyVersion)?;
 		let operator = T::Staking::operator_of(&evidence.node).ok_or(Error::<T>::UnknownNode)?;
+		let genesis = frame_system::Pallet::<T>::block_hash(BlockNumberFor::<T>::zero());
 		ensure!(
-			signature.verify(&evidence.signing_payload()[..], &operator),
+			signature.verify(&evidence.signing_payload(&genesis)[..], &operator),
 			Error::<T>::BadSignature
 		);
-		let SignedCfrag { node, capsule, cfrag, .. } = evidence;
+		let SignedCfrag { policy, version, node, capsule, cfrag } = evidence;
 		Self::judge(
 			challenger,
 			node,
+			OffenceSpan { policy, version },
 			CfragEvidence { capsule, cfrag, verifying_key, delegating_key, receiving_key },
 		)
 	}
 
-	/// Verifies `evidence` and settles the challenge.
+	/// Verifies `evidence` and settles the challenge: a penalty for the first incorrect cfrag
+	/// of `node` in `span`, the deposit back and nothing more for a later one, the deposit
+	/// forfeited for a correct one.
 	pub(crate) fn judge(
 		challenger: T::AccountId,
 		node: T::AccountId,
+		span: OffenceSpan,
 		evidence: CfragEvidence,
 	) -> DispatchResult {
 		let hash = sp_io::hashing::blake2_256(&evidence.encode());
@@ -320,55 +358,68 @@ impl<T: Config> Pallet<T> {
 		let deposit = T::ChallengeDeposit::get();
 		asset::hold::<T>(&challenger, deposit).map_err(|_| Error::<T>::InsufficientDeposit)?;
 		let verdict = Self::verify(&evidence)?;
-		let now = frame_system::Pallet::<T>::block_number();
-		if verdict.is_incorrect() {
-			let prior = PriorPenalties::<T>::get(&node);
-			let credit = T::Staking::slash(&node, Self::penalty(&node, prior));
-			let penalty = credit.peek();
-			let (reward, rest) = credit.split(penalty / T::RewardCoefficient::get().max(1).into());
-			let (reward, unpaid) = asset::pay::<T>(&challenger, reward);
-			T::OnPenalty::on_unbalanced(rest.merge(unpaid));
-			asset::release::<T>(&challenger, deposit)?;
-			PriorPenalties::<T>::insert(&node, prior.saturating_add(1));
-			Judged::<T>::insert(
-				hash,
-				Judgement { node: node.clone(), verdict, penalty, prior_penalties: prior, at: now },
-			);
-			Self::deposit_event(Event::NodePenalized {
-				node,
-				challenger,
-				verdict,
-				penalty,
-				reward,
-				evidence: hash,
-			});
-		} else {
+		let at = frame_system::Pallet::<T>::block_number();
+		let mut judgement = Judgement {
+			node: node.clone(),
+			span,
+			verdict,
+			offence: None,
+			penalty: Zero::zero(),
+			at,
+		};
+		if !verdict.is_incorrect() {
 			T::OnPenalty::on_unbalanced(asset::forfeit::<T>(&challenger, deposit));
-			Judged::<T>::insert(
-				hash,
-				Judgement {
-					node: node.clone(),
-					verdict,
-					penalty: Zero::zero(),
-					prior_penalties: PriorPenalties::<T>::get(&node),
-					at: now,
-				},
-			);
+			Judged::<T>::insert(hash, judgement);
 			Self::deposit_event(Event::ChallengeFailed {
 				node,
 				challenger,
 				deposit,
 				evidence: hash,
 			});
+			return Ok(());
 		}
+		asset::release::<T>(&challenger, deposit)?;
+		if PenalizedSpans::<T>::contains_key(&node, span) {
+			Judged::<T>::insert(hash, judgement);
+			Self::deposit_event(Event::OffenceAlreadyPenalized {
+				node,
+				challenger,
+				span,
+				verdict,
+				evidence: hash,
+			});
+			return Ok(());
+		}
+		let prior = PriorPenalties::<T>::get(&node);
+		let credit = T::Staking::slash(&node, Self::penalty(&node, prior));
+		let penalty = credit.peek();
+		let (reward, rest) = credit.split(penalty / T::RewardCoefficient::get().max(1).into());
+		let (reward, unpaid) = asset::pay::<T>(&challenger, reward);
+		T::OnPenalty::on_unbalanced(rest.merge(unpaid));
+		PriorPenalties::<T>::insert(&node, prior.saturating_add(1));
+		PenalizedSpans::<T>::insert(&node, span, ());
+		judgement.offence = Some(prior);
+		judgement.penalty = penalty;
+		Judged::<T>::insert(hash, judgement);
+		Self::deposit_event(Event::NodePenalized {
+			node,
+			challenger,
+			span,
+			verdict,
+			penalty,
+			reward,
+			evidence: hash,
+		});
 		Ok(())
 	}
 
-	/// `min(BasePenalty + PenaltyHistoryCoefficient × prior, stake / PercentagePenaltyCoefficient)`.
+	/// `min(BasePenalty + PenaltyHistoryCoefficient × prior, held / PercentagePenaltyCoefficient)`,
+	/// `held` being everything `node` has at stake, active and unbonding.
 	pub fn penalty(node: &T::AccountId, prior: u32) -> BalanceOf<T> {
 		let escalating = T::BasePenalty::get()
 			.saturating_add(T::PenaltyHistoryCoefficient::get().saturating_mul(prior.into()));
-		let cap = T::Staking::stake_of(node) / T::PercentagePenaltyCoefficient::get().max(1).into();
+		let cap =
+			T::Staking::held_stake(node) / T::PercentagePenaltyCoefficient::get().max(1).into();
 		escalating.min(cap)
 	}
 
@@ -398,37 +449,54 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// The pallet's invariants, checked after every test and by try-runtime:
-	/// - each node's incorrect judgements are its offences `0, 1, …, PriorPenalties − 1`, each
-	///   penalized at most `BasePenalty + PenaltyHistoryCoefficient × offence`;
-	/// - correct judgements carry no penalty.
+	/// - each node's penalized judgements are its offences `0, 1, …, PriorPenalties − 1`, each
+	///   penalized at most `BasePenalty + PenaltyHistoryCoefficient × offence`, each in a span
+	///   of its own, recorded in `PenalizedSpans`;
+	/// - every other judgement carries no penalty, and an incorrect one without an offence lies
+	///   in a span the node was penalized in;
+	/// - `PenalizedSpans` holds exactly the spans of the penalized judgements.
 	#[cfg(any(feature = "std", feature = "try-runtime"))]
 	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 		use alloc::{collections::btree_map::BTreeMap, vec::Vec};
-		let mut offences: BTreeMap<T::AccountId, Vec<u32>> = BTreeMap::new();
+		let mut offences: BTreeMap<T::AccountId, Vec<(u32, OffenceSpan)>> = BTreeMap::new();
 		for judgement in Judged::<T>::iter_values() {
-			if judgement.verdict.is_incorrect() {
-				let uncapped = T::BasePenalty::get().saturating_add(
-					T::PenaltyHistoryCoefficient::get()
-						.saturating_mul(judgement.prior_penalties.into()),
-				);
-				ensure!(judgement.penalty <= uncapped, "penalty above the formula");
-				offences.entry(judgement.node).or_default().push(judgement.prior_penalties);
-			} else {
-				ensure!(judgement.penalty.is_zero(), "penalty for a correct cfrag");
+			match judgement.offence {
+				Some(number) => {
+					ensure!(judgement.verdict.is_incorrect(), "an offence for a correct cfrag");
+					let uncapped = T::BasePenalty::get().saturating_add(
+						T::PenaltyHistoryCoefficient::get().saturating_mul(number.into()),
+					);
+					ensure!(judgement.penalty <= uncapped, "penalty above the formula");
+					offences.entry(judgement.node).or_default().push((number, judgement.span));
+				},
+				None => {
+					ensure!(judgement.penalty.is_zero(), "a penalty without an offence");
+					ensure!(
+						!judgement.verdict.is_incorrect()
+							|| PenalizedSpans::<T>::contains_key(&judgement.node, judgement.span),
+						"an incorrect cfrag neither penalized nor in a penalized span"
+					);
+				},
 			}
 		}
-		for (node, mut numbers) in offences {
-			numbers.sort_unstable();
+		let mut spans = 0usize;
+		for (node, mut numbered) in offences {
+			numbered.sort_unstable();
+			let numbers: Vec<u32> = numbered.iter().map(|(number, _)| *number).collect();
 			let expected: Vec<u32> = (0..numbers.len() as u32).collect();
 			ensure!(numbers == expected, "offences are not numbered 0, 1, …");
 			ensure!(
 				PriorPenalties::<T>::get(&node) == numbers.len() as u32,
 				"PriorPenalties differs from the judgements"
 			);
+			for (_, span) in &numbered {
+				ensure!(PenalizedSpans::<T>::contains_key(&node, span), "unrecorded span");
+			}
+			spans = spans.saturating_add(numbered.len());
 		}
+		ensure!(PenalizedSpans::<T>::iter().count() == spans, "a span penalized twice or never");
 		ensure!(
-			PriorPenalties::<T>::iter_values().map(u64::from).sum::<u64>()
-				== Judged::<T>::iter_values().filter(|j| j.verdict.is_incorrect()).count() as u64,
+			PriorPenalties::<T>::iter_values().map(u64::from).sum::<u64>() == spans as u64,
 			"a node has penalties without judgements"
 		);
 		Ok(())

@@ -8,9 +8,14 @@ use frame_support::{
 	BoundedVec,
 };
 use kms_primitives::{
-	policies::{CapsuleFragBytes, EncryptedKFrag, NodeGrant, PolicyId, RequestId},
+	policies::{
+		grant_content_hash, CapsuleFragBytes, Decision, EncryptedKFrag, NodeGrant, OffenceSpan,
+		PolicyId, RequestId,
+	},
 	staking::UmbralPublicKey,
 };
+use sp_core::Pair;
+use sp_runtime::transaction_validity::TransactionSource;
 use sp_runtime::{
 	traits::{BlakeTwo256, IdentityLookup},
 	AccountId32, BuildStorage, MultiSignature, MultiSigner,
@@ -156,6 +161,79 @@ impl World {
 			.expect("ok")
 			.to_vec()
 	}
+
+	/// The policy's kfrags sealed to n1 and n2.
+	pub fn grants(&self) -> BoundedVec<NodeGrant<AccountId>, ConstU32<4>> {
+		["n1", "n2"]
+			.iter()
+			.zip(&self.kfrags)
+			.map(|(node, kfrag)| {
+				let bytes = kfrag.clone().unverify().to_bytes().expect("ok");
+				let (capsule, ciphertext) =
+					umbral_pre::encrypt(&node_secret(node).public_key(), &bytes).expect("ok");
+				NodeGrant {
+					node: account(node),
+					key_version: 0,
+					kfrag: EncryptedKFrag {
+						capsule: capsule.to_bytes().expect("ok").to_vec().try_into().expect("105"),
+						ciphertext: ciphertext.to_vec().try_into().expect("350"),
+					},
+				}
+			})
+			.collect::<Vec<_>>()
+			.try_into()
+			.expect("two")
+	}
+
+	/// n1 and n2 accept the policy's current version, as their workers would.
+	pub fn accept(&self) {
+		use frame_support::traits::Authorize;
+		let policy = pallet_kms_policies::Policies::<Test>::get(POLICY).expect("policy");
+		for node in ["n1", "n2"] {
+			let operator = format!("{node}-op");
+			let envelope =
+				pallet_kms_policies::KFrags::<Test>::get(POLICY, account(node)).expect("kfrag");
+			let decision = pallet_kms_policies::PolicyDecision {
+				policy: POLICY,
+				version: policy.version,
+				node: account(node),
+				content: grant_content_hash(&policy.keys(), &envelope),
+				decision: Decision::Accept,
+				public: MultiSigner::from(pallet_kms_staking::testing::pair(&operator).public()),
+			};
+			let signature =
+				sign(&operator, &pallet_kms_policies::decision_payload::<Test>(&decision));
+			let call = pallet_kms_policies::Call::<Test>::decide_on_policy {
+				decision: decision.clone(),
+				signature: signature.clone(),
+			};
+			assert!(call.authorize(TransactionSource::External).expect("authorizes").is_ok());
+			assert_ok!(KmsPolicies::decide_on_policy(
+				frame_system::RawOrigin::Authorized.into(),
+				decision,
+				signature
+			));
+		}
+	}
+
+	/// A new span: the owner rotates to a new version with the same kfrags (sealed anew) and
+	/// both nodes accept it. Earlier evidence stays in the spans it was made in.
+	pub fn next_span(&self) {
+		assert_ok!(KmsPolicies::rotate_policy(
+			RuntimeOrigin::signed(account("alice")),
+			POLICY,
+			chain_key(&self.receiving.public_key()),
+			2,
+			self.grants(),
+		));
+		self.accept();
+	}
+
+	/// The current span of the policy.
+	pub fn span(&self) -> OffenceSpan {
+		let version = pallet_kms_policies::Policies::<Test>::get(POLICY).expect("policy").version;
+		OffenceSpan { policy: POLICY, version }
+	}
 }
 
 pub fn new_test_ext(stakes: [Balance; 2], test: impl FnOnce(&World)) {
@@ -203,23 +281,7 @@ pub fn new_test_ext(stakes: [Balance; 2], test: impl FnOnce(&World)) {
 			true,
 		)
 		.to_vec();
-		let grants: Vec<_> = ["n1", "n2"]
-			.iter()
-			.zip(&kfrags)
-			.map(|(node, kfrag)| {
-				let bytes = kfrag.clone().unverify().to_bytes().expect("ok");
-				let (capsule, ciphertext) =
-					umbral_pre::encrypt(&node_secret(node).public_key(), &bytes).expect("ok");
-				NodeGrant {
-					node: account(node),
-					key_version: 0,
-					kfrag: EncryptedKFrag {
-						capsule: capsule.to_bytes().expect("ok").to_vec().try_into().expect("105"),
-						ciphertext: ciphertext.to_vec().try_into().expect("350"),
-					},
-				}
-			})
-			.collect();
+		let world = World { kfrags, ..world };
 		assert_ok!(KmsPolicies::create_policy(
 			RuntimeOrigin::signed(account("alice")),
 			POLICY,
@@ -228,12 +290,12 @@ pub fn new_test_ext(stakes: [Balance; 2], test: impl FnOnce(&World)) {
 			chain_key(&world.signer.verifying_key()),
 			chain_key(&world.receiving.public_key()),
 			2,
-			grants.try_into().expect("two"),
+			world.grants(),
 			100,
 			1,
 			Default::default(),
 		));
-		let world = World { kfrags, ..world };
+		world.accept();
 		test(&world);
 		crate::Pallet::<Test>::do_try_state().expect("adjudicator invariants hold");
 		pallet_kms_policies::Pallet::<Test>::do_try_state().expect("policies invariants hold");
@@ -253,9 +315,13 @@ pub fn stored_answer(node: &str, capsule: &Capsule, cfrag: Vec<u8>) -> RequestId
 			.expect("one"),
 	));
 	let cfrag: CapsuleFragBytes = cfrag.try_into().expect("381 bytes");
+	let hash = pallet_kms_policies::Requests::<Test>::get(request)
+		.expect("made")
+		.content_hash();
 	assert_ok!(KmsPolicies::submit_cfrags(
 		RuntimeOrigin::signed(account(&format!("{node}-op"))),
 		request,
+		hash,
 		BoundedVec::try_from(vec![cfrag]).expect("one"),
 	));
 	request

@@ -79,8 +79,22 @@ fn conditions<T: Config>(size: u32, to: &T::AccountId) -> ConditionsOf<T> {
 }
 
 /// A policy `id` of `owner` with `n` nodes (from node index `from`), ending `periods` periods
-/// after the current one, with `condition_nodes` conditions.
+/// after the current one, with `condition_nodes` conditions, every node of which accepted it.
 fn policy<T: Config>(
+	id: PolicyId,
+	owner: &T::AccountId,
+	from: u32,
+	n: u32,
+	periods: u32,
+	condition_nodes: u32,
+) -> Vec<T::AccountId> {
+	let nodes = pending_policy::<T>(id, owner, from, n, periods, condition_nodes);
+	accept_all::<T>(id);
+	nodes
+}
+
+/// The same policy, its nodes still pending.
+fn pending_policy<T: Config>(
 	id: PolicyId,
 	owner: &T::AccountId,
 	from: u32,
@@ -109,6 +123,44 @@ fn policy<T: Config>(
 	)
 	.expect("policy is valid");
 	nodes
+}
+
+/// Every pending node of `id` accepts its current version (as their workers would, minus the
+/// signatures, which `authorize_decision` measures).
+fn accept_all<T: Config>(id: PolicyId) {
+	let policy = Policies::<T>::get(id).expect("policy");
+	for entry in policy.nodes.iter().filter(|entry| entry.accepted.is_none()) {
+		Pallet::<T>::do_decide(decision::<T>(id, &entry.node, Decision::Accept, None))
+			.expect("accepts");
+	}
+}
+
+/// `node`'s decision on the current version of `id`, bound to what the chain holds, with
+/// `public` as the signer (any key, when the signature is not checked).
+fn decision<T: Config>(
+	id: PolicyId,
+	node: &T::AccountId,
+	decision: Decision,
+	public: Option<T::Public>,
+) -> PolicyDecisionOf<T> {
+	let policy = Policies::<T>::get(id).expect("policy");
+	let envelope = KFrags::<T>::get(id, node).expect("kfrag");
+	let public = public.unwrap_or_else(operator_key::<T>);
+	PolicyDecision {
+		policy: id,
+		version: policy.version,
+		node: node.clone(),
+		content: grant_content_hash(&policy.keys(), &envelope),
+		decision,
+		public,
+	}
+}
+
+/// A fresh operator key in the keystore.
+fn operator_key<T: Config>() -> T::Public {
+	let key = <T::OperatorCrypto as AppCrypto<_, _>>::RuntimeAppPublic::generate_pair(None);
+	let generic: <T::OperatorCrypto as AppCrypto<_, _>>::GenericPublic = key.into();
+	generic.into()
 }
 
 /// Blocks per period.
@@ -140,10 +192,48 @@ fn pending_request<T: Config>(c: u32) -> (RequestId, T::AccountId) {
 	Pallet::<T>::do_request(requester, policy_id(0), capsules::<T>(c)).expect("request works");
 	let request = NextRequestId::<T>::get().saturating_sub(1);
 	let (last, others) = nodes.split_last().expect("MaxNodes ≥ 1");
+	let hash = Requests::<T>::get(request).expect("made").content_hash();
 	for node in others {
-		Pallet::<T>::do_submit_cfrags(request, node.clone(), cfrags::<T>(c)).expect("answer works");
+		Pallet::<T>::do_submit_cfrags(request, hash, node.clone(), cfrags::<T>(c))
+			.expect("answer works");
 	}
 	(request, last.clone())
+}
+
+/// Policy 0 of `MaxNodes` pending nodes (threshold 1), the last of which has its operator key
+/// in the keystore: what the pool checks signatures against. Returns the owner, that node and
+/// its operator key.
+fn signing_node_policy<T: Config>(
+) -> Result<(T::AccountId, T::AccountId, T::Public), BenchmarkError> {
+	let owner = funded::<T>("owner", 0);
+	let public = operator_key::<T>();
+	let node: T::AccountId = account("signing-node", 0, 0);
+	T::Staking::register_for_benchmark(
+		&node,
+		&public.clone().into_account(),
+		dev::umbral_public_key("//bench-signing-node"),
+	);
+	T::Staking::serve_for_benchmark(&node, T::Staking::current_period());
+	let mut all = nodes::<T>(0, T::MaxNodes::get().saturating_sub(1));
+	all.push(node.clone());
+	let now = frame_system::Pallet::<T>::block_number();
+	Pallet::<T>::do_create_policy(
+		owner.clone(),
+		policy_id(0),
+		Default::default(),
+		[
+			umbral_key(&fixtures::DELEGATING_KEY),
+			umbral_key(&fixtures::VERIFYING_KEY),
+			umbral_key(&fixtures::RECEIVING_KEY),
+		],
+		1,
+		grants::<T>(&all),
+		now.saturating_add(period_length::<T>()),
+		T::MinFeeRate::get(),
+		Default::default(),
+	)
+	.map_err(|_| "policy")?;
+	Ok((owner, node, public))
 }
 
 #[benchmarks(where <T as frame_system::Config>::RuntimeCall: From<Call<T>>)]
@@ -230,47 +320,26 @@ mod benchmarks {
 	fn submit_cfrags(c: Linear<1, { T::MaxCapsules::get() }>) {
 		let (request, node) = pending_request::<T>(c);
 		let operator = T::Staking::operator_of(&node).expect("registered");
+		let hash = Requests::<T>::get(request).expect("made").content_hash();
 		#[extrinsic_call]
-		_(RawOrigin::Signed(operator), request, cfrags::<T>(c));
+		_(RawOrigin::Signed(operator), request, hash, cfrags::<T>(c));
 		assert!(Responses::<T>::contains_key(request, &node));
 	}
 
 	/// The checks of an authorized response of `c` cfrags, signature included.
 	#[benchmark]
 	fn authorize_response(c: Linear<1, { T::MaxCapsules::get() }>) -> Result<(), BenchmarkError> {
-		let owner = funded::<T>("owner", 0);
-		let key = <T::OperatorCrypto as AppCrypto<_, _>>::RuntimeAppPublic::generate_pair(None);
-		let generic: <T::OperatorCrypto as AppCrypto<_, _>>::GenericPublic = key.into();
-		let public: T::Public = generic.into();
-		let node: T::AccountId = account("signing-node", 0, 0);
-		T::Staking::register_for_benchmark(
-			&node,
-			&public.clone().into_account(),
-			dev::umbral_public_key("//bench-signing-node"),
-		);
-		T::Staking::serve_for_benchmark(&node, T::Staking::current_period());
-		let mut others = nodes::<T>(0, T::MaxNodes::get().saturating_sub(1));
-		others.push(node.clone());
-		let now = frame_system::Pallet::<T>::block_number();
-		Pallet::<T>::do_create_policy(
-			owner.clone(),
-			policy_id(0),
-			Default::default(),
-			[
-				umbral_key(&fixtures::DELEGATING_KEY),
-				umbral_key(&fixtures::VERIFYING_KEY),
-				umbral_key(&fixtures::RECEIVING_KEY),
-			],
-			1,
-			grants::<T>(&others),
-			now.saturating_add(period_length::<T>()),
-			T::MinFeeRate::get(),
-			Default::default(),
-		)
-		.map_err(|_| "policy")?;
+		let (owner, node, public) = signing_node_policy::<T>()?;
+		accept_all::<T>(policy_id(0));
 		Pallet::<T>::do_request(owner, policy_id(0), capsules::<T>(c)).map_err(|_| "request")?;
-		let response: ResponseOf<T> = Response { request: 0, node, cfrags: cfrags::<T>(c), public };
-		let signature = SignedPayload::<T>::sign::<T::OperatorCrypto>(&response).ok_or("signs")?;
+		let request_hash = Requests::<T>::get(0).ok_or("request")?.content_hash();
+		let response: ResponseOf<T> =
+			Response { request: 0, request_hash, node, cfrags: cfrags::<T>(c), public };
+		let signature = <T::OperatorCrypto as AppCrypto<_, _>>::sign(
+			&response_payload::<T>(&response),
+			response.public.clone(),
+		)
+		.ok_or("signs")?;
 		let call: <T as frame_system::Config>::RuntimeCall =
 			Call::<T>::submit_cfrags_authorized { response, signature }.into();
 		#[block]
@@ -324,28 +393,30 @@ mod benchmarks {
 		assert_eq!(FeeShares::<T>::iter_prefix(policy_id(0)).count(), 0);
 	}
 
-	/// `r` requests expiring in one block, each unanswered by all `MaxNodes` nodes of its
-	/// policy: `r × MaxNodes` missed deadlines recorded.
-	/// The re-encryption worker opening a kfrag (off chain, no call pays it; measured for
-	/// operators): decrypt the envelope with the node's secret, decode, `KeyFrag::verify`.
+	/// The re-encryption worker checking a kfrag (off chain, no call pays it; measured for
+	/// operators): decrypt the envelope with the node's secret, decode, `KeyFrag::verify`,
+	/// and the self-test (a re-encryption checked with `CapsuleFrag::verify`).
 	#[benchmark]
 	fn worker_open_kfrag() -> Result<(), BenchmarkError> {
+		use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
 		let material = offchain::WorkerMaterial::new([7; 32], 0).map_err(BenchmarkError::Stop)?;
+		let mut rng = ChaCha20Rng::from_seed([8; 32]);
 		#[block]
 		{
-			material.open().map_err(BenchmarkError::Stop)?;
+			material.open(&mut rng).map_err(BenchmarkError::Stop)?;
 		}
 		Ok(())
 	}
 
-	/// The re-encryption worker answering `c` capsules with an open kfrag (off chain, no call
-	/// pays it; measured for operators): decode each capsule and re-encrypt it.
+	/// The re-encryption worker answering `c` capsules with a checked kfrag (off chain, no call
+	/// pays it; measured for operators): decode each capsule, re-encrypt it and check the
+	/// cfrag with `CapsuleFrag::verify` before it may be signed.
 	#[benchmark]
 	fn worker_reencrypt(c: Linear<1, { T::MaxCapsules::get() }>) -> Result<(), BenchmarkError> {
 		use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
 		let material = offchain::WorkerMaterial::new([7; 32], c).map_err(BenchmarkError::Stop)?;
-		let kfrag = material.open().map_err(BenchmarkError::Stop)?;
 		let mut rng = ChaCha20Rng::from_seed([8; 32]);
+		let kfrag = material.open(&mut rng).map_err(BenchmarkError::Stop)?;
 		#[block]
 		{
 			let cfrags = material.reencrypt(&kfrag, &mut rng).map_err(BenchmarkError::Stop)?;
@@ -354,6 +425,9 @@ mod benchmarks {
 		Ok(())
 	}
 
+	/// `r` requests expiring in one block, each unanswered by all `MaxNodes` nodes of its
+	/// policy, every one of which accepted before the request: `r × MaxNodes` missed
+	/// deadlines recorded.
 	#[benchmark]
 	fn process_deadlines(r: Linear<0, { T::MaxRequestsPerBlock::get() }>) {
 		let owner = funded::<T>("owner", 0);
@@ -380,8 +454,9 @@ mod benchmarks {
 		let capsule_count = T::MaxCapsules::get();
 		Pallet::<T>::do_request(owner, policy_id(0), capsules::<T>(capsule_count))
 			.expect("request works");
+		let hash = Requests::<T>::get(0).expect("made").content_hash();
 		for node in &nodes {
-			Pallet::<T>::do_submit_cfrags(0, node.clone(), cfrags::<T>(capsule_count))
+			Pallet::<T>::do_submit_cfrags(0, hash, node.clone(), cfrags::<T>(capsule_count))
 				.expect("answer works");
 		}
 		let now = frame_system::Pallet::<T>::block_number()
@@ -395,6 +470,52 @@ mod benchmarks {
 			Pallet::<T>::prune_requests(now, budget);
 		}
 		assert!(!Requests::<T>::contains_key(0));
+	}
+
+	/// The last of `MaxNodes` pending nodes declines: found in the node list and removed, its
+	/// key use released, its kfrag dropped, its whole share refunded to the owner (a decline
+	/// writes more than an acceptance, which only marks the node and its share).
+	#[benchmark]
+	fn decide_on_policy() {
+		let owner = funded::<T>("owner", 0);
+		let nodes = pending_policy::<T>(policy_id(0), &owner, 0, T::MaxNodes::get(), 10, 0);
+		let last = nodes.last().expect("MaxNodes ≥ 1");
+		let decision = decision::<T>(
+			policy_id(0),
+			last,
+			Decision::Decline(DeclineReason::SelfTestFailed),
+			None,
+		);
+		let signature = <T::OperatorCrypto as AppCrypto<_, _>>::sign(
+			&decision_payload::<T>(&decision),
+			decision.public.clone(),
+		)
+		.expect("signs");
+		#[extrinsic_call]
+		_(RawOrigin::Authorized, decision, signature);
+		assert!(!KFrags::<T>::contains_key(policy_id(0), last));
+	}
+
+	/// The checks of a decision in the pool: the policy and its `MaxNodes` nodes, the content
+	/// hash of the envelope, the operator and its signature.
+	#[benchmark]
+	fn authorize_decision() -> Result<(), BenchmarkError> {
+		let (_, node, public) = signing_node_policy::<T>()?;
+		let decision = decision::<T>(policy_id(0), &node, Decision::Accept, Some(public));
+		let signature = <T::OperatorCrypto as AppCrypto<_, _>>::sign(
+			&decision_payload::<T>(&decision),
+			decision.public.clone(),
+		)
+		.ok_or("signs")?;
+		let call: <T as frame_system::Config>::RuntimeCall =
+			Call::<T>::decide_on_policy { decision, signature }.into();
+		#[block]
+		{
+			call.authorize(TransactionSource::External)
+				.ok_or("no authorize logic")?
+				.map_err(|_| "authorize failed")?;
+		}
+		Ok(())
 	}
 
 	impl_benchmark_test_suite!(Pallet, crate::mock::ExtBuilder::build(), crate::mock::Test);

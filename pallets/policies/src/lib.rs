@@ -13,15 +13,29 @@
 //! settled once they are over. Revocation and rotation cut the shares of the nodes that
 //! leave and refund the rest at once.
 //!
+//! **Nodes consent to what binds them.** Every node named by a policy version starts
+//! *pending*. Its offchain worker opens its kfrag, checks it completely (`KeyFrag::verify` and a
+//! self-test: a test capsule re-encrypted with the kfrag must pass `CapsuleFrag::verify` with
+//! the policy's keys, the check the adjudicator judges by) and sends a free decision signed by
+//! its operator key ([`Pallet::decide_on_policy`]), bound to the hash of exactly what it checked
+//! ([`kms_primitives::policies::grant_content_hash`]). An accepting node serves the version;
+//! a declining one leaves the policy and its share is refunded. Deadlines count only against
+//! nodes that had accepted by the request's block, fees accrue only from a node's first
+//! acceptance, and the policy takes requests only once `threshold` nodes have accepted. So no
+//! owner can bind a node to a kfrag it cannot serve correctly: an envelope that does not open,
+//! a kfrag for other keys, or one whose signature for the reader fails is declined, never
+//! slashed or missed.
+//!
 //! A **request** carries capsules in umbral-pre's standard serialization; it is accepted if
-//! the policy is active and its conditions hold for the requester ([`conditions`]), and gets a
-//! deadline `ResponseWindow` blocks later. Each node of the policy's version answers once with
-//! one cfrag per capsule, signed by its operator (a free authorized transaction, or a signed
-//! one). At the block after a deadline, the request's unanswered nodes are recorded against
-//! their service in the staking pallet; this work is bounded by `MaxRequestsPerBlock ×
-//! MaxNodes` and paid for by the requests. Requests and their cfrags are kept for
-//! `RetentionPeriod` blocks after their deadline, then pruned in bounded batches when blocks
-//! have weight to spare.
+//! the policy is active, enough of its nodes accepted it, and its conditions hold for the
+//! requester ([`conditions`]), and gets a deadline `ResponseWindow` blocks later. Each
+//! accepting node of the policy's version answers once with one cfrag per capsule, signed by
+//! its operator (a free authorized transaction over the request's content hash, or a signed
+//! one). At the block after a deadline, the request's unanswered nodes that had accepted by the
+//! request's block are recorded against their service in the staking pallet; this work is
+//! bounded by `MaxRequestsPerBlock × MaxNodes` and paid for by the requests. Requests and their
+//! cfrags are kept for `RetentionPeriod` blocks after their deadline, then pruned in bounded
+//! batches when blocks have weight to spare.
 //!
 //! **Rotation rule.** A rotation (or revocation) cancels every pending request of the
 //! previous version: its nodes may no longer answer it, and no deadline of it is held against
@@ -53,15 +67,17 @@ pub mod weights;
 use alloc::vec::Vec;
 use frame_support::{pallet_prelude::*, traits::fungible};
 use frame_system::{
-	offchain::{AppCrypto, CreateAuthorizedTransaction, SignedPayload, SigningTypes},
+	offchain::{AppCrypto, CreateAuthorizedTransaction, SigningTypes},
 	pallet_prelude::*,
 };
 use kms_primitives::{
 	policies::{
-		AccessDenied, CapsuleBytes, CapsuleFragBytes, CfragEvidence, Condition, EncryptedKFrag,
-		NodeGrant, PolicyFees, PolicyId, PolicyNode, PolicyStatus, PolicyVersion,
-		ReencryptionRecords, RequestId, RequestStatus, CAPSULE_LEN, CFRAG_LEN, ENCRYPTED_KFRAG_LEN,
+		grant_content_hash, AccessDenied, CapsuleBytes, CapsuleFragBytes, CfragEvidence, Condition,
+		Decision, DeclineReason, EncryptedKFrag, NodeGrant, OffenceSpan, PolicyFees, PolicyId,
+		PolicyNode, PolicyStatus, PolicyVersion, ReencryptionRecords, RequestId, RequestStatus,
+		CAPSULE_LEN, CFRAG_LEN, ENCRYPTED_KFRAG_LEN,
 	},
+	signing,
 	staking::{KeyVersion, NodeStaking, Period, PolicyRegistry, UmbralPublicKey},
 	wire,
 };
@@ -112,11 +128,25 @@ pub type ResponseOf<T> = Response<
 	<T as SigningTypes>::Public,
 	<T as Config>::MaxCapsules,
 >;
+/// A node's decision on a policy, as its operator signs it.
+pub type PolicyDecisionOf<T> =
+	PolicyDecision<<T as frame_system::Config>::AccountId, <T as SigningTypes>::Public>;
+/// A node of a policy, as stored.
+pub type PolicyNodeOf<T> = PolicyNode<<T as frame_system::Config>::AccountId, BlockNumberFor<T>>;
 
-impl<T: SigningTypes + Config> SignedPayload<T> for ResponseOf<T> {
-	fn public(&self) -> T::Public {
-		self.public.clone()
-	}
+/// The chain's genesis hash (from block 1 on): what binds operator signatures to this chain.
+fn genesis_hash<T: frame_system::Config>() -> T::Hash {
+	frame_system::Pallet::<T>::block_hash(BlockNumberFor::<T>::zero())
+}
+
+/// The bytes an operator signs for `response` on this chain ([`signing::RESPONSE`]).
+pub fn response_payload<T: Config>(response: &ResponseOf<T>) -> Vec<u8> {
+	signing::payload(signing::RESPONSE, &genesis_hash::<T>(), response)
+}
+
+/// The bytes an operator signs for `decision` on this chain ([`signing::DECISION`]).
+pub fn decision_payload<T: Config>(decision: &PolicyDecisionOf<T>) -> Vec<u8> {
+	signing::payload(signing::DECISION, &genesis_hash::<T>(), decision)
 }
 
 #[frame_support::pallet]
@@ -257,6 +287,21 @@ pub mod pallet {
 		ValueQuery,
 	>;
 
+	/// The policy versions each node has yet to decide on (accept or decline): its worker's
+	/// list of work. An entry exists exactly while the node is pending in the current version
+	/// of an active policy; it goes with the decision, a rotation or the policy's end.
+	///
+	/// Blake2 hashing: an account, then an owner-chosen id.
+	#[pallet::storage]
+	pub type PendingDecisions<T: Config> = StorageDoubleMap<
+		_,
+		Blake2_128Concat,
+		T::AccountId,
+		Blake2_128Concat,
+		PolicyId,
+		PolicyVersion,
+	>;
+
 	/// Retained requests, by id.
 	///
 	/// Twox64 hashing: ids are a counter.
@@ -316,6 +361,19 @@ pub mod pallet {
 		},
 		/// Policy `id` ended and its kfrags were dropped; its fees settle by claims.
 		PolicyExpired { id: PolicyId },
+		/// `node` checked its kfrag of policy `id` at `version` and serves it.
+		PolicyAccepted { id: PolicyId, version: PolicyVersion, node: T::AccountId },
+		/// `node` declined policy `id` at `version` because of `reason` and left it; `refunded`
+		/// of its share went back to the owner.
+		PolicyDeclined {
+			id: PolicyId,
+			version: PolicyVersion,
+			node: T::AccountId,
+			reason: DeclineReason,
+			refunded: BalanceOf<T>,
+		},
+		/// The threshold of nodes accepted policy `id` at `version`: it takes requests.
+		PolicyReady { id: PolicyId, version: PolicyVersion },
 		/// `requester` asked for re-encryption of `capsules` capsules under `policy` (at
 		/// `version`); nodes answer until block `deadline`.
 		ReencryptionRequested {
@@ -449,6 +507,20 @@ pub mod pallet {
 		MalformedCfrag,
 		/// Nothing to settle yet: the node's next period is not over, or the share is settled.
 		NothingToSettle,
+		/// Fewer nodes than the threshold have accepted the policy's current version: wait for
+		/// their acceptances (`PolicyReady`), or rotate to other nodes if some declined.
+		AwaitingAcceptance,
+		/// The node has no decision pending on this policy version (it decided already, or the
+		/// version is not current, or the node is not one of its nodes).
+		NoPendingDecision,
+		/// The decision is about other content than the policy version holds for the node (a
+		/// decision made on another fork).
+		ContentMismatch,
+		/// The response answers other content than the request with this id holds (an answer
+		/// made on another fork).
+		RequestMismatch,
+		/// The node has not accepted the policy version of the request: it may not answer it.
+		NotAccepted,
 	}
 
 	#[pallet::hooks]
@@ -487,10 +559,12 @@ pub mod pallet {
 		/// Create policy `id`: `threshold` of the `nodes` (each with its kfrag encrypted to
 		/// its Umbral key of the given version) re-encrypt for `receiving_key` until block
 		/// `end`, for `fee_rate` per node per period, to requesters meeting `conditions`.
-		/// Escrows `fee_rate × N × periods` of the caller's balance. Signed by the owner.
-		/// Emits `PolicyCreated`.
+		/// Escrows `fee_rate × N × periods` of the caller's balance. The nodes start pending:
+		/// the policy takes requests once `threshold` of them accepted (`PolicyReady`). Its
+		/// weight includes the nodes' free decisions. Signed by the owner. Emits
+		/// `PolicyCreated`.
 		#[pallet::call_index(0)]
-		#[pallet::weight(T::WeightInfo::create_policy(nodes.len() as u32, conditions.len() as u32))]
+		#[pallet::weight(Pallet::<T>::create_weight(nodes.len() as u32, conditions.len() as u32))]
 		pub fn create_policy(
 			origin: OriginFor<T>,
 			id: PolicyId,
@@ -531,10 +605,13 @@ pub mod pallet {
 
 		/// Replace the nodes, kfrags, threshold and receiving key of policy `id` at once,
 		/// bumping its version. Nodes that leave keep their share through the current period;
-		/// nodes that join are paid from the next one, escrowed now. Pending requests of the
-		/// previous version are cancelled. Signed by the owner. Emits `PolicyRotated`.
+		/// nodes that join are paid from the next one, escrowed now. Every node of the new
+		/// version starts pending, as at creation. Pending requests of the previous version are
+		/// cancelled. Signed by the owner. Emits `PolicyRotated`.
 		#[pallet::call_index(2)]
-		#[pallet::weight(T::WeightInfo::rotate_policy(nodes.len() as u32))]
+		#[pallet::weight(T::WeightInfo::rotate_policy(nodes.len() as u32).saturating_add(
+			Pallet::<T>::decisions_weight(nodes.len() as u32)
+		))]
 		pub fn rotate_policy(
 			origin: OriginFor<T>,
 			id: PolicyId,
@@ -564,19 +641,21 @@ pub mod pallet {
 			Self::do_request(requester, policy, capsules)
 		}
 
-		/// Answer `request` with one cfrag per capsule, for the node the caller operates.
-		/// Signed by the node's operator account. Emits `CfragsSubmitted` (and
-		/// `RequestFulfilled` when the threshold is reached).
+		/// Answer `request`, whose content hash is `request_hash` (so that the answer cannot
+		/// land on a different request with the same id on another fork), with one cfrag per
+		/// capsule, for the node the caller operates. Signed by the node's operator account.
+		/// Emits `CfragsSubmitted` (and `RequestFulfilled` when the threshold is reached).
 		#[pallet::call_index(4)]
 		#[pallet::weight(T::WeightInfo::submit_cfrags(cfrags.len() as u32))]
 		pub fn submit_cfrags(
 			origin: OriginFor<T>,
 			request: RequestId,
+			request_hash: [u8; 32],
 			cfrags: CfragsOf<T>,
 		) -> DispatchResult {
 			let operator = ensure_signed(origin)?;
 			let node = T::Staking::node_of_operator(&operator).ok_or(Error::<T>::NotOperator)?;
-			Self::do_submit_cfrags(request, node, cfrags)
+			Self::do_submit_cfrags(request, request_hash, node, cfrags)
 		}
 
 		/// The same answer, free: sent by the node's offchain worker and authorized by the
@@ -593,7 +672,12 @@ pub mod pallet {
 			_signature: T::Signature,
 		) -> DispatchResult {
 			ensure_authorized(origin)?;
-			Self::do_submit_cfrags(response.request, response.node, response.cfrags)
+			Self::do_submit_cfrags(
+				response.request,
+				response.request_hash,
+				response.node,
+				response.cfrags,
+			)
 		}
 
 		/// Settle up to `max_periods` (at most `MaxClaimPeriods`) past periods of `node`'s fee
@@ -609,6 +693,26 @@ pub mod pallet {
 		) -> DispatchResult {
 			ensure_signed(origin)?;
 			Self::do_claim_fees(policy, &node, max_periods.min(T::MaxClaimPeriods::get()))
+		}
+
+		/// A node's decision on the current version of a policy it is pending in: accept (it
+		/// checked its kfrag completely and serves the policy) or decline (its kfrag failed a
+		/// check: it leaves the policy, and its share goes back to the owner). Free: sent by the
+		/// node's offchain worker and authorized by the operator key's signature over
+		/// `decision` (see [`Pallet::authorize_decision`]). Emits `PolicyAccepted` (and
+		/// `PolicyReady` when the threshold is reached) or `PolicyDeclined`.
+		#[pallet::call_index(8)]
+		#[pallet::weight(T::WeightInfo::decide_on_policy())]
+		#[pallet::authorize(Pallet::<T>::authorize_decision)]
+		#[pallet::weight_of_authorize(T::WeightInfo::authorize_decision())]
+		pub fn decide_on_policy(
+			origin: OriginFor<T>,
+			decision: PolicyDecisionOf<T>,
+			// Checked in `authorize_decision`.
+			_signature: T::Signature,
+		) -> DispatchResult {
+			ensure_authorized(origin)?;
+			Self::do_decide(decision)
 		}
 
 		/// Close policy `id` once it has ended and its last requests' deadlines have passed
@@ -681,8 +785,13 @@ impl<T: Config> Pallet<T> {
 
 		for grant in grants {
 			KeyUsage::<T>::mutate(&grant.node, grant.key_version, |n| n.saturating_inc());
-			FeeShares::<T>::insert(id, &grant.node, FeeShare { first, last, next: first });
+			FeeShares::<T>::insert(
+				id,
+				&grant.node,
+				FeeShare { first, last, next: first, accepted_from: None },
+			);
 			KFrags::<T>::insert(id, &grant.node, grant.kfrag);
+			PendingDecisions::<T>::insert(&grant.node, id, 0);
 		}
 		OwnerPolicies::<T>::insert(&owner, id, ());
 		Policies::<T>::insert(
@@ -722,10 +831,10 @@ impl<T: Config> Pallet<T> {
 		threshold: u32,
 		last_period: Period,
 		fee_rate: BalanceOf<T>,
-	) -> Result<BoundedVec<PolicyNode<T::AccountId>, T::MaxNodes>, DispatchError> {
+	) -> Result<BoundedVec<PolicyNodeOf<T>, T::MaxNodes>, DispatchError> {
 		ensure!(!grants.is_empty(), Error::<T>::NoNodes);
 		ensure!(threshold >= 1 && threshold as usize <= grants.len(), Error::<T>::InvalidThreshold);
-		let mut nodes = BoundedVec::<PolicyNode<T::AccountId>, T::MaxNodes>::new();
+		let mut nodes = BoundedVec::<PolicyNodeOf<T>, T::MaxNodes>::new();
 		for grant in grants {
 			ensure!(nodes.iter().all(|n| n.node != grant.node), Error::<T>::DuplicateNode);
 			ensure!(T::Staking::is_eligible(&grant.node, last_period), Error::<T>::NodeNotEligible);
@@ -737,7 +846,11 @@ impl<T: Config> Pallet<T> {
 			);
 			Self::check_kfrag(&grant.kfrag)?;
 			nodes
-				.try_push(PolicyNode { node: grant.node.clone(), key_version: grant.key_version })
+				.try_push(PolicyNode {
+					node: grant.node.clone(),
+					key_version: grant.key_version,
+					accepted: None,
+				})
 				.map_err(|_| Error::<T>::DuplicateNode)?;
 		}
 		Ok(nodes)
@@ -768,9 +881,10 @@ impl<T: Config> Pallet<T> {
 	/// and releases the keys. Returns what was refunded.
 	fn close(id: PolicyId, policy: &mut PolicyOf<T>, period: Period) -> BalanceOf<T> {
 		let mut refunded = BalanceOf::<T>::zero();
-		for PolicyNode { node, key_version } in &policy.nodes.clone() {
+		for PolicyNode { node, key_version, .. } in &policy.nodes.clone() {
 			Self::release_key_use(node, *key_version);
 			KFrags::<T>::remove(id, node);
+			PendingDecisions::<T>::remove(node, id);
 			refunded.saturating_accrue(Self::cut_share(id, policy, node, period));
 		}
 		refunded
@@ -876,7 +990,10 @@ impl<T: Config> Pallet<T> {
 				Some(_) => return Err(Error::<T>::ShareUnsettled.into()),
 				None => {
 					let first = current.saturating_add(1);
-					(FeeShare { first, last, next: first }, last.saturating_sub(current))
+					(
+						FeeShare { first, last, next: first, accepted_from: None },
+						last.saturating_sub(current),
+					)
 				},
 			};
 			escrowed.saturating_accrue(Self::fee(policy.fee_rate, added)?);
@@ -895,22 +1012,24 @@ impl<T: Config> Pallet<T> {
 		// Leaving nodes keep the current period; every old kfrag and key use goes.
 		let mut refunded = BalanceOf::<T>::zero();
 		let old_nodes = core::mem::take(&mut policy.nodes);
-		for PolicyNode { node, key_version } in &old_nodes {
+		for PolicyNode { node, key_version, .. } in &old_nodes {
 			Self::release_key_use(node, *key_version);
 			KFrags::<T>::remove(id, node);
+			PendingDecisions::<T>::remove(node, id);
 			if !nodes.iter().any(|n| &n.node == node) {
 				refunded.saturating_accrue(Self::cut_share(id, &mut policy, node, current));
 			}
 		}
+		let version = policy.version.saturating_add(1);
 		for grant in grants {
 			KeyUsage::<T>::mutate(&grant.node, grant.key_version, |n| n.saturating_inc());
 			KFrags::<T>::insert(id, &grant.node, grant.kfrag);
+			PendingDecisions::<T>::insert(&grant.node, id, version);
 		}
 		policy.nodes = nodes;
 		policy.threshold = threshold;
 		policy.receiving_key = receiving_key;
-		policy.version = policy.version.saturating_add(1);
-		let version = policy.version;
+		policy.version = version;
 		Policies::<T>::insert(id, policy);
 		Self::deposit_event(Event::PolicyRotated { id, version, escrowed, refunded });
 		Ok(())
@@ -932,6 +1051,9 @@ impl<T: Config> Pallet<T> {
 			PolicyStatus::Expired => return Err(AccessDenied::Expired),
 			PolicyStatus::Active if now >= policy.end => return Err(AccessDenied::Expired),
 			PolicyStatus::Active => {},
+		}
+		if policy.accepted() < policy.threshold {
+			return Err(AccessDenied::AwaitingAcceptance);
 		}
 		conditions::evaluate::<T>(&policy.conditions, requester, now)
 	}
@@ -1004,7 +1126,8 @@ impl<T: Config> Pallet<T> {
 		ensure!(now <= request.deadline, Error::<T>::DeadlinePassed);
 		let policy = Policies::<T>::get(request.policy).ok_or(Error::<T>::UnknownPolicy)?;
 		ensure!(Self::answerable(&policy, &request), Error::<T>::RequestCancelled);
-		ensure!(policy.nodes.iter().any(|n| &n.node == node), Error::<T>::NotAssigned);
+		let entry = policy.node(node).ok_or(Error::<T>::NotAssigned)?;
+		ensure!(entry.accepted.is_some(), Error::<T>::NotAccepted);
 		ensure!(!request.answered.contains(node), Error::<T>::AlreadyAnswered);
 		ensure!(cfrag_count == request.capsules.len(), Error::<T>::WrongCfragCount);
 		Ok((request, policy.threshold))
@@ -1028,10 +1151,12 @@ impl<T: Config> Pallet<T> {
 
 	pub(crate) fn do_submit_cfrags(
 		request_id: RequestId,
+		request_hash: [u8; 32],
 		node: T::AccountId,
 		cfrags: CfragsOf<T>,
 	) -> DispatchResult {
 		let (mut request, threshold) = Self::check_answer(request_id, &node, cfrags.len())?;
+		ensure!(request.content_hash() == request_hash, Error::<T>::RequestMismatch);
 		Self::check_cfrags(&cfrags)?;
 		request
 			.answered
@@ -1048,9 +1173,10 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
-	/// Checks a response before it enters the pool or a block: the request, the node, the
-	/// operator, the cfrags and, last because it is the expensive part, the signature. Valid
-	/// responses are free, provide the tag `(request, node)` and live until the deadline.
+	/// Checks a response before it enters the pool or a block: the request (by id and content
+	/// hash), the node, the operator and the signature, and only then, because decoding them
+	/// is the expensive part an unsigned sender could otherwise make the pool do, the cfrags.
+	/// Valid responses are free, provide the tag `(request, node)` and live until the deadline.
 	pub fn authorize_response(
 		_source: TransactionSource,
 		response: &ResponseOf<T>,
@@ -1066,15 +1192,18 @@ impl<T: Config> Pallet<T> {
 			Error::<T>::UnknownRequest | Error::<T>::RequestCancelled => InvalidTransaction::Stale,
 			_ => InvalidTransaction::Call,
 		})?;
-		let operator =
-			T::Staking::operator_of(&response.node).ok_or(InvalidTransaction::BadSigner)?;
-		if operator != response.public.clone().into_account() {
-			return Err(InvalidTransaction::BadSigner.into());
+		if request.content_hash() != response.request_hash {
+			return Err(InvalidTransaction::Stale.into());
 		}
-		Self::check_cfrags(&response.cfrags).map_err(|_| InvalidTransaction::Call)?;
-		if !SignedPayload::<T>::verify::<T::OperatorCrypto>(response, signature.clone()) {
+		Self::check_operator(&response.node, &response.public)?;
+		if !<T::OperatorCrypto as AppCrypto<_, _>>::verify(
+			&response_payload::<T>(response),
+			response.public.clone(),
+			signature.clone(),
+		) {
 			return Err(InvalidTransaction::BadProof.into());
 		}
+		Self::check_cfrags(&response.cfrags).map_err(|_| InvalidTransaction::Call)?;
 		let now = frame_system::Pallet::<T>::block_number();
 		let longevity: u64 = request
 			.deadline
@@ -1088,6 +1217,142 @@ impl<T: Config> Pallet<T> {
 			.propagate(true)
 			.build()
 			.map(|validity| (validity, Weight::zero()))
+	}
+
+	/// The signer of an authorized transaction must be `node`'s operator.
+	fn check_operator(node: &T::AccountId, public: &T::Public) -> Result<(), InvalidTransaction> {
+		let operator = T::Staking::operator_of(node).ok_or(InvalidTransaction::BadSigner)?;
+		if operator != public.clone().into_account() {
+			return Err(InvalidTransaction::BadSigner);
+		}
+		Ok(())
+	}
+
+	/// Why `decision` cannot be applied now, if it cannot: the node must be pending in the
+	/// policy's current version and the content must be what it holds for the node.
+	fn check_decision(decision: &PolicyDecisionOf<T>) -> Result<PolicyOf<T>, Error<T>> {
+		let policy = Policies::<T>::get(decision.policy).ok_or(Error::<T>::UnknownPolicy)?;
+		Self::ensure_live(&policy).map_err(|_| Error::<T>::NoPendingDecision)?;
+		ensure!(
+			PendingDecisions::<T>::get(&decision.node, decision.policy) == Some(decision.version)
+				&& policy.version == decision.version,
+			Error::<T>::NoPendingDecision
+		);
+		let envelope = KFrags::<T>::get(decision.policy, &decision.node)
+			.ok_or(Error::<T>::NoPendingDecision)?;
+		ensure!(
+			grant_content_hash(&policy.keys(), &envelope) == decision.content,
+			Error::<T>::ContentMismatch
+		);
+		Ok(policy)
+	}
+
+	/// Checks a decision before it enters the pool or a block: pending, same content, the
+	/// operator and, last, the signature. Valid decisions are free, provide the tag
+	/// `(policy, version, node)` and live until the policy's end.
+	pub fn authorize_decision(
+		_source: TransactionSource,
+		decision: &PolicyDecisionOf<T>,
+		signature: &T::Signature,
+	) -> TransactionValidityWithRefund {
+		let policy = Self::check_decision(decision).map_err(|error| match error {
+			Error::<T>::ContentMismatch => InvalidTransaction::Call,
+			_ => InvalidTransaction::Stale,
+		})?;
+		Self::check_operator(&decision.node, &decision.public)?;
+		if !<T::OperatorCrypto as AppCrypto<_, _>>::verify(
+			&decision_payload::<T>(decision),
+			decision.public.clone(),
+			signature.clone(),
+		) {
+			return Err(InvalidTransaction::BadProof.into());
+		}
+		let now = frame_system::Pallet::<T>::block_number();
+		let longevity: u64 = policy.end.saturating_sub(now).max(One::one()).unique_saturated_into();
+		ValidTransaction::with_tag_prefix("KmsDecision")
+			.priority(T::ResponsePriority::get())
+			.and_provides((decision.policy, decision.version, &decision.node))
+			.longevity(longevity)
+			.propagate(true)
+			.build()
+			.map(|validity| (validity, Weight::zero()))
+	}
+
+	/// Applies a node's decision: an accepting node serves the version from now on (its fee
+	/// share accrues from the current period if it never accepted before); a declining node
+	/// leaves the policy, and the part of its share it has not earned goes back to the owner.
+	pub(crate) fn do_decide(decision: PolicyDecisionOf<T>) -> DispatchResult {
+		let mut policy = Self::check_decision(&decision)?;
+		let PolicyDecision { policy: id, version, node, decision, .. } = decision;
+		let now = frame_system::Pallet::<T>::block_number();
+		let current = Self::period_of(now);
+		PendingDecisions::<T>::remove(&node, id);
+		match decision {
+			Decision::Accept => {
+				for entry in policy.nodes.iter_mut().filter(|entry| entry.node == node) {
+					entry.accepted = Some(now);
+				}
+				FeeShares::<T>::mutate(id, &node, |share| {
+					if let Some(share) = share {
+						share.accepted_from.get_or_insert(current);
+					}
+				});
+				let ready = policy.accepted() == policy.threshold;
+				Policies::<T>::insert(id, &policy);
+				Self::deposit_event(Event::PolicyAccepted { id, version, node });
+				if ready {
+					Self::deposit_event(Event::PolicyReady { id, version });
+				}
+			},
+			Decision::Decline(reason) => {
+				let Some(index) = policy.nodes.iter().position(|entry| entry.node == node) else {
+					return Err(Error::<T>::NoPendingDecision.into());
+				};
+				let entry = policy.nodes.remove(index);
+				Self::release_key_use(&node, entry.key_version);
+				KFrags::<T>::remove(id, &node);
+				// A node that never accepted earned nothing: all of its share goes back. One
+				// that served an earlier version keeps the current period, as a node that
+				// leaves by rotation does.
+				let refunded = match FeeShares::<T>::get(id, &node) {
+					Some(share) if share.accepted_from.is_none() => {
+						Self::refund_share(id, &mut policy, &node, share)
+					},
+					Some(_) => Self::cut_share(id, &mut policy, &node, current),
+					None => Zero::zero(),
+				};
+				Policies::<T>::insert(id, &policy);
+				Self::deposit_event(Event::PolicyDeclined { id, version, node, reason, refunded });
+			},
+		}
+		Ok(())
+	}
+
+	/// Refunds every unsettled period of a share that never earned anything and removes it.
+	fn refund_share(
+		id: PolicyId,
+		policy: &mut PolicyOf<T>,
+		node: &T::AccountId,
+		share: FeeShare,
+	) -> BalanceOf<T> {
+		let refund = policy.fee_rate.saturating_mul(share.unsettled().into());
+		Self::refund_owner(policy, refund);
+		FeeShares::<T>::remove(id, node);
+		refund
+	}
+
+	/// What `create_policy` charges: its own benchmarked weight and the `nodes` decisions it
+	/// causes (free transactions the owner pays for).
+	pub fn create_weight(nodes: u32, conditions: u32) -> Weight {
+		T::WeightInfo::create_policy(nodes, conditions)
+			.saturating_add(Self::decisions_weight(nodes))
+	}
+
+	/// The weight of `nodes` free decisions: their checks in the pool and their dispatch.
+	pub fn decisions_weight(nodes: u32) -> Weight {
+		T::WeightInfo::authorize_decision()
+			.saturating_add(T::WeightInfo::decide_on_policy())
+			.saturating_mul(nodes.into())
 	}
 
 	/// Settles up to `limit` periods of `node`'s share of `id`, in order, that are over.
@@ -1104,7 +1369,8 @@ impl<T: Config> Pallet<T> {
 		let (mut paid, mut refunded, mut periods) =
 			(BalanceOf::<T>::zero(), BalanceOf::<T>::zero(), 0u32);
 		while periods < limit && share.next <= share.last && share.next < current {
-			if T::Staking::is_serving(node, share.next) {
+			let accepted = share.accepted_from.is_some_and(|from| from <= share.next);
+			if accepted && T::Staking::is_serving(node, share.next) {
 				paid.saturating_accrue(policy.fee_rate);
 			} else {
 				refunded.saturating_accrue(policy.fee_rate);
@@ -1198,8 +1464,10 @@ impl<T: Config> Pallet<T> {
 			if !Self::answerable(&policy, &request) {
 				continue;
 			}
-			for PolicyNode { node, .. } in &policy.nodes {
-				if !request.answered.contains(node) {
+			// Only nodes that had accepted when the request was made were bound to answer it.
+			for PolicyNode { node, accepted, .. } in &policy.nodes {
+				let bound = accepted.is_some_and(|at| at <= request.created);
+				if bound && !request.answered.contains(node) {
 					T::Staking::record_missed_deadline(node, period);
 				}
 			}
@@ -1326,6 +1594,9 @@ impl<T: Config> Pallet<T> {
 	///   unsettled periods, and each owner's hold equals the sum over its policies;
 	/// - every share belongs to an existing policy and lies within its covered periods;
 	/// - kfrags exist exactly for the nodes of active policies, and `KeyUsage` counts them;
+	/// - `PendingDecisions` lists exactly the pending nodes of active policies, at the current
+	///   version; a node that accepted has a fee share accruing from its acceptance (while it
+	///   has a share at all);
 	/// - `OwnerPolicies` indexes exactly the policies, under their owners;
 	/// - every retained request refers to an existing policy, lies in
 	///   `OldestRequest..NextRequestId`, has its deadline within `ResponseWindow` of its
@@ -1337,6 +1608,7 @@ impl<T: Config> Pallet<T> {
 		use alloc::collections::btree_map::BTreeMap;
 		let mut held: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
 		let mut usage: BTreeMap<(T::AccountId, KeyVersion), u32> = BTreeMap::new();
+		let mut pending = 0u32;
 		for (id, policy) in Policies::<T>::iter() {
 			ensure!(OwnerPolicies::<T>::contains_key(&policy.owner, id), "unindexed policy");
 			let (first, last) = Self::covered_periods(policy.start, policy.end);
@@ -1357,10 +1629,22 @@ impl<T: Config> Pallet<T> {
 			);
 			held.entry(policy.owner.clone()).or_default().saturating_accrue(remaining);
 			let active = policy.status == PolicyStatus::Active;
-			for PolicyNode { node, key_version } in &policy.nodes {
+			for PolicyNode { node, key_version, accepted } in &policy.nodes {
 				ensure!(KFrags::<T>::contains_key(id, node) == active, "kfrag of a closed policy");
 				if active {
 					usage.entry((node.clone(), *key_version)).or_default().saturating_inc();
+					pending.saturating_accrue(u32::from(accepted.is_none()));
+					ensure!(
+						PendingDecisions::<T>::get(node, id)
+							== accepted.is_none().then_some(policy.version),
+						"PendingDecisions differs from the policy's pending nodes"
+					);
+				}
+				if accepted.is_some() {
+					ensure!(
+						FeeShares::<T>::get(id, node).is_none_or(|s| s.accepted_from.is_some()),
+						"an accepting node's share does not accrue"
+					);
 				}
 			}
 			ensure!(
@@ -1381,6 +1665,10 @@ impl<T: Config> Pallet<T> {
 		for (id, _) in FeeShares::<T>::iter_keys() {
 			ensure!(Policies::<T>::contains_key(id), "share of an unknown policy");
 		}
+		ensure!(
+			PendingDecisions::<T>::iter().count() as u32 == pending,
+			"a pending decision of no pending node"
+		);
 		let stored: BTreeMap<_, _> =
 			KeyUsage::<T>::iter().map(|(node, version, n)| ((node, version), n)).collect();
 		ensure!(stored == usage, "KeyUsage differs from the active policies");
@@ -1422,6 +1710,7 @@ impl<T: Config> From<AccessDenied> for Error<T> {
 			AccessDenied::CannotPay => Error::CannotPayForAccess,
 			AccessDenied::NoAlternativeHolds => Error::NoAlternativeHolds,
 			AccessDenied::NegationHolds => Error::NegationHolds,
+			AccessDenied::AwaitingAcceptance => Error::AwaitingAcceptance,
 		}
 	}
 }
@@ -1441,18 +1730,21 @@ impl<T: Config> ReencryptionRecords<T::AccountId> for Pallet<T> {
 		request: RequestId,
 		node: &T::AccountId,
 		capsule_index: u32,
-	) -> Option<CfragEvidence> {
+	) -> Option<(CfragEvidence, OffenceSpan)> {
 		let record = Requests::<T>::get(request)?;
 		let policy = Policies::<T>::get(record.policy)?;
 		let cfrag = Responses::<T>::get(request, node)?.get(capsule_index as usize)?.clone();
 		let capsule = record.capsules.get(capsule_index as usize)?.clone();
-		Some(CfragEvidence {
-			capsule,
-			cfrag,
-			verifying_key: policy.verifying_key,
-			delegating_key: policy.delegating_key,
-			receiving_key: record.receiving_key,
-		})
+		Some((
+			CfragEvidence {
+				capsule,
+				cfrag,
+				verifying_key: policy.verifying_key,
+				delegating_key: policy.delegating_key,
+				receiving_key: record.receiving_key,
+			},
+			OffenceSpan { policy: record.policy, version: record.version },
+		))
 	}
 
 	fn policy_keys_for(
@@ -1472,7 +1764,8 @@ impl<T: Config> ReencryptionRecords<T::AccountId> for Pallet<T> {
 	fn store_for_benchmark(node: &T::AccountId, evidence: CfragEvidence) -> (PolicyId, RequestId) {
 		let now = frame_system::Pallet::<T>::block_number();
 		let id: PolicyId = sp_io::hashing::blake2_128(&(b"benchmark", node).encode());
-		let nodes = alloc::vec![PolicyNode { node: node.clone(), key_version: 0 }];
+		let nodes =
+			alloc::vec![PolicyNode { node: node.clone(), key_version: 0, accepted: Some(now) }];
 		Policies::<T>::insert(
 			id,
 			Policy {

@@ -8,9 +8,13 @@ use frame_support::{
 	BoundedVec,
 };
 use kms_primitives::{
-	policies::{CapsuleBytes, CapsuleFragBytes, EncryptedKFrag, NodeGrant, PolicyId},
+	policies::{
+		grant_content_hash, CapsuleBytes, CapsuleFragBytes, Decision, EncryptedKFrag, NodeGrant,
+		PolicyId,
+	},
 	staking::{Period, UmbralPublicKey},
 };
+use sp_core::Pair;
 use sp_runtime::{
 	traits::{BlakeTwo256, IdentityLookup},
 	AccountId32, BuildStorage,
@@ -334,4 +338,63 @@ pub fn reencrypt_as(
 		.collect::<Vec<_>>()
 		.try_into()
 		.expect("at most MAX_CAPSULES")
+}
+
+/// `node`'s decision on the current version of `policy`, signed by its operator `<node>-op`
+/// over exactly what the chain holds for it, as its worker would make it.
+pub fn decision_of(
+	node: &str,
+	policy: PolicyId,
+	decision: Decision,
+) -> crate::PolicyDecisionOf<Test> {
+	let record = crate::Policies::<Test>::get(policy).expect("policy");
+	let envelope = crate::KFrags::<Test>::get(policy, account(node)).expect("kfrag on chain");
+	crate::PolicyDecision {
+		policy,
+		version: record.version,
+		node: account(node),
+		content: grant_content_hash(&record.keys(), &envelope),
+		decision,
+		public: sp_runtime::MultiSigner::from(pair(&format!("{node}-op")).public()),
+	}
+}
+
+/// Sends `decision` as the pool and block builder would: authorized (signature checked),
+/// then dispatched with the authorized origin; returns the dispatch's result (the specific
+/// error, for what the pool refuses too).
+pub fn send_decision(
+	decision: crate::PolicyDecisionOf<Test>,
+) -> frame_support::dispatch::DispatchResult {
+	use frame_support::traits::Authorize;
+	let node = decision.node.clone();
+	let operator = ["n1", "n2", "n3", "n4"]
+		.into_iter()
+		.find(|name| account(name) == node)
+		.map(|name| format!("{name}-op"))
+		.unwrap_or_else(|| "nobody".into());
+	let signature = sign(&operator, &crate::decision_payload::<Test>(&decision));
+	let call = crate::Call::<Test>::decide_on_policy {
+		decision: decision.clone(),
+		signature: signature.clone(),
+	};
+	let pool = call
+		.authorize(sp_runtime::transaction_validity::TransactionSource::External)
+		.expect("decisions have authorize logic");
+	let dispatched = KmsPolicies::decide_on_policy(
+		frame_system::RawOrigin::Authorized.into(),
+		decision,
+		signature,
+	);
+	// What the pool refuses never reaches a block; it must fail in a block all the same.
+	assert!(pool.is_ok() || dispatched.is_err(), "the pool refused a decision the block takes");
+	dispatched
+}
+
+/// Every pending node of `policy` accepts its current version.
+pub fn accept_all(policy: PolicyId) {
+	let record = crate::Policies::<Test>::get(policy).expect("policy");
+	for entry in record.nodes.iter().filter(|entry| entry.accepted.is_none()) {
+		let name = NODES.into_iter().find(|name| account(name) == entry.node).expect("a test node");
+		assert_ok!(send_decision(decision_of(name, policy, Decision::Accept)));
+	}
 }

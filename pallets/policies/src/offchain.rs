@@ -1,50 +1,68 @@
-//! The node's part of re-encryption (`PROTOCOL.md`, "Re-encryption", step 2), run by its
-//! offchain worker on each imported block.
+//! The node's part of re-encryption (`PROTOCOL.md`, "Re-encryption", step 2, and "Threat
+//! model"), run by its offchain worker on each imported block.
 //!
 //! A node's Umbral identity never touches the chain or the keystore: the node keeps 32-byte
 //! seeds in its persistent offchain storage under [`UMBRAL_SEEDS_KEY`] (SCALE `Vec<[u8; 32]>`,
 //! old ones kept while policies granted under them live), and each seed's Umbral secret is
-//! derived as [`kms_primitives::staking::identity`] says. For every retained,
-//! still-valid request whose policy names a node with one of those keys, the worker opens the
-//! node's kfrag, checks it against the policy's keys (a kfrag that fails is logged and never
-//! used), re-encrypts every capsule with an RNG seeded from the offchain random seed and
-//! submits the cfrags in one free transaction signed by the node's operator key. A
-//! local-storage entry per (request, node) keeps it from submitting twice; it resubmits only
-//! if the answer has not landed `RESEND_AFTER` blocks later and the deadline has not passed.
+//! derived as [`kms_primitives::staking::identity`] says. Every run does three things for the
+//! nodes whose keys it holds:
 //!
-//! A checked kfrag is cached in local storage under (policy, version, node), so later requests
-//! skip the decryption and the check; each run sweeps part of the cache and drops the kfrags of
-//! policies revoked, rotated to another version, or past their end and last deadline.
+//! 1. **Decides** on the policy versions the node is pending in ([`PendingDecisions`]): it opens
+//!    the kfrag and checks it completely with [`check_kfrag`] (canonical encoding,
+//!    `KeyFrag::verify` against the policy's keys, and a self-test re-encryption checked with
+//!    `CapsuleFrag::verify`, the adjudicator's own check), then accepts or declines in one free
+//!    transaction signed by the node's operator key, bound to the hash of what it checked.
+//! 2. **Answers** every live request (deadline not passed, so an answer can still land), in
+//!    deadline order, for each node that accepted the request's policy version: it re-encrypts
+//!    every capsule, checks each cfrag with `CapsuleFrag::verify` before signing (a node never
+//!    signs a cfrag it has not verified), and submits them in one free transaction signed over
+//!    the request's content hash. The live requests are found through the chain's deadline
+//!    queues, so one request never hides another.
+//! 3. **Sweeps** its local records: kfrags of policies no longer served, and submission
+//!    records past their deadline.
+//!
+//! Local state is keyed by content, never by ids alone: the kfrag cache by the hash of the
+//! policy keys and envelope ([`grant_content_hash`]), submission records by the request's
+//! content hash. After a reorg, an id that names different content on the new fork is new
+//! work, never an old answer replayed. A record per (request, node) keeps the worker from
+//! submitting twice; it resubmits only if the answer has not landed `RESEND_AFTER` blocks later
+//! and the deadline has not passed.
 //!
 //! With the `test-tamper` feature (end-to-end tests only, never in production builds) the
 //! nodes listed under [`TAMPER_KEY`] answer with cfrags of another capsule: well-formed, signed,
-//! and wrong, for the adjudicator to catch.
+//! and wrong, for the adjudicator to catch. They skip the check of their own cfrags, as a
+//! malicious node would.
 
 use super::*;
 use frame_system::offchain::SubmitTransaction;
+use kms_primitives::policies::PolicyKeys;
 use rand_chacha::{
 	rand_core::{CryptoRng, RngCore, SeedableRng},
 	ChaCha20Rng,
 };
-use sp_runtime::{
-	offchain::storage::{MutateStorageError, StorageValueRef},
-	RuntimeAppPublic,
-};
+use sp_runtime::{offchain::storage::StorageValueRef, RuntimeAppPublic};
 
 pub use kms_primitives::policies::UMBRAL_SEEDS_KEY;
 /// Log target of the re-encryption worker (operators follow it).
 pub const WORKER_TARGET: &str = "kms";
-/// The first request the worker has not finished with.
-const CURSOR_KEY: &[u8] = b"kms-policies::next-request";
-/// Prefix of the per-(request, node) submission records.
+/// Prefix of the per-(request content, node) submission records.
 const SUBMITTED_PREFIX: &[u8] = b"kms-policies::submitted";
-/// Requests looked at per block.
-const REQUESTS_PER_RUN: u64 = 16;
-/// Blocks after which an answer that has not landed is sent again.
-const RESEND_AFTER: u32 = 3;
-/// Prefix of the cached kfrags: `(prefix, policy, version, node)` → standard bytes.
+/// The keys of the submission and decision records, each with the block after which it is
+/// dropped (the request's deadline, the policy's end).
+pub(crate) const SUBMITTED_INDEX_KEY: &[u8] = b"kms-policies::submitted-index";
+/// Prefix of the per-(policy version, node) decision records.
+const DECIDED_PREFIX: &[u8] = b"kms-policies::decided";
+/// Blocks after which an answer or a decision that has not landed is sent again.
+const RESEND_AFTER: u32 = 2;
+/// Pending decisions taken up per block and node.
+const DECISIONS_PER_RUN: usize = 8;
+/// Pending decisions looked at per block and node (those sent in the last `RESEND_AFTER`
+/// blocks are passed over), so that a flood of policies naming a node costs its worker a
+/// bounded amount of work per block.
+const DECISIONS_SCANNED_PER_RUN: usize = 64;
+/// Prefix of the cached kfrags: `(prefix, content hash)` → standard bytes.
 pub(crate) const KFRAG_CACHE_PREFIX: &[u8] = b"kms-policies::kfrag";
-/// The cached kfrags' keys, swept in turn.
+/// The cached kfrags, swept in turn.
 pub(crate) const KFRAG_INDEX_KEY: &[u8] = b"kms-policies::kfrag-index";
 /// Cache entries checked per block.
 const CACHE_SWEEP_PER_RUN: usize = 32;
@@ -52,130 +70,257 @@ const CACHE_SWEEP_PER_RUN: usize = 32;
 #[cfg(feature = "test-tamper")]
 pub const TAMPER_KEY: &[u8] = b"kms::test-tamper";
 
-/// A cached kfrag: the policy, its version and the node.
-pub(crate) type CacheEntry<T> = (PolicyId, PolicyVersion, <T as frame_system::Config>::AccountId);
+/// A cached kfrag: the policy, its version, the node, and the content hash it is kept under.
+pub(crate) type CacheEntry<T> =
+	(PolicyId, PolicyVersion, <T as frame_system::Config>::AccountId, [u8; 32]);
 
-/// Opens a kfrag envelope with the node's secret and checks the kfrag against the policy's
-/// `[verifying, delegating, receiving]` keys. Returns the checked kfrag and its standard bytes.
-/// The worker's cost per (policy, node) before the cache; benchmarked as `worker_open_kfrag`.
-pub fn open_kfrag(
+/// A kfrag that passed every check, ready to re-encrypt with.
+pub type CheckedKFrag = umbral_pre::VerifiedKeyFrag;
+
+/// Opens a kfrag envelope with the node's secret and checks the kfrag completely against the
+/// policy's keys: its encoding (canonical only), `KeyFrag::verify` (which checks the signature
+/// over the kfrag for the proxy), and a self-test — a test capsule re-encrypted with the kfrag
+/// must pass `CapsuleFrag::verify`, which checks the kfrag's *other* signature, the one the
+/// adjudicator judges cfrags by. A kfrag that fails any of these is declined, never used.
+/// Returns the checked kfrag and its standard bytes; what the worker pays per (policy, node)
+/// before its cache, benchmarked as `worker_open_kfrag`.
+pub fn check_kfrag(
+	rng: &mut (impl CryptoRng + RngCore),
 	secret: &umbral_pre::SecretKey,
 	envelope: &EncryptedKFrag,
-	[verifying, delegating, receiving]: [&UmbralPublicKey; 3],
-) -> Result<(umbral_pre::VerifiedKeyFrag, Vec<u8>), &'static str> {
-	let capsule = wire::decode_capsule(&envelope.capsule).map_err(|_| "kfrag envelope capsule")?;
+	keys: &PolicyKeys,
+) -> Result<(CheckedKFrag, Vec<u8>), DeclineReason> {
+	let capsule =
+		wire::decode_capsule(&envelope.capsule).map_err(|_| DeclineReason::EnvelopeUnopenable)?;
 	let plain = umbral_pre::decrypt_original(secret, &capsule, &envelope.ciphertext)
-		.map_err(|_| "the kfrag does not open with this node's key")?;
-	let kfrag = wire::decode_key_frag(&plain).map_err(|_| "the kfrag does not decode")?;
-	let key = |key: &UmbralPublicKey| key.decompress().ok_or("a policy key is not a point");
-	let verified = kfrag
-		.verify(&key(verifying)?, Some(&key(delegating)?), Some(&key(receiving)?))
-		.map_err(|_| "the kfrag fails verification against the policy's keys")?;
-	Ok((verified, plain.into_vec()))
+		.map_err(|_| DeclineReason::EnvelopeUnopenable)?;
+	let kfrag = wire::decode_key_frag(&plain).map_err(|_| DeclineReason::MalformedKFrag)?;
+	let [verifying, delegating, receiving] = [&keys.verifying, &keys.delegating, &keys.receiving]
+		.map(|key| key.decompress().ok_or(DeclineReason::InvalidKFrag));
+	let (verifying, delegating, receiving) = (verifying?, delegating?, receiving?);
+	let kfrag = kfrag
+		.verify(&verifying, Some(&delegating), Some(&receiving))
+		.map_err(|_| DeclineReason::InvalidKFrag)?;
+	let (probe, _) = umbral_pre::encrypt_with_rng(rng, &delegating, b"kms self-test")
+		.map_err(|_| DeclineReason::SelfTestFailed)?;
+	umbral_pre::reencrypt_with_rng(rng, &probe, kfrag.clone())
+		.unverify()
+		.verify(&probe, &verifying, &delegating, &receiving)
+		.map_err(|_| DeclineReason::SelfTestFailed)?;
+	Ok((kfrag, plain.into_vec()))
 }
 
-/// Re-encrypts `capsule` with `kfrag`: the cfrag in the standard serialization. The worker's
-/// cost per capsule; benchmarked as `worker_reencrypt`.
-pub fn reencrypt_capsule(
+/// Re-encrypts `capsule` with `kfrag` and checks the cfrag with `CapsuleFrag::verify` against
+/// the keys it will be judged by: the cfrag in the standard serialization, or an error if it
+/// does not verify (then the node must not sign it). The worker's cost per capsule;
+/// benchmarked as `worker_reencrypt`.
+pub fn reencrypt_checked(
 	rng: &mut (impl CryptoRng + RngCore),
 	capsule: &umbral_pre::Capsule,
-	kfrag: &umbral_pre::VerifiedKeyFrag,
+	kfrag: &CheckedKFrag,
+	keys: &PolicyKeys,
 ) -> Result<Vec<u8>, &'static str> {
 	let cfrag = umbral_pre::reencrypt_with_rng(rng, capsule, kfrag.clone()).unverify();
+	let key = |key: &UmbralPublicKey| key.decompress().ok_or("a policy key is not a point");
+	cfrag
+		.clone()
+		.verify(capsule, &key(&keys.verifying)?, &key(&keys.delegating)?, &key(&keys.receiving)?)
+		.map_err(|_| "a cfrag fails its own verification")?;
 	wire::to_vec(&cfrag).map_err(|_| "a cfrag does not encode")
 }
 
+/// This node's Umbral identities: each public key with its secret.
+type Identities = Vec<(UmbralPublicKey, umbral_pre::SecretKey)>;
+
 impl<T: Config> Pallet<T> {
-	/// Answers the requests assigned to this node's identities.
+	/// The worker's run at block `now`.
 	pub(crate) fn offchain_answers(now: BlockNumberFor<T>) {
 		let Ok(Some(seeds)) = StorageValueRef::persistent(UMBRAL_SEEDS_KEY).get::<Vec<[u8; 32]>>()
 		else {
 			return;
 		};
-		let secrets: Vec<(UmbralPublicKey, umbral_pre::SecretKey)> = seeds
+		let identities: Identities = seeds
 			.iter()
 			.filter_map(kms_primitives::staking::identity::secret)
 			.map(|secret| (UmbralPublicKey::of(&secret.public_key()), secret))
 			.collect();
-		let cursor_ref = StorageValueRef::persistent(CURSOR_KEY);
-		let start = cursor_ref.get::<RequestId>().ok().flatten().unwrap_or_default();
-		let start = start.max(OldestRequest::<T>::get());
-		let end = NextRequestId::<T>::get().min(start.saturating_add(REQUESTS_PER_RUN));
-		let mut cursor = start;
-		for id in start..end {
-			let finished = Self::answer_request(id, now, &secrets);
-			if finished && cursor == id {
-				cursor = id.saturating_add(1);
+		let mut rng = ChaCha20Rng::from_seed(sp_io::offchain::random_seed());
+		Self::offchain_decisions(now, &identities, &mut rng);
+		// Answers submitted now land in block `now + 1` at the earliest: requests whose
+		// deadline is `now` are past helping.
+		let window = T::ResponseWindow::get();
+		let mut block = now.saturating_add(One::one());
+		while block <= now.saturating_add(window) {
+			for id in Deadlines::<T>::get(block) {
+				Self::answer_request(id, now, &identities, &mut rng);
 			}
+			block = block.saturating_add(One::one());
 		}
-		cursor_ref.set(&cursor);
+		Self::sweep_submitted(now);
 		Self::sweep_kfrag_cache(now);
 	}
 
-	/// Answers `id` for every local identity assigned to it. Returns whether nothing is left
-	/// to do for it here (answered, cancelled, past its deadline, or not ours).
+	/// The secret of `node`'s key of `version`, if this worker holds it.
+	fn secret_of<'a>(
+		identities: &'a Identities,
+		node: &T::AccountId,
+		version: KeyVersion,
+	) -> Option<&'a umbral_pre::SecretKey> {
+		let key = T::Staking::node_key(node, version)?;
+		identities.iter().find(|(held, _)| *held == key).map(|(_, secret)| secret)
+	}
+
+	/// Decides on up to `DECISIONS_PER_RUN` pending policy versions of each node this worker
+	/// holds a current key of.
+	fn offchain_decisions(now: BlockNumberFor<T>, identities: &Identities, rng: &mut ChaCha20Rng) {
+		let mut nodes: Vec<T::AccountId> =
+			identities.iter().filter_map(|(key, _)| T::Staking::node_of_key(key)).collect();
+		nodes.sort();
+		nodes.dedup();
+		for node in nodes {
+			let mut decided = 0;
+			for (id, version) in
+				PendingDecisions::<T>::iter_prefix(&node).take(DECISIONS_SCANNED_PER_RUN)
+			{
+				if decided >= DECISIONS_PER_RUN {
+					break;
+				}
+				// A decision is checked and sent at most every `RESEND_AFTER` blocks; what it
+				// says is bound on chain to the content it was made for.
+				let record = (DECIDED_PREFIX, id, version, &node).encode();
+				if Self::claim(&record, now) {
+					Self::decide(id, version, &node, identities, rng);
+					decided += 1;
+				}
+			}
+		}
+	}
+
+	/// Checks `node`'s kfrag of policy `id` at `version` and submits its decision.
+	fn decide(
+		id: PolicyId,
+		version: PolicyVersion,
+		node: &T::AccountId,
+		identities: &Identities,
+		rng: &mut ChaCha20Rng,
+	) {
+		let Some(policy) = Policies::<T>::get(id) else { return };
+		// The decision record goes with the policy's end: no decision is possible after it.
+		Self::index_submitted((DECIDED_PREFIX, id, version, node).encode(), policy.end);
+		let Some(entry) = policy.node(node) else { return };
+		let Some(envelope) = KFrags::<T>::get(id, node) else { return };
+		let Some(secret) = Self::secret_of(identities, node, entry.key_version) else {
+			log::warn!(
+				target: WORKER_TARGET,
+				"policy {} v{version}: no Umbral seed here for key v{} of {node:?}",
+				hex(&id),
+				entry.key_version,
+			);
+			return;
+		};
+		let keys = policy.keys();
+		let content = grant_content_hash(&keys, &envelope);
+		let decision = match check_kfrag(rng, secret, &envelope, &keys) {
+			Ok((_, bytes)) => {
+				Self::cache_kfrag((id, version, node.clone(), content), &bytes);
+				log::info!(target: WORKER_TARGET, "policy {} v{version}: accepting for {node:?}", hex(&id));
+				Decision::Accept
+			},
+			Err(reason) => {
+				log::warn!(
+					target: WORKER_TARGET,
+					"policy {} v{version}: declining for {node:?}: {reason:?}",
+					hex(&id),
+				);
+				Decision::Decline(reason)
+			},
+		};
+		let Some(public) = Self::operator_key(node) else { return };
+		let decision =
+			PolicyDecision { policy: id, version, node: node.clone(), content, decision, public };
+		let payload = decision_payload::<T>(&decision);
+		let Some(signature) =
+			<T::OperatorCrypto as AppCrypto<_, _>>::sign(&payload, decision.public.clone())
+		else {
+			log::warn!(target: WORKER_TARGET, "policy {}: cannot sign for {node:?}", hex(&id));
+			return;
+		};
+		Self::submit(Call::decide_on_policy { decision, signature }, || {
+			alloc::format!("decision on policy {} v{version} for {node:?}", hex(&id))
+		});
+	}
+
+	/// Records that work under `record` is sent at `now`, unless it was sent less than
+	/// `RESEND_AFTER` blocks ago. Returns whether the caller should send it.
+	fn claim(record: &[u8], now: BlockNumberFor<T>) -> bool {
+		StorageValueRef::persistent(record)
+			.mutate(|sent: Result<Option<BlockNumberFor<T>>, _>| match sent {
+				Ok(Some(at)) if now < at.saturating_add(RESEND_AFTER.into()) => Err(()),
+				_ => Ok(now),
+			})
+			.is_ok()
+	}
+
+	/// Answers request `id` for every local node that accepted its policy version and has not
+	/// answered.
 	fn answer_request(
 		id: RequestId,
 		now: BlockNumberFor<T>,
-		secrets: &[(UmbralPublicKey, umbral_pre::SecretKey)],
-	) -> bool {
-		let Some(request) = Requests::<T>::get(id) else { return true };
-		if now > request.deadline {
-			return true;
-		}
-		let Some(policy) = Policies::<T>::get(request.policy) else { return true };
+		identities: &Identities,
+		rng: &mut ChaCha20Rng,
+	) {
+		let Some(request) = Requests::<T>::get(id) else { return };
+		let Some(policy) = Policies::<T>::get(request.policy) else { return };
 		if !Self::answerable(&policy, &request) {
 			log::debug!(target: WORKER_TARGET, "request {id} skipped: cancelled by its policy");
-			return true;
+			return;
 		}
-		let mut finished = true;
-		for PolicyNode { node, key_version } in &policy.nodes {
-			let Some(key) = T::Staking::node_key(node, *key_version) else { continue };
-			let Some((_, secret)) = secrets.iter().find(|(held, _)| *held == key) else {
-				continue;
-			};
-			if request.answered.contains(node) {
+		let request_hash = request.content_hash();
+		for PolicyNode { node, key_version, accepted } in &policy.nodes {
+			if accepted.is_none() || request.answered.contains(node) {
 				continue;
 			}
-			finished = false;
-			let record = (SUBMITTED_PREFIX, id, node).encode();
-			let claimed = StorageValueRef::persistent(&record).mutate(
-				|sent: Result<Option<BlockNumberFor<T>>, _>| match sent {
-					Ok(Some(at)) if now < at.saturating_add(RESEND_AFTER.into()) => Err(()),
-					_ => Ok(now),
-				},
-			);
-			match claimed {
-				Ok(_) => {},
-				Err(MutateStorageError::ValueFunctionFailed(()))
-				| Err(MutateStorageError::ConcurrentModification(_)) => continue,
+			let Some(secret) = Self::secret_of(identities, node, *key_version) else { continue };
+			let record = (SUBMITTED_PREFIX, request_hash, node).encode();
+			if !Self::claim(&record, now) {
+				continue;
 			}
+			Self::index_submitted(record, request.deadline);
 			log::info!(target: WORKER_TARGET, "request {id} seen: answering for node {node:?}");
-			match Self::reencrypt(&policy, &request, node, secret) {
-				Ok(cfrags) => Self::submit(id, node, cfrags),
+			match Self::reencrypt(&policy, &request, node, secret, rng) {
+				Ok(cfrags) => Self::respond(id, request_hash, node, cfrags),
 				Err(reason) => {
 					log::warn!(target: WORKER_TARGET, "request {id} skipped for {node:?}: {reason}")
 				},
 			}
 		}
-		finished
 	}
 
-	/// Re-encrypts the request's capsules with `node`'s kfrag of the policy.
+	/// Re-encrypts the request's capsules with `node`'s kfrag of the policy, checking each
+	/// cfrag before it may be signed.
 	fn reencrypt(
 		policy: &PolicyOf<T>,
 		request: &RequestOf<T>,
 		node: &T::AccountId,
 		secret: &umbral_pre::SecretKey,
+		rng: &mut ChaCha20Rng,
 	) -> Result<CfragsOf<T>, &'static str> {
-		let kfrag = Self::kfrag(policy, request, node, secret)?;
-		let mut rng = ChaCha20Rng::from_seed(sp_io::offchain::random_seed());
+		let keys = PolicyKeys { receiving: request.receiving_key, ..policy.keys() };
+		let kfrag = Self::kfrag(request.policy, policy, node, secret, rng)?;
+		#[cfg(feature = "test-tamper")]
+		let tampering = Self::tampers(node);
 		let mut cfrags = CfragsOf::<T>::new();
 		for bytes in &request.capsules {
 			let capsule = wire::decode_capsule(bytes).map_err(|_| "a capsule does not decode")?;
 			#[cfg(feature = "test-tamper")]
-			let capsule = Self::tampered_capsule(node, policy, &mut rng).unwrap_or(capsule);
-			let cfrag = reencrypt_capsule(&mut rng, &capsule, &kfrag)?;
+			if tampering {
+				let cfrag = Self::tampered_cfrag(policy, &kfrag, rng)?;
+				cfrags
+					.try_push(cfrag.try_into().map_err(|_| "cfrag length")?)
+					.map_err(|_| "count")?;
+				continue;
+			}
+			let cfrag = reencrypt_checked(rng, &capsule, &kfrag, &keys)?;
 			cfrags
 				.try_push(cfrag.try_into().map_err(|_| "a cfrag has the wrong length")?)
 				.map_err(|_| "more cfrags than capsules")?;
@@ -183,30 +328,43 @@ impl<T: Config> Pallet<T> {
 		Ok(cfrags)
 	}
 
-	/// `node`'s kfrag of the policy: from the cache, or opened from its envelope with the
-	/// node's secret, checked against the policy's keys and cached.
+	/// `node`'s checked kfrag of the policy's current version: from the cache (keyed by the
+	/// content it was checked for), or opened and checked again.
 	fn kfrag(
+		id: PolicyId,
 		policy: &PolicyOf<T>,
-		request: &RequestOf<T>,
 		node: &T::AccountId,
 		secret: &umbral_pre::SecretKey,
-	) -> Result<umbral_pre::VerifiedKeyFrag, &'static str> {
-		let entry: CacheEntry<T> = (request.policy, policy.version, node.clone());
-		let cache_key = (KFRAG_CACHE_PREFIX, &entry).encode();
-		let mut cached = StorageValueRef::persistent(&cache_key);
-		if let Ok(Some(bytes)) = cached.get::<Vec<u8>>() {
-			if let Ok(kfrag) = wire::decode_key_frag(&bytes) {
-				// Checked before it was cached; the cache is the node's own storage.
-				return Ok(kfrag.skip_verification());
-			}
+		rng: &mut ChaCha20Rng,
+	) -> Result<CheckedKFrag, &'static str> {
+		let envelope = KFrags::<T>::get(id, node).ok_or("no kfrag on chain")?;
+		let content = grant_content_hash(&policy.keys(), &envelope);
+		let cached = StorageValueRef::persistent(&(KFRAG_CACHE_PREFIX, content).encode())
+			.get::<Vec<u8>>()
+			.ok()
+			.flatten()
+			.and_then(|bytes| wire::decode_key_frag(&bytes).ok());
+		if let Some(kfrag) = cached {
+			// Checked completely for exactly this content before it was cached; the cache
+			// is the node's own storage.
+			return Ok(kfrag.skip_verification());
 		}
-		let envelope = KFrags::<T>::get(request.policy, node).ok_or("no kfrag on chain")?;
-		let (verified, plain) = open_kfrag(
-			secret,
-			&envelope,
-			[&policy.verifying_key, &policy.delegating_key, &request.receiving_key],
-		)?;
-		cached.set(&plain);
+		let (kfrag, bytes) =
+			check_kfrag(rng, secret, &envelope, &policy.keys()).map_err(|reason| match reason {
+				DeclineReason::EnvelopeUnopenable => "the kfrag does not open with this key",
+				DeclineReason::MalformedKFrag => "the kfrag is not canonical",
+				DeclineReason::InvalidKFrag => "the kfrag fails verification",
+				DeclineReason::SelfTestFailed => "the kfrag fails its self-test",
+			})?;
+		Self::cache_kfrag((id, policy.version, node.clone(), content), &bytes);
+		Ok(kfrag)
+	}
+
+	/// Keeps a checked kfrag under its content hash, indexed for the sweep.
+	fn cache_kfrag(entry: CacheEntry<T>, bytes: &[u8]) {
+		let key = (KFRAG_CACHE_PREFIX, entry.3).encode();
+		let mut cached = StorageValueRef::persistent(&key);
+		cached.set(&bytes.to_vec());
 		let indexed = StorageValueRef::persistent(KFRAG_INDEX_KEY).mutate(
 			|index: Result<Option<Vec<CacheEntry<T>>>, _>| -> Result<_, ()> {
 				let mut index = index.ok().flatten().unwrap_or_default();
@@ -220,11 +378,11 @@ impl<T: Config> Pallet<T> {
 			// Unindexed, the entry would never be swept: better not cached at all.
 			cached.clear();
 		}
-		Ok(verified)
 	}
 
 	/// Drops the cached kfrags of policies that no longer need them, checking up to
-	/// `CACHE_SWEEP_PER_RUN` entries per block in turn.
+	/// `CACHE_SWEEP_PER_RUN` entries per block in turn: revoked, rotated to another version,
+	/// past their end and last deadline, or holding other content for the node now.
 	fn sweep_kfrag_cache(now: BlockNumberFor<T>) {
 		let index_ref = StorageValueRef::persistent(KFRAG_INDEX_KEY);
 		let Ok(Some(index)) = index_ref.get::<Vec<CacheEntry<T>>>() else { return };
@@ -232,11 +390,14 @@ impl<T: Config> Pallet<T> {
 		let stale: Vec<CacheEntry<T>> = index
 			.iter()
 			.take(checked)
-			.filter(|(id, version, _)| {
+			.filter(|(id, version, node, content)| {
 				Policies::<T>::get(id).is_none_or(|policy| {
 					policy.version != *version
 						|| matches!(policy.status, PolicyStatus::Revoked(_))
 						|| now > policy.end.saturating_add(T::ResponseWindow::get())
+						|| KFrags::<T>::get(id, node).is_none_or(|envelope| {
+							grant_content_hash(&policy.keys(), &envelope) != *content
+						})
 				})
 			})
 			.cloned()
@@ -251,69 +412,138 @@ impl<T: Config> Pallet<T> {
 		});
 		if swept.is_ok() {
 			for entry in &stale {
-				StorageValueRef::persistent(&(KFRAG_CACHE_PREFIX, entry).encode()).clear();
-				log::debug!(target: WORKER_TARGET, "kfrag of policy {:?} v{} dropped", entry.0, entry.1);
+				StorageValueRef::persistent(&(KFRAG_CACHE_PREFIX, entry.3).encode()).clear();
+				log::debug!(
+					target: WORKER_TARGET,
+					"kfrag of policy {} v{} dropped",
+					hex(&entry.0),
+					entry.1
+				);
 			}
 		}
 	}
 
-	/// With `test-tamper`, for a node listed under [`TAMPER_KEY`]: a fresh capsule for the
-	/// policy's delegating key, whose cfrag is well-formed but answers the wrong capsule.
-	#[cfg(feature = "test-tamper")]
-	fn tampered_capsule(
-		node: &T::AccountId,
-		policy: &PolicyOf<T>,
-		rng: &mut ChaCha20Rng,
-	) -> Option<umbral_pre::Capsule> {
-		let listed = StorageValueRef::persistent(TAMPER_KEY).get::<Vec<T::AccountId>>().ok()??;
-		if !listed.contains(node) {
-			return None;
-		}
-		let delegating = policy.delegating_key.decompress()?;
-		let (capsule, _) = umbral_pre::encrypt_with_rng(rng, &delegating, b"").ok()?;
-		log::warn!(target: WORKER_TARGET, "test-tamper: corrupting the cfrags of {node:?}");
-		Some(capsule)
+	/// Remembers a local record's key until block `until` (a request's deadline, a policy's
+	/// end), after which `sweep_submitted` drops it.
+	fn index_submitted(record: Vec<u8>, until: BlockNumberFor<T>) {
+		let _ = StorageValueRef::persistent(SUBMITTED_INDEX_KEY).mutate(
+			|index: Result<Option<Vec<(Vec<u8>, BlockNumberFor<T>)>>, _>| -> Result<_, ()> {
+				let mut index = index.ok().flatten().unwrap_or_default();
+				if !index.iter().any(|(key, _)| *key == record) {
+					index.push((record, until));
+				}
+				Ok(index)
+			},
+		);
 	}
 
-	/// Signs the answer with `node`'s operator key (from the keystore) and submits it.
-	fn submit(id: RequestId, node: &T::AccountId, cfrags: CfragsOf<T>) {
-		let Some(operator) = T::Staking::operator_of(node) else { return };
+	/// Drops the records whose time has passed.
+	fn sweep_submitted(now: BlockNumberFor<T>) {
+		let index_ref = StorageValueRef::persistent(SUBMITTED_INDEX_KEY);
+		let mut expired = Vec::new();
+		let swept = index_ref.mutate(
+			|index: Result<Option<Vec<(Vec<u8>, BlockNumberFor<T>)>>, _>| -> Result<_, ()> {
+				let mut index = index.ok().flatten().unwrap_or_default();
+				index.retain(|(key, deadline)| {
+					let live = *deadline >= now;
+					if !live {
+						expired.push(key.clone());
+					}
+					live
+				});
+				Ok(index)
+			},
+		);
+		if swept.is_ok() {
+			for key in expired {
+				StorageValueRef::persistent(&key).clear();
+			}
+		}
+	}
+
+	/// With `test-tamper`: whether `node` is listed under [`TAMPER_KEY`].
+	#[cfg(feature = "test-tamper")]
+	fn tampers(node: &T::AccountId) -> bool {
+		StorageValueRef::persistent(TAMPER_KEY)
+			.get::<Vec<T::AccountId>>()
+			.ok()
+			.flatten()
+			.is_some_and(|listed| listed.contains(node))
+	}
+
+	/// With `test-tamper`: a cfrag of a fresh capsule for the policy's delegating key,
+	/// well-formed but the answer to another capsule. Never checked: the node is malicious.
+	#[cfg(feature = "test-tamper")]
+	fn tampered_cfrag(
+		policy: &PolicyOf<T>,
+		kfrag: &CheckedKFrag,
+		rng: &mut ChaCha20Rng,
+	) -> Result<Vec<u8>, &'static str> {
+		let delegating = policy.delegating_key.decompress().ok_or("delegating key")?;
+		let (capsule, _) =
+			umbral_pre::encrypt_with_rng(rng, &delegating, b"").map_err(|_| "encryption")?;
+		log::warn!(target: WORKER_TARGET, "test-tamper: corrupting a cfrag");
+		let cfrag = umbral_pre::reencrypt_with_rng(rng, &capsule, kfrag.clone()).unverify();
+		wire::to_vec(&cfrag).map_err(|_| "a cfrag does not encode")
+	}
+
+	/// `node`'s operator key, if this node's keystore holds it.
+	fn operator_key(node: &T::AccountId) -> Option<T::Public> {
+		let operator = T::Staking::operator_of(node)?;
 		let keys = <T::OperatorCrypto as AppCrypto<_, _>>::RuntimeAppPublic::all();
-		let Some(public) = keys.into_iter().find_map(|key| {
+		let found = keys.into_iter().find_map(|key| {
 			let generic: <T::OperatorCrypto as AppCrypto<_, _>>::GenericPublic = key.into();
 			let public: T::Public = generic.into();
 			(public.clone().into_account() == operator).then_some(public)
-		}) else {
-			log::warn!(target: WORKER_TARGET, "request {id}: no operator key of {node:?} here");
-			return;
-		};
-		let response = Response { request: id, node: node.clone(), cfrags, public };
-		let Some(signature) = SignedPayload::<T>::sign::<T::OperatorCrypto>(&response) else {
+		});
+		if found.is_none() {
+			log::warn!(target: WORKER_TARGET, "no operator key of {node:?} in this keystore");
+		}
+		found
+	}
+
+	/// Signs the answer with `node`'s operator key (from the keystore) and submits it.
+	fn respond(id: RequestId, request_hash: [u8; 32], node: &T::AccountId, cfrags: CfragsOf<T>) {
+		let Some(public) = Self::operator_key(node) else { return };
+		let response = Response { request: id, request_hash, node: node.clone(), cfrags, public };
+		let payload = response_payload::<T>(&response);
+		let Some(signature) =
+			<T::OperatorCrypto as AppCrypto<_, _>>::sign(&payload, response.public.clone())
+		else {
 			log::warn!(target: WORKER_TARGET, "request {id}: cannot sign for {node:?}");
 			return;
 		};
-		let call = Call::submit_cfrags_authorized { response, signature };
+		Self::submit(Call::submit_cfrags_authorized { response, signature }, || {
+			alloc::format!("answer to request {id} for {node:?}")
+		});
+	}
+
+	/// Submits `call` as an authorized transaction, logging what happened to `what`.
+	fn submit(call: Call<T>, what: impl Fn() -> alloc::string::String) {
 		let xt = T::create_authorized_transaction(call.into());
 		match SubmitTransaction::<T, Call<T>>::submit_transaction(xt) {
-			Ok(()) => log::info!(target: WORKER_TARGET, "request {id} answered for {node:?}"),
-			Err(()) => {
-				log::warn!(target: WORKER_TARGET, "request {id}: the pool refused the answer")
-			},
+			Ok(()) => log::info!(target: WORKER_TARGET, "{} sent", what()),
+			Err(()) => log::warn!(target: WORKER_TARGET, "{}: refused by the pool", what()),
 		}
 	}
 }
 
+/// A policy id in hex, for logs.
+fn hex(id: &PolicyId) -> alloc::string::String {
+	id.iter().map(|byte| alloc::format!("{byte:02x}")).collect()
+}
+
 /// What the worker's benchmarks work on: a node's secret, a kfrag envelope sealed to it, the
-/// policy's `[verifying, delegating, receiving]` keys and `capsules` capsules of the
-/// delegating key (standard bytes), all drawn from `seed`.
+/// policy's keys and `capsules` capsules of the delegating key (standard bytes), all drawn
+/// from `seed`.
 #[cfg(feature = "runtime-benchmarks")]
 pub struct WorkerMaterial {
 	/// The node's Umbral secret.
 	pub secret: umbral_pre::SecretKey,
 	/// Its kfrag of the policy, sealed to it.
 	pub envelope: EncryptedKFrag,
-	/// The policy's verifying, delegating and receiving keys.
-	pub keys: [UmbralPublicKey; 3],
+	/// The policy's keys.
+	pub keys: PolicyKeys,
 	/// Capsules to re-encrypt.
 	pub capsules: Vec<Vec<u8>>,
 }
@@ -358,33 +588,33 @@ impl WorkerMaterial {
 				wire::to_vec(&capsule).map_err(|_| "capsule encoding")
 			})
 			.collect::<Result<_, _>>()?;
-		let keys = [
-			UmbralPublicKey::of(&signer.verifying_key()),
-			UmbralPublicKey::of(&delegating_key),
-			UmbralPublicKey::of(&receiving),
-		];
+		let keys = PolicyKeys {
+			verifying: UmbralPublicKey::of(&signer.verifying_key()),
+			delegating: UmbralPublicKey::of(&delegating_key),
+			receiving: UmbralPublicKey::of(&receiving),
+		};
 		Ok(Self { secret, envelope, keys, capsules })
 	}
 
-	/// [`open_kfrag`] on this material.
-	pub fn open(&self) -> Result<umbral_pre::VerifiedKeyFrag, &'static str> {
-		let [verifying, delegating, receiving] = &self.keys;
-		open_kfrag(&self.secret, &self.envelope, [verifying, delegating, receiving])
+	/// [`check_kfrag`] on this material.
+	pub fn open(&self, rng: &mut ChaCha20Rng) -> Result<CheckedKFrag, &'static str> {
+		check_kfrag(rng, &self.secret, &self.envelope, &self.keys)
 			.map(|(kfrag, _)| kfrag)
+			.map_err(|_| "the kfrag fails its checks")
 	}
 
 	/// The worker's work per request once the kfrag is open: decode each capsule and
-	/// [`reencrypt_capsule`] it.
+	/// [`reencrypt_checked`] it.
 	pub fn reencrypt(
 		&self,
-		kfrag: &umbral_pre::VerifiedKeyFrag,
+		kfrag: &CheckedKFrag,
 		rng: &mut ChaCha20Rng,
 	) -> Result<Vec<Vec<u8>>, &'static str> {
 		self.capsules
 			.iter()
 			.map(|bytes| {
 				let capsule = wire::decode_capsule(bytes).map_err(|_| "capsule decoding")?;
-				reencrypt_capsule(rng, &capsule, kfrag)
+				reencrypt_checked(rng, &capsule, kfrag, &self.keys)
 			})
 			.collect()
 	}

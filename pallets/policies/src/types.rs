@@ -4,8 +4,8 @@ use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use frame_support::{BoundedVec, CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound};
 use kms_primitives::{
 	policies::{
-		CapsuleBytes, CapsuleFragBytes, Condition, PolicyFees, PolicyId, PolicyNode, PolicyStatus,
-		PolicyVersion, RequestId,
+		CapsuleBytes, CapsuleFragBytes, Condition, Decision, PolicyFees, PolicyId, PolicyKeys,
+		PolicyNode, PolicyStatus, PolicyVersion, RequestId,
 	},
 	staking::{Period, UmbralPublicKey},
 };
@@ -46,8 +46,9 @@ where
 	pub receiving_key: UmbralPublicKey,
 	/// How many nodes' cfrags Bob needs (`M`).
 	pub threshold: u32,
-	/// The nodes of the current version (`N`), each with the key version of its kfrag.
-	pub nodes: BoundedVec<PolicyNode<AccountId>, MaxNodes>,
+	/// The nodes of the current version (`N`), each with the key version of its kfrag and
+	/// whether it accepted this version. A node that declined is no longer listed.
+	pub nodes: BoundedVec<PolicyNode<AccountId, BlockNumber>, MaxNodes>,
 	/// The block it was created in.
 	pub start: BlockNumber,
 	/// The first block in which it no longer accepts requests.
@@ -64,9 +65,41 @@ where
 	pub version: PolicyVersion,
 }
 
+impl<AccountId, Balance, BlockNumber, MaxNodes, MaxLabel, MaxConditions>
+	Policy<AccountId, Balance, BlockNumber, MaxNodes, MaxLabel, MaxConditions>
+where
+	AccountId: Clone + PartialEq + Eq + core::fmt::Debug,
+	Balance: Clone + PartialEq + Eq + core::fmt::Debug,
+	BlockNumber: Clone + PartialEq + Eq + core::fmt::Debug,
+	MaxNodes: Get<u32>,
+	MaxLabel: Get<u32>,
+	MaxConditions: Get<u32>,
+{
+	/// The keys of the current version, by name.
+	pub fn keys(&self) -> PolicyKeys {
+		PolicyKeys {
+			verifying: self.verifying_key,
+			delegating: self.delegating_key,
+			receiving: self.receiving_key,
+		}
+	}
+
+	/// How many nodes accepted the current version.
+	pub fn accepted(&self) -> u32 {
+		self.nodes.iter().filter(|node| node.accepted.is_some()).count() as u32
+	}
+
+	/// `node`'s entry in the current version.
+	pub fn node(&self, node: &AccountId) -> Option<&PolicyNode<AccountId, BlockNumber>> {
+		self.nodes.iter().find(|entry| &entry.node == node)
+	}
+}
+
 /// A node's fee share in a policy: the periods `first..=last` it is paid for if it serves in
 /// them, settled in order up to (excluding) `next`. `rate × (last + 1 − next)` of the
-/// policy's escrow belongs to this share; nothing when `next > last`.
+/// policy's escrow belongs to this share; nothing when `next > last`. Periods before
+/// `accepted_from` (all of them while it is `None`) are refunded to the owner whatever the
+/// node's service: a node earns only once it has accepted the policy.
 #[derive(
 	Encode,
 	Decode,
@@ -86,6 +119,9 @@ pub struct FeeShare {
 	pub last: Period,
 	/// The first period not settled yet.
 	pub next: Period,
+	/// The period of the node's first acceptance of the policy (any version); `None` while
+	/// it has never accepted.
+	pub accepted_from: Option<Period>,
 }
 
 impl FeeShare {
@@ -134,6 +170,32 @@ where
 	pub answered: BoundedVec<AccountId, MaxNodes>,
 }
 
+impl<AccountId, BlockNumber, MaxCapsules, MaxNodes>
+	Request<AccountId, BlockNumber, MaxCapsules, MaxNodes>
+where
+	AccountId: Clone + PartialEq + Eq + core::fmt::Debug + Encode,
+	BlockNumber: Clone + PartialEq + Eq + core::fmt::Debug + Encode,
+	MaxCapsules: Get<u32>,
+	MaxNodes: Get<u32>,
+{
+	/// The blake2-256 hash of what the request asks (everything but its answers): what a
+	/// response signs, so that a signed answer applies to this request only, on any fork.
+	pub fn content_hash(&self) -> [u8; 32] {
+		sp_io::hashing::blake2_256(
+			&(
+				self.policy,
+				self.version,
+				&self.receiving_key,
+				&self.requester,
+				&self.capsules,
+				&self.created,
+				&self.deadline,
+			)
+				.encode(),
+		)
+	}
+}
+
 /// A node's answer to a request, as its operator signs it for the free, authorized path.
 #[derive(
 	Encode,
@@ -155,10 +217,45 @@ where
 {
 	/// The request answered.
 	pub request: RequestId,
+	/// The request's [`Request::content_hash`]: the answer is valid for that request only.
+	pub request_hash: [u8; 32],
 	/// The node answering (its staker's account).
 	pub node: AccountId,
 	/// One cfrag per capsule of the request, in its order.
 	pub cfrags: BoundedVec<CapsuleFragBytes, MaxCapsules>,
+	/// The operator's public key; its account must be the node's operator.
+	pub public: Public,
+}
+
+/// A node's decision on a policy version it was named in, as its operator signs it for the
+/// free, authorized path.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	CloneNoBound,
+	PartialEqNoBound,
+	EqNoBound,
+	DebugNoBound,
+)]
+pub struct PolicyDecision<AccountId, Public>
+where
+	AccountId: Clone + PartialEq + Eq + core::fmt::Debug,
+	Public: Clone + PartialEq + Eq + core::fmt::Debug,
+{
+	/// The policy.
+	pub policy: PolicyId,
+	/// The version decided on: only the current version can be.
+	pub version: PolicyVersion,
+	/// The deciding node (its staker's account).
+	pub node: AccountId,
+	/// What the node checked ([`kms_primitives::policies::grant_content_hash`] of the
+	/// version's keys and the node's envelope): the decision is valid for that content only.
+	pub content: [u8; 32],
+	/// Accept, or decline and why.
+	pub decision: Decision,
 	/// The operator's public key; its account must be the node's operator.
 	pub public: Public,
 }

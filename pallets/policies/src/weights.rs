@@ -53,6 +53,8 @@ pub trait WeightInfo {
 	fn worker_reencrypt(c: u32, ) -> Weight;
 	fn process_deadlines(r: u32, ) -> Weight;
 	fn prune_request(n: u32, ) -> Weight;
+	fn decide_on_policy() -> Weight;
+	fn authorize_decision() -> Weight;
 }
 
 /// Weights measured on the reference machine, with the runtime's database weights.
@@ -306,6 +308,15 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 5604).saturating_mul(n.into()))
 	}
+	// Interim bounds from measured calls of the same shape, until `scripts/benchmark.sh
+	// policies` measures these two: a decline writes what a one-node revocation writes, and
+	// the pool's check of a decision does less than that of a one-cfrag response.
+	fn decide_on_policy() -> Weight {
+		Self::revoke_policy(1)
+	}
+	fn authorize_decision() -> Weight {
+		Self::authorize_response(1)
+	}
 }
 
 /// The same weights with RocksDB's database weights, for tests and mocks.
@@ -397,5 +408,14 @@ impl WeightInfo for () {
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 			.saturating_add(RocksDbWeight::get().writes((1_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 5604).saturating_mul(n.into()))
+	}
+	// Interim bounds from measured calls of the same shape, until `scripts/benchmark.sh
+	// policies` measures these two: a decline writes what a one-node revocation writes, and
+	// the pool's check of a decision does less than that of a one-cfrag response.
+	fn decide_on_policy() -> Weight {
+		Self::revoke_policy(1)
+	}
+	fn authorize_decision() -> Weight {
+		Self::authorize_response(1)
 	}
 }

@@ -242,9 +242,16 @@ mod benchmarks {
 		frame_system::Pallet::<T>::set_block_number(
 			T::PeriodLength::get().saturating_mul(5u32.into()),
 		);
-		let beat = Heartbeat { node: staker, period: Staking::<T>::current_period(), public };
-		let signature =
-			SignedPayload::<T>::sign::<T::OperatorCrypto>(&beat).expect("the key is local");
+		let beat = Heartbeat {
+			node: staker,
+			period: Staking::<T>::current_period(),
+			public: public.clone(),
+		};
+		let signature = <T::OperatorCrypto as AppCrypto<_, _>>::sign(
+			&crate::heartbeat_payload::<T>(&beat),
+			public,
+		)
+		.expect("the key is local");
 		(beat, signature)
 	}
 

@@ -44,9 +44,7 @@ use frame_support::{
 	},
 };
 use frame_system::{
-	offchain::{
-		AppCrypto, CreateAuthorizedTransaction, SignedPayload, SigningTypes, SubmitTransaction,
-	},
+	offchain::{AppCrypto, CreateAuthorizedTransaction, SigningTypes, SubmitTransaction},
 	pallet_prelude::*,
 };
 use kms_primitives::staking::{
@@ -91,10 +89,19 @@ impl AppCrypto<MultiSigner, MultiSignature> for OperatorAuthId {
 	type GenericSignature = sp_core::sr25519::Signature;
 }
 
-impl<T: SigningTypes> SignedPayload<T> for Heartbeat<T::AccountId, T::Public> {
-	fn public(&self) -> T::Public {
-		self.public.clone()
-	}
+/// The chain's genesis hash, as `frame_system` keeps it (from block 1 on): what binds operator
+/// signatures to this chain ([`kms_primitives::signing`]).
+pub fn genesis_hash<T: frame_system::Config>() -> T::Hash {
+	frame_system::Pallet::<T>::block_hash(BlockNumberFor::<T>::zero())
+}
+
+/// The bytes an operator signs for `heartbeat` on this chain.
+pub fn heartbeat_payload<T: Config>(heartbeat: &HeartbeatOf<T>) -> Vec<u8> {
+	kms_primitives::signing::payload(
+		kms_primitives::signing::HEARTBEAT,
+		&genesis_hash::<T>(),
+		heartbeat,
+	)
 }
 
 #[frame_support::pallet]
@@ -690,7 +697,12 @@ impl<T: Config> Pallet<T> {
 		if Service::<T>::get(period, &heartbeat.node).heartbeat {
 			return Err(InvalidTransaction::Stale.into());
 		}
-		if !SignedPayload::<T>::verify::<T::OperatorCrypto>(heartbeat, signature.clone()) {
+		let payload = heartbeat_payload::<T>(heartbeat);
+		if !<T::OperatorCrypto as AppCrypto<_, _>>::verify(
+			&payload,
+			heartbeat.public.clone(),
+			signature.clone(),
+		) {
 			return Err(InvalidTransaction::BadProof.into());
 		}
 		let next_period_start = BlockNumberFor::<T>::from(period.saturating_add(1))
@@ -860,8 +872,10 @@ impl<T: Config> Pallet<T> {
 				Err(MutateStorageError::ValueFunctionFailed(())) => continue,
 				Err(MutateStorageError::ConcurrentModification(_)) => continue,
 			}
-			let heartbeat = Heartbeat { node: node.clone(), period, public };
-			let Some(signature) = SignedPayload::<T>::sign::<T::OperatorCrypto>(&heartbeat) else {
+			let heartbeat = Heartbeat { node: node.clone(), period, public: public.clone() };
+			let payload = heartbeat_payload::<T>(&heartbeat);
+			let Some(signature) = <T::OperatorCrypto as AppCrypto<_, _>>::sign(&payload, public)
+			else {
 				log::warn!(target: LOG_TARGET, "cannot sign the heartbeat of {node:?}");
 				continue;
 			};
@@ -971,6 +985,10 @@ impl<T: Config> NodeStaking<T::AccountId, BalanceOf<T>> for Pallet<T> {
 		Ledgers::<T>::get(node).map(|ledger| ledger.active).unwrap_or_default()
 	}
 
+	fn held_stake(node: &T::AccountId) -> BalanceOf<T> {
+		Ledgers::<T>::get(node).map(|ledger| ledger.held()).unwrap_or_default()
+	}
+
 	fn locked_until(node: &T::AccountId) -> Option<Period> {
 		Ledgers::<T>::get(node)
 			.map(|ledger| Self::current_period().saturating_add(ledger.lock_periods))
@@ -990,6 +1008,10 @@ impl<T: Config> NodeStaking<T::AccountId, BalanceOf<T>> for Pallet<T> {
 
 	fn node_of_operator(operator: &T::AccountId) -> Option<T::AccountId> {
 		Operators::<T>::get(operator)
+	}
+
+	fn node_of_key(key: &UmbralPublicKey) -> Option<T::AccountId> {
+		KeyOwners::<T>::get(key)
 	}
 
 	fn min_fee_rate(node: &T::AccountId) -> Option<BalanceOf<T>> {

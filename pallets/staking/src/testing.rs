@@ -3,7 +3,6 @@
 //! test accounts, signatures and heartbeats every mock uses.
 
 use crate::{Config, Heartbeat, HeartbeatOf, Pallet};
-use codec::Encode;
 use frame_system::offchain::SigningTypes;
 use sp_core::{sr25519, Pair};
 use sp_runtime::{
@@ -42,7 +41,7 @@ where
 		period: Pallet::<T>::current_period(),
 		public: MultiSigner::from(pair(&operator).public()),
 	};
-	let signature = sign(&operator, &heartbeat.encode());
+	let signature = sign(&operator, &crate::heartbeat_payload::<T>(&heartbeat));
 	Pallet::<T>::heartbeat(frame_system::RawOrigin::Authorized.into(), heartbeat, signature)
 }
 

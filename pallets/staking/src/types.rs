@@ -49,6 +49,20 @@ where
 	pub slashed: Balance,
 }
 
+impl<Balance, MaxChunks> StakingLedger<Balance, MaxChunks>
+where
+	Balance: Clone + PartialEq + Eq + core::fmt::Debug + sp_runtime::Saturating + Default + Copy,
+	MaxChunks: Get<u32>,
+{
+	/// Everything the ledger holds: the active stake and every unbonding chunk. All of it is
+	/// slashable, and penalties cap on it, so unbonding never dodges a penalty.
+	pub fn held(&self) -> Balance {
+		self.unlocking
+			.iter()
+			.fold(self.active, |sum, chunk| sum.saturating_add(chunk.value))
+	}
+}
+
 /// A registered node: who operates it, its Umbral keys (current and the kept previous ones),
 /// and its service.
 #[derive(

@@ -208,8 +208,11 @@ pub mod staking {
 		pub const MinLockPeriods: u32 = if cfg!(feature = "fast-runtime") { 2 } else { 30 };
 		/// Five years of service at the most.
 		pub const MaxLockPeriods: u32 = 5 * 365;
-		/// A week between unbonding and withdrawal (two periods in the fast runtime).
-		pub const UnbondingPeriods: u32 = if cfg!(feature = "fast-runtime") { 2 } else { 7 };
+		/// A week between unbonding and withdrawal (twelve periods, eight minutes, in the fast
+		/// runtime). Longer than a request's deadline and retention together, so that a node's
+		/// stored answers can be challenged (and it slashed) for as long as they are kept: it
+		/// cannot withdraw before its evidence expires (`runtime/src/tests.rs` checks).
+		pub const UnbondingPeriods: u32 = if cfg!(feature = "fast-runtime") { 12 } else { 7 };
 		/// Twelve weeks of service records: fee and reward claims reach that far back.
 		pub const HistoryDepth: u32 = 84;
 		/// Heartbeats go before ordinary transactions.

@@ -23,7 +23,12 @@ const FIELDS: [(&str, core::ops::Range<usize>); 10] = [
 ];
 
 fn held_stake(node: &str) -> Balance {
-	Staking::stake_of(&account(node))
+	Staking::held_stake(&account(node))
+}
+
+/// The genesis hash operator signatures are bound to.
+fn genesis() -> sp_core::H256 {
+	System::block_hash(0)
 }
 
 fn challenge(challenger: &str, request: RequestId, node: &str) -> DispatchResult {
@@ -88,6 +93,10 @@ fn a_cfrag_tampered_in_any_field_is_penalized_by_the_formula() {
 		.expect("ok")
 		.to_vec();
 		for (prior, (name, range)) in FIELDS.into_iter().enumerate() {
+			// One offence per span: each tampered field is charged under a version of its own.
+			if prior > 0 {
+				world.next_span();
+			}
 			let mut cfrag = world.cfrag(0, &capsule);
 			let donor =
 				if cfrag[range.clone()] == donor[range.clone()] { &other_donor } else { &donor };
@@ -169,13 +178,17 @@ fn cfrags_of_another_delegator_or_capsule_are_incorrect() {
 
 #[test]
 fn the_penalty_is_capped_at_a_share_of_the_stake_and_ends_eligibility() {
-	// n2 holds just the minimum: its cap, 1 250, is below the base penalty after enough
-	// offences; n1's history does not touch n2's.
-	new_test_ext([STAKE, MIN_STAKE], |world| {
+	// n2 holds just above the minimum (eligible for each new span until its third penalty):
+	// its cap, about 1 250, is below the base penalty after enough offences; n1's history does
+	// not touch n2's.
+	new_test_ext([STAKE, MIN_STAKE + 300], |world| {
 		assert!(Staking::is_eligible(&account("n2"), 1));
 		let capsule = world.capsule();
 		let mut penalties = Vec::new();
-		for _ in 0..3 {
+		for offence in 0..3 {
+			if offence > 0 {
+				world.next_span();
+			}
 			let request = stored_answer("n2", &capsule, world.cfrag(1, &world.capsule()));
 			let before = held_stake("n2");
 			assert_ok!(challenge("carol", request, "n2"));
@@ -217,14 +230,15 @@ fn signed(
 	cfrag: Vec<u8>,
 ) -> (SignedCfragOf<Test>, MultiSignature) {
 	use umbral_pre::DefaultSerialize;
+	let version = pallet_kms_policies::Policies::<Test>::get(POLICY).expect("policy").version;
 	let evidence = SignedCfrag {
 		policy: POLICY,
-		version: 0,
+		version,
 		node: account(node),
 		capsule: capsule.to_bytes().expect("ok").to_vec().try_into().expect("105"),
 		cfrag: cfrag.try_into().expect("381"),
 	};
-	let signature = sign(&format!("{node}-op"), &evidence.signing_payload());
+	let signature = sign(&format!("{node}-op"), &evidence.signing_payload(&genesis()));
 	(evidence, signature)
 }
 
@@ -249,7 +263,9 @@ fn signed_off_chain_cfrags_are_judged_after_their_signature() {
 		let (evidence, signature) = signed("n1", &capsule, world.cfrag(0, &world.capsule()));
 		assert_ok!(challenge_signed(evidence, signature));
 		assert_eq!(held_stake("n1"), STAKE - BASE);
-		// Bytes that are not a cfrag at all, signed by the node: penalized too.
+		// Bytes that are not a cfrag at all, signed by the node under another version:
+		// penalized too, as its second offence.
+		world.next_span();
 		let (evidence, signature) = signed("n1", &capsule, vec![0u8; 381]);
 		assert_ok!(challenge_signed(evidence, signature));
 		assert!(matches!(
@@ -266,7 +282,7 @@ fn signed_evidence_is_checked_before_anything_is_judged() {
 		let wrong = world.cfrag(0, &world.capsule());
 		// Signed by someone else, or for another node.
 		let (evidence, _) = signed("n1", &capsule, wrong.clone());
-		let forged = sign("n2-op", &evidence.signing_payload());
+		let forged = sign("n2-op", &evidence.signing_payload(&genesis()));
 		assert_noop!(challenge_signed(evidence.clone(), forged), Error::<Test>::BadSignature);
 		let (mut tampered, signature) = signed("n1", &capsule, wrong.clone());
 		tampered.cfrag[300] ^= 1;
@@ -274,17 +290,99 @@ fn signed_evidence_is_checked_before_anything_is_judged() {
 		// Another version, another policy, a node outside the policy.
 		let (mut other, _) = signed("n1", &capsule, wrong.clone());
 		other.version = 1;
-		let signature = sign("n1-op", &other.signing_payload());
+		let signature = sign("n1-op", &other.signing_payload(&genesis()));
 		assert_noop!(challenge_signed(other, signature), Error::<Test>::UnknownPolicyVersion);
 		let (mut other, _) = signed("n1", &capsule, wrong.clone());
 		other.node = account("carol");
-		let signature = sign("n1-op", &other.signing_payload());
+		let signature = sign("n1-op", &other.signing_payload(&genesis()));
 		assert_noop!(challenge_signed(other, signature), Error::<Test>::UnknownPolicyVersion);
 		// A capsule that is not one: the challenger's mistake, nothing judged.
 		let (mut bad_capsule, _) = signed("n1", &capsule, wrong);
 		bad_capsule.capsule[104] ^= 1;
-		let signature = sign("n1-op", &bad_capsule.signing_payload());
+		let signature = sign("n1-op", &bad_capsule.signing_payload(&genesis()));
 		assert_noop!(challenge_signed(bad_capsule, signature), Error::<Test>::MalformedCapsule);
 		assert_eq!(held_stake("n1"), STAKE);
+	});
+}
+
+#[test]
+fn offences_in_one_span_count_once() {
+	new_test_ext([STAKE, STAKE], |world| {
+		let capsule = world.capsule();
+		// Three wrong cfrags, two capsules of one request and another request, one kfrag.
+		let first = stored_answer("n1", &capsule, world.cfrag(0, &world.capsule()));
+		assert_ok!(challenge("carol", first, "n1"));
+		assert_eq!(held_stake("n1"), STAKE - BASE);
+		let carol = Balances::free_balance(account("carol"));
+		for _ in 0..2 {
+			let again = stored_answer("n1", &capsule, world.cfrag(0, &world.capsule()));
+			assert_ok!(challenge("carol", again, "n1"));
+			assert!(matches!(
+				events().last(),
+				Some(Event::OffenceAlreadyPenalized {
+					verdict: Verdict::IncorrectReencryption,
+					..
+				})
+			));
+		}
+		assert_eq!(held_stake("n1"), STAKE - BASE, "one defect, one penalty");
+		assert_eq!(Balances::free_balance(account("carol")), carol, "deposits returned");
+		assert_eq!(PriorPenalties::<Test>::get(account("n1")), 1);
+		assert!(PenalizedSpans::<Test>::contains_key(account("n1"), world.span()));
+		// Under the next version it is a new offence, escalated.
+		world.next_span();
+		let later = stored_answer("n1", &capsule, world.cfrag(0, &world.capsule()));
+		assert_ok!(challenge("carol", later, "n1"));
+		assert_eq!(held_stake("n1"), STAKE - BASE - (BASE + HISTORY));
+	});
+}
+
+#[test]
+fn unbonding_does_not_dodge_a_penalty() {
+	new_test_ext([STAKE, STAKE], |world| {
+		let capsule = world.capsule();
+		let request = stored_answer("n1", &capsule, world.cfrag(0, &world.capsule()));
+		// Before the challenge lands, n1's lock has run out and it unbonds everything.
+		pallet_kms_staking::Ledgers::<Test>::mutate(account("n1"), |ledger| {
+			ledger.as_mut().expect("bonded").lock_periods = 0;
+		});
+		assert_ok!(Staking::unbond(RuntimeOrigin::signed(account("n1")), STAKE));
+		assert_eq!(Staking::stake_of(&account("n1")), 0);
+		assert_eq!(held_stake("n1"), STAKE, "still held while unbonding");
+		assert_ok!(challenge("carol", request, "n1"));
+		assert_eq!(held_stake("n1"), STAKE - BASE, "slashed from the unbonding chunk");
+		assert!(matches!(events().last(), Some(Event::NodePenalized { penalty: BASE, .. })));
+	});
+}
+
+#[test]
+fn a_signature_for_another_chain_is_not_evidence() {
+	new_test_ext([STAKE, STAKE], |world| {
+		let capsule = world.capsule();
+		let (evidence, _) = signed("n1", &capsule, world.cfrag(0, &world.capsule()));
+		let testnet = sign("n1-op", &evidence.signing_payload(&sp_core::H256::repeat_byte(9)));
+		assert_noop!(challenge_signed(evidence.clone(), testnet), Error::<Test>::BadSignature);
+		let bare = sign("n1-op", &evidence.encode());
+		assert_noop!(challenge_signed(evidence, bare), Error::<Test>::BadSignature);
+	});
+}
+
+#[test]
+fn a_signed_non_canonical_cfrag_is_judged_without_a_panic() {
+	new_test_ext([STAKE, STAKE], |world| {
+		// The node signs a cfrag whose E1 is the identity and V1 uncompressed (the standard
+		// length): umbral-pre alone would panic judging it, so it would escape judgement.
+		let capsule = world.capsule();
+		let hostile =
+			kms_primitives::wire::hostile::identity_and_uncompressed(&world.cfrag(0, &capsule));
+		let (evidence, signature) = signed("n1", &capsule, hostile);
+		let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+			challenge_signed(evidence, signature)
+		}));
+		assert_ok!(outcome.expect("judgement never traps"));
+		assert!(matches!(
+			events().last(),
+			Some(Event::NodePenalized { verdict: Verdict::Undecodable, penalty: BASE, .. })
+		));
 	});
 }

@@ -5,7 +5,7 @@ use super::*;
 #[test]
 fn creates_a_policy_and_escrows_its_fees() {
 	ExtBuilder::build_and_execute(|| {
-		let grant = NewPolicy::default().create();
+		let grant = NewPolicy::default().create_pending();
 		// Block 1 to 30: periods 0, 1 and 2; three nodes at 100 a period.
 		assert_eq!(escrow_of("alice"), 900);
 		assert_eq!(free("alice"), FUNDS - 900);
@@ -27,7 +27,7 @@ fn creates_a_policy_and_escrows_its_fees() {
 			assert!(KFrags::<Test>::contains_key(P1, account(node)));
 			assert_eq!(
 				FeeShares::<Test>::get(P1, account(node)),
-				Some(FeeShare { first: 0, last: 2, next: 0 })
+				Some(FeeShare { first: 0, last: 2, next: 0, accepted_from: None })
 			);
 			assert_eq!(KeyUsage::<Test>::get(account(node), 0), 1);
 		}

@@ -47,7 +47,7 @@ fn only_periods_that_are_over_settle() {
 		assert_ok!(claim("n1", 10));
 		assert_eq!(
 			FeeShares::<Test>::get(P1, account("n1")),
-			Some(FeeShare { first: 0, last: 2, next: 1 })
+			Some(FeeShare { first: 0, last: 2, next: 1, accepted_from: Some(0) })
 		);
 		assert_noop!(claim("n1", 10), Error::<Test>::NothingToSettle);
 		// Not a node of the policy, unknown policy.

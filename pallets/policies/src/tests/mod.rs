@@ -1,6 +1,7 @@
 //! Tests of the Policies pallet, by topic, against the real Staking pallet and real umbral-pre
 //! objects. Every test runs both pallets' `do_try_state` at its end.
 
+mod acceptance;
 mod conditions;
 mod create;
 mod fees;
@@ -65,7 +66,16 @@ impl NewPolicy {
 		)
 	}
 
+	/// Creates the policy and has every node accept it, as honest workers would.
 	fn create(self) -> Grant {
+		let id = self.id;
+		let grant = self.create_pending();
+		accept_all(id);
+		grant
+	}
+
+	/// Creates the policy; its nodes stay pending.
+	fn create_pending(self) -> Grant {
 		let grant = Grant::new();
 		assert_ok!(self.create_with(&grant));
 		grant
@@ -97,8 +107,14 @@ fn answer(node: &str, policy: PolicyId, request: RequestId) -> DispatchResult {
 	KmsPolicies::submit_cfrags(
 		RuntimeOrigin::signed(account(&format!("{node}-op"))),
 		request,
+		request_hash(request),
 		cfrags,
 	)
+}
+
+/// The content hash of a retained request (zeroes for an unknown one).
+fn request_hash(request: RequestId) -> [u8; 32] {
+	Requests::<Test>::get(request).map(|r| r.content_hash()).unwrap_or_default()
 }
 
 /// What `who` has in escrow.

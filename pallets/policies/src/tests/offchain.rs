@@ -4,7 +4,10 @@
 use super::*;
 use crate::offchain::UMBRAL_SEEDS_KEY;
 use frame_support::traits::{Authorize, Hooks};
-use kms_primitives::staking::{dev, operator::KEY_TYPE};
+use kms_primitives::{
+	policies::{Decision, DeclineReason},
+	staking::{dev, operator::KEY_TYPE},
+};
 use sp_core::offchain::{
 	testing::{PoolState, TestOffchainExt, TestTransactionPoolExt},
 	OffchainDbExt, OffchainWorkerExt, StorageKind, TransactionPoolExt,
@@ -40,27 +43,47 @@ fn with_worker(nodes: &[&str], test: impl FnOnce(Arc<parking_lot::RwLock<PoolSta
 	});
 }
 
-/// Takes the answers from the pool, checks them as the pool would and dispatches them.
-fn land(pool: &Arc<parking_lot::RwLock<PoolState>>) -> Vec<ResponseOf<Test>> {
+/// Takes the worker's transactions from the pool, checks them as the pool would and
+/// dispatches them: the answers and the decisions.
+fn land_all(
+	pool: &Arc<parking_lot::RwLock<PoolState>>,
+) -> (Vec<ResponseOf<Test>>, Vec<PolicyDecisionOf<Test>>) {
 	let raw: Vec<_> = pool.write().transactions.drain(..).collect();
-	raw.into_iter()
-		.map(|bytes| {
-			let xt = Extrinsic::decode(&mut &bytes[..]).expect("a transaction");
-			let RuntimeCall::KmsPolicies(call) = xt.function else { panic!("a Policies call") };
-			call.authorize(TransactionSource::Local)
-				.expect("authorize logic")
-				.expect("the answer is valid for the pool");
-			let crate::Call::submit_cfrags_authorized { response, signature } = call else {
-				panic!("an authorized answer")
-			};
-			assert_ok!(KmsPolicies::submit_cfrags_authorized(
-				frame_system::RawOrigin::Authorized.into(),
-				response.clone(),
-				signature
-			));
-			response
-		})
-		.collect()
+	let (mut responses, mut decisions) = (Vec::new(), Vec::new());
+	for bytes in raw {
+		let xt = Extrinsic::decode(&mut &bytes[..]).expect("a transaction");
+		let RuntimeCall::KmsPolicies(call) = xt.function else { panic!("a Policies call") };
+		call.authorize(TransactionSource::Local)
+			.expect("authorize logic")
+			.expect("the worker's transaction is valid for the pool");
+		match call {
+			crate::Call::submit_cfrags_authorized { response, signature } => {
+				assert_ok!(KmsPolicies::submit_cfrags_authorized(
+					frame_system::RawOrigin::Authorized.into(),
+					response.clone(),
+					signature
+				));
+				responses.push(response);
+			},
+			crate::Call::decide_on_policy { decision, signature } => {
+				assert_ok!(KmsPolicies::decide_on_policy(
+					frame_system::RawOrigin::Authorized.into(),
+					decision.clone(),
+					signature
+				));
+				decisions.push(decision);
+			},
+			other => panic!("not a worker's call: {other:?}"),
+		}
+	}
+	(responses, decisions)
+}
+
+/// The answers the worker sent, landed (see [`land_all`]).
+fn land(pool: &Arc<parking_lot::RwLock<PoolState>>) -> Vec<ResponseOf<Test>> {
+	let (responses, decisions) = land_all(pool);
+	assert!(decisions.is_empty(), "no decision expected: {decisions:?}");
+	responses
 }
 
 #[test]
@@ -90,13 +113,13 @@ fn the_worker_submits_once_and_resends_only_what_did_not_land() {
 		// The next blocks: already sent, not resent.
 		KmsPolicies::offchain_worker(2);
 		assert_eq!(pool.read().transactions.len(), 1);
-		// The answer was lost; three blocks later it is sent again, still before the deadline.
+		// The answer was lost; two blocks later it is sent again, still in time to land.
 		pool.write().transactions.clear();
-		run_to_block(4);
-		KmsPolicies::offchain_worker(4);
+		run_to_block(3);
+		KmsPolicies::offchain_worker(3);
 		assert_eq!(land(&pool).len(), 1);
 		// Landed: nothing more to do.
-		KmsPolicies::offchain_worker(4);
+		KmsPolicies::offchain_worker(3);
 		assert!(pool.read().transactions.is_empty());
 	});
 }
@@ -123,6 +146,14 @@ fn the_worker_skips_cancelled_expired_and_foreign_requests() {
 		run_to_block(1 + WINDOW + 1);
 		KmsPolicies::offchain_worker(1 + WINDOW + 1);
 		assert!(pool.read().transactions.is_empty(), "past its deadline");
+	});
+	with_worker(&["n1"], |pool| {
+		let grant = NewPolicy::default().create();
+		request(&grant, P1, "bob", &[b"x"]);
+		// At the deadline block itself an answer could only land after the deadline.
+		run_to_block(1 + WINDOW);
+		KmsPolicies::offchain_worker(1 + WINDOW);
+		assert!(pool.read().transactions.is_empty(), "could not land in time");
 	});
 }
 
@@ -162,21 +193,25 @@ fn the_worker_needs_the_operator_key() {
 
 /// Whether `cfrag` is a correct re-encryption of `capsule` under `grant`'s keys.
 fn verifies(grant: &Grant, capsule: &umbral_pre::Capsule, cfrag: &[u8]) -> bool {
-	use umbral_pre::DefaultDeserialize;
 	let [delegating, verifying, receiving] = grant.keys().map(|key| key.decompress().unwrap());
-	umbral_pre::CapsuleFrag::from_bytes(cfrag)
-		.expect("a well-formed cfrag")
+	kms_primitives::wire::decode_capsule_frag(cfrag)
+		.expect("a canonical cfrag")
 		.verify(capsule, &verifying, &delegating, &receiving)
 		.is_ok()
 }
 
-/// The worker's cached kfrag of `node` for policy `P1` at `version`, if any.
-fn cached_kfrag(node: &str, version: PolicyVersion) -> Option<Vec<u8>> {
-	use crate::offchain::{CacheEntry, KFRAG_CACHE_PREFIX};
-	let entry: CacheEntry<Test> = (P1, version, account(node));
+/// The content hash of `node`'s kfrag of `P1` as the chain holds it now.
+fn content_of(node: &str) -> [u8; 32] {
+	let policy = Policies::<Test>::get(P1).expect("policy");
+	let envelope = KFrags::<Test>::get(P1, account(node)).expect("kfrag");
+	kms_primitives::policies::grant_content_hash(&policy.keys(), &envelope)
+}
+
+/// The worker's cached kfrag for `content`, if any.
+fn cached_kfrag(content: [u8; 32]) -> Option<Vec<u8>> {
 	let stored = sp_io::offchain::local_storage_get(
 		StorageKind::PERSISTENT,
-		&(KFRAG_CACHE_PREFIX, &entry).encode(),
+		&(crate::offchain::KFRAG_CACHE_PREFIX, content).encode(),
 	)?;
 	Some(Decode::decode(&mut &stored[..]).expect("SCALE bytes"))
 }
@@ -187,22 +222,269 @@ fn cache_index() -> Vec<crate::offchain::CacheEntry<Test>> {
 		.unwrap_or_default()
 }
 
+/// Bytes 71..105 of a cfrag: the id of the kfrag that made it.
+fn kfrag_id(cfrag: &[u8]) -> Vec<u8> {
+	cfrag[71..105].to_vec()
+}
+
 #[test]
-fn checked_kfrags_are_cached_and_used_for_later_requests() {
+fn checked_kfrags_are_cached_by_content_and_used_for_later_requests() {
 	with_worker(&["n1"], |pool| {
 		let (grant, version) = answer_one_request(&pool);
-		let cached = cached_kfrag("n1", version).expect("the checked kfrag is cached");
+		let content = content_of("n1");
+		let cached = cached_kfrag(content).expect("the checked kfrag is cached");
 		assert_eq!(cached.len(), kms_primitives::wire::KFRAG_LEN);
-		assert_eq!(cache_index(), vec![(P1, version, account("n1"))]);
-		// The envelope on chain no longer opens: only the cache can answer the next request.
-		let mut envelope = KFrags::<Test>::get(P1, account("n1")).expect("n1's kfrag");
-		envelope.ciphertext[0] ^= 1;
-		KFrags::<Test>::insert(P1, account("n1"), envelope);
-		let (_, encrypted) = request(&grant, P1, "bob", &[b"second"]);
+		assert_eq!(cache_index(), vec![(P1, version, account("n1"), content)]);
+		// Put n2's kfrag (same policy, same keys: also correct) under n1's content: the next
+		// answer is made from the cache, as the kfrag id inside its cfrag shows.
+		let (id, encrypted) = request(&grant, P1, "bob", &[b"second"]);
+		let n2_cfrag = reencrypt_as("n2", P1, id)[0].clone().into_inner();
+		let n2_kfrag = {
+			let stored = KFrags::<Test>::get(P1, account("n2")).expect("n2's kfrag");
+			let capsule = kms_primitives::wire::decode_capsule(&stored.capsule).expect("capsule");
+			umbral_pre::decrypt_original(&node_secret("n2"), &capsule, &stored.ciphertext)
+				.expect("opens")
+				.to_vec()
+		};
+		sp_io::offchain::local_storage_set(
+			StorageKind::PERSISTENT,
+			&(crate::offchain::KFRAG_CACHE_PREFIX, content).encode(),
+			&n2_kfrag.encode(),
+		);
 		KmsPolicies::offchain_worker(1);
 		let answers = land(&pool);
 		assert_eq!(answers.len(), 1);
 		assert!(verifies(&grant, &encrypted[0].0, &answers[0].cfrags[0]), "a correct cfrag");
+		assert_eq!(kfrag_id(&answers[0].cfrags[0]), kfrag_id(&n2_cfrag), "from the cache");
+	});
+}
+
+#[test]
+fn after_a_reorg_the_kfrag_of_the_other_fork_is_never_used() {
+	with_worker(&["n1"], |pool| {
+		// n1 checked, cached and served its kfrag of P1 v0.
+		let (_, _) = answer_one_request(&pool);
+		let old_content = content_of("n1");
+		assert!(cached_kfrag(old_content).is_some());
+		// The new fork has another P1 v0 (same owner-chosen id): other keys, other kfrags,
+		// and n1 accepted it there too. The cached kfrag would make cfrags that fail there.
+		let other = Grant::new();
+		let grants = other.grants(2, &["n1", "n2", "n3"]);
+		Policies::<Test>::mutate(P1, |policy| {
+			let policy = policy.as_mut().expect("policy");
+			[policy.delegating_key, policy.verifying_key, policy.receiving_key] = other.keys();
+		});
+		for grant in grants {
+			KFrags::<Test>::insert(P1, &grant.node, grant.kfrag);
+		}
+		assert_ne!(content_of("n1"), old_content);
+		let (_, encrypted) = request(&other, P1, "bob", &[b"on the other fork"]);
+		KmsPolicies::offchain_worker(1);
+		let answers = land(&pool);
+		assert_eq!(answers.len(), 1, "answered, from its kfrag on this fork");
+		assert!(verifies(&other, &encrypted[0].0, &answers[0].cfrags[0]), "a correct cfrag");
+		assert!(cached_kfrag(content_of("n1")).is_some(), "the new content is cached apart");
+	});
+}
+
+#[test]
+fn the_worker_accepts_what_checks_out_and_then_answers() {
+	with_worker(&["n1", "n3"], |pool| {
+		let grant = NewPolicy::default().create_pending();
+		KmsPolicies::offchain_worker(1);
+		let (responses, decisions) = land_all(&pool);
+		assert!(responses.is_empty());
+		let mut deciders: Vec<_> = decisions.iter().map(|d| d.node.clone()).collect();
+		deciders.sort();
+		let mut hosted = vec![account("n1"), account("n3")];
+		hosted.sort();
+		assert_eq!(deciders, hosted);
+		assert!(decisions.iter().all(|d| d.decision == Decision::Accept));
+		assert!(events().contains(&Event::PolicyReady { id: P1, version: 0 }));
+		// Decided once: the next run sends nothing.
+		KmsPolicies::offchain_worker(1);
+		assert!(pool.read().transactions.is_empty());
+		let (id, encrypted) = request(&grant, P1, "bob", &[b"after acceptance"]);
+		KmsPolicies::offchain_worker(1);
+		assert_eq!(land(&pool).len(), 2);
+		assert_eq!(bob_decrypts(&grant, id, &encrypted), vec![b"after acceptance".to_vec()]);
+	});
+}
+
+#[test]
+fn the_worker_decides_a_bounded_number_of_policies_per_block() {
+	with_worker(&["n1"], |pool| {
+		// Twelve policies name n1 at once (a flood costs the owner their fees and decisions).
+		for i in 0..12u8 {
+			NewPolicy { id: [i + 10; 16], threshold: 1, nodes: vec!["n1"], ..Default::default() }
+				.create_pending();
+		}
+		KmsPolicies::offchain_worker(1);
+		let (_, first) = land_all(&pool);
+		assert_eq!(first.len(), 8, "DECISIONS_PER_RUN in the first block");
+		KmsPolicies::offchain_worker(2);
+		let (_, second) = land_all(&pool);
+		assert_eq!(second.len(), 4, "the rest in the next");
+		assert!(first.iter().chain(&second).all(|d| d.decision == Decision::Accept));
+		assert_eq!(PendingDecisions::<Test>::iter_prefix(account("n1")).count(), 0);
+	});
+}
+
+/// Creates `P1` with `n1` only (threshold 1) and `envelope` as its kfrag, lets the worker
+/// hosting n1 decide, and returns the decision it landed.
+fn decide_on(
+	pool: &Arc<parking_lot::RwLock<PoolState>>,
+	envelope: EncryptedKFrag,
+	grant: &Grant,
+) -> PolicyDecisionOf<Test> {
+	let [delegating, verifying, receiving] = grant.keys();
+	assert_ok!(KmsPolicies::create_policy(
+		RuntimeOrigin::signed(account("alice")),
+		P1,
+		Default::default(),
+		delegating,
+		verifying,
+		receiving,
+		1,
+		vec![NodeGrant { node: account("n1"), key_version: 0, kfrag: envelope }]
+			.try_into()
+			.expect("one"),
+		30,
+		RATE,
+		Default::default(),
+	));
+	KmsPolicies::offchain_worker(1);
+	let (responses, mut decisions) = land_all(pool);
+	assert!(responses.is_empty());
+	assert_eq!(decisions.len(), 1, "one decision");
+	decisions.remove(0)
+}
+
+/// Nothing happens to `node` over the next periods: no answer is asked of it, no deadline
+/// counts against it, it keeps serving (so its lock winds down and it earns its rewards).
+fn assert_unharmed(pool: &Arc<parking_lot::RwLock<PoolState>>, node: &str) {
+	for block in 2..=(2 * PERIOD + 1) {
+		run_to_block(block);
+		if block % PERIOD == 0 {
+			serve_all();
+		}
+		KmsPolicies::offchain_worker(block);
+		assert!(pool.read().transactions.is_empty(), "block {block}: nothing to send");
+	}
+	for period in 0..=2 {
+		let record = pallet_kms_staking::Service::<Test>::get(period, account(node));
+		assert_eq!(record.missed_deadlines, 0, "period {period}");
+		assert!(Staking::is_serving(&account(node), period), "period {period}");
+	}
+}
+
+#[test]
+fn a_kfrag_whose_receiver_signature_fails_is_declined_not_slashed() {
+	// Finding 1: a kfrag made for another delegating key with both "signed" flags off passes
+	// `KeyFrag::verify` with the policy's keys, and every cfrag made with it fails the
+	// adjudicator's `CapsuleFrag::verify`. The self-test catches it.
+	with_worker(&["n1"], |pool| {
+		let grant = Grant::new();
+		let kfrag = umbral_pre::generate_kfrags(
+			&umbral_pre::SecretKey::random(),
+			&grant.receiving.public_key(),
+			&grant.signer,
+			1,
+			1,
+			false,
+			false,
+		)[0]
+		.clone()
+		.unverify();
+		let [delegating, verifying, receiving] = grant.keys().map(|key| key.decompress().unwrap());
+		let passes = kfrag.clone().verify(&verifying, Some(&delegating), Some(&receiving));
+		let verified = passes.expect("KeyFrag::verify alone lets it through");
+		let capsule = grant.encrypt(b"bait").0;
+		assert!(matches!(
+			umbral_pre::reencrypt(&capsule, verified).unverify().verify(
+				&capsule,
+				&verifying,
+				&delegating,
+				&receiving
+			),
+			Err((umbral_pre::CapsuleFragVerificationError::IncorrectKeyFragSignature, _))
+		));
+		let envelope = encrypt_kfrag(&node_secret("n1").public_key(), &kfrag);
+		let decision = decide_on(&pool, envelope, &grant);
+		assert_eq!(decision.decision, Decision::Decline(DeclineReason::SelfTestFailed));
+		assert!(Policies::<Test>::get(P1).expect("kept").nodes.is_empty());
+		assert_noop!(
+			KmsPolicies::request_reencryption(
+				RuntimeOrigin::signed(account("bob")),
+				P1,
+				vec![capsule_bytes(&capsule)].try_into().expect("one")
+			),
+			Error::<Test>::AwaitingAcceptance
+		);
+		assert_eq!(escrow_of("alice"), 0, "every fee refunded");
+		assert_unharmed(&pool, "n1");
+	});
+}
+
+#[test]
+fn an_envelope_the_node_cannot_open_is_declined_and_never_missed() {
+	// Finding 2: a policy naming the victim with random ciphertext. Before, every request
+	// made the victim "miss a deadline" and lose its period's fees and rewards everywhere.
+	with_worker(&["n1"], |pool| {
+		let grant = Grant::new();
+		let mut envelope = grant.grants(1, &["n1"])[0].kfrag.clone();
+		for (i, byte) in envelope.ciphertext.iter_mut().enumerate() {
+			*byte = (i as u8).wrapping_mul(31);
+		}
+		let decision = decide_on(&pool, envelope, &grant);
+		assert_eq!(decision.decision, Decision::Decline(DeclineReason::EnvelopeUnopenable));
+		assert_eq!(escrow_of("alice"), 0, "the owner gets no free service either");
+		assert_unharmed(&pool, "n1");
+	});
+}
+
+#[test]
+fn a_non_canonical_kfrag_is_declined_without_a_panic() {
+	// The kfrag's first two points re-encoded, the identity and an uncompressed point: the
+	// standard length all the same, and umbral-pre alone may panic on it.
+	with_worker(&["n1"], |pool| {
+		let grant = Grant::new();
+		let kfrag = umbral_pre::generate_kfrags(
+			&grant.delegating,
+			&grant.receiving.public_key(),
+			&grant.signer,
+			1,
+			1,
+			true,
+			true,
+		)[0]
+		.clone()
+		.unverify();
+		let hostile = kms_primitives::wire::hostile::identity_and_uncompressed(
+			&umbral_pre::DefaultSerialize::to_bytes(&kfrag).expect("serializes"),
+		);
+		let (capsule, ciphertext) =
+			umbral_pre::encrypt(&node_secret("n1").public_key(), &hostile).expect("seals");
+		let envelope = EncryptedKFrag {
+			capsule: capsule_bytes(&capsule),
+			ciphertext: ciphertext.to_vec().try_into().expect("350 bytes"),
+		};
+		let decision = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+			decide_on(&pool, envelope, &grant)
+		}))
+		.expect("the worker does not panic");
+		assert_eq!(decision.decision, Decision::Decline(DeclineReason::MalformedKFrag));
+	});
+}
+
+#[test]
+fn a_kfrag_for_other_keys_is_declined() {
+	with_worker(&["n1"], |pool| {
+		let grant = Grant::new();
+		let other = Grant::new();
+		let envelope = other.grants(1, &["n1"])[0].kfrag.clone();
+		let decision = decide_on(&pool, envelope, &grant);
+		assert_eq!(decision.decision, Decision::Decline(DeclineReason::InvalidKFrag));
 	});
 }
 
@@ -221,17 +503,20 @@ fn answer_one_request(pool: &Arc<parking_lot::RwLock<PoolState>>) -> (Grant, Pol
 fn cached_kfrags_are_dropped_on_revocation_rotation_and_expiry() {
 	// Revoked.
 	with_worker(&["n1"], |pool| {
-		let (_, version) = answer_one_request(&pool);
-		assert!(cached_kfrag("n1", version).is_some());
+		answer_one_request(&pool);
+		let content = content_of("n1");
+		assert!(cached_kfrag(content).is_some());
 		assert_ok!(KmsPolicies::revoke_policy(RuntimeOrigin::signed(account("alice")), P1));
 		KmsPolicies::offchain_worker(1);
 		assert_eq!(cache_index(), vec![]);
-		assert_eq!(cached_kfrag("n1", version), None);
+		assert_eq!(cached_kfrag(content), None);
 	});
 	// Rotated to another version.
 	with_worker(&["n1"], |pool| {
-		let (_, version) = answer_one_request(&pool);
-		let new = Grant::new();
+		let (grant, version) = answer_one_request(&pool);
+		let old = content_of("n1");
+		// The owner's keys, a new reader.
+		let new = Grant { receiving: umbral_pre::SecretKey::random(), ..grant };
 		let [_, _, receiving] = new.keys();
 		assert_ok!(KmsPolicies::rotate_policy(
 			RuntimeOrigin::signed(account("alice")),
@@ -240,22 +525,26 @@ fn cached_kfrags_are_dropped_on_revocation_rotation_and_expiry() {
 			2,
 			new.grants(2, &["n1", "n2", "n3"]),
 		));
-		assert!(cached_kfrag("n1", version).is_some());
+		assert!(cached_kfrag(old).is_some());
 		KmsPolicies::offchain_worker(1);
-		assert_eq!(cached_kfrag("n1", version), None);
-		assert_eq!(cache_index(), vec![]);
+		assert_eq!(cached_kfrag(old), None);
+		// n1 checked and accepted the new version: only its new kfrag is cached now.
+		let (_, decisions) = land_all(&pool);
+		assert_eq!(decisions.len(), 1);
+		assert_eq!(cache_index(), vec![(P1, version + 1, account("n1"), content_of("n1"))]);
 	});
 	// Past its end and its last request's deadline; kept until then.
 	with_worker(&["n1"], |pool| {
 		answer_one_request(&pool);
+		let content = content_of("n1");
 		let policy = Policies::<Test>::get(P1).expect("created");
 		let last_deadline = policy.end + WINDOW;
 		run_to_block(last_deadline);
 		KmsPolicies::offchain_worker(last_deadline);
-		assert!(cached_kfrag("n1", policy.version).is_some(), "requests may still be answered");
+		assert!(cached_kfrag(content).is_some(), "requests may still be answered");
 		run_to_block(last_deadline + 1);
 		KmsPolicies::offchain_worker(last_deadline + 1);
-		assert_eq!(cached_kfrag("n1", policy.version), None);
+		assert_eq!(cached_kfrag(content), None);
 		assert_eq!(cache_index(), vec![]);
 	});
 }

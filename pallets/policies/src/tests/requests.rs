@@ -64,6 +64,7 @@ fn one_of_one_through_the_authorized_path() {
 		let (id, encrypted) = request(&grant, P1, "bob", &[b"only secret"]);
 		let response: ResponseOf<Test> = Response {
 			request: id,
+			request_hash: request_hash(id),
 			node: account("n2"),
 			cfrags: reencrypt_as("n2", P1, id),
 			public: MultiSigner::from(pair("n2-op").public()),
@@ -73,7 +74,7 @@ fn one_of_one_through_the_authorized_path() {
 			signature,
 		};
 		// Signed by the wrong key, or for another node's operator.
-		let forged = call(sign("n1-op", &response.encode()));
+		let forged = call(sign("n1-op", &response_payload::<Test>(&response)));
 		assert_eq!(
 			forged
 				.authorize(TransactionSource::External)
@@ -81,7 +82,7 @@ fn one_of_one_through_the_authorized_path() {
 				.map(|_| ()),
 			Err(InvalidTransaction::BadProof.into())
 		);
-		let signature = sign("n2-op", &response.encode());
+		let signature = sign("n2-op", &response_payload::<Test>(&response));
 		let valid = call(signature.clone());
 		let (validity, _) = valid
 			.authorize(TransactionSource::External)
@@ -114,13 +115,14 @@ fn responses_signed_by_another_operator_are_refused() {
 		// n4's operator claims to answer for n1.
 		let response: ResponseOf<Test> = Response {
 			request: id,
+			request_hash: request_hash(id),
 			node: account("n1"),
 			cfrags: reencrypt_as("n1", P1, id),
 			public: MultiSigner::from(pair("n4-op").public()),
 		};
 		let call = crate::Call::<Test>::submit_cfrags_authorized {
 			response: response.clone(),
-			signature: sign("n4-op", &response.encode()),
+			signature: sign("n4-op", &response_payload::<Test>(&response)),
 		};
 		assert_eq!(
 			call.authorize(TransactionSource::External)
@@ -138,17 +140,28 @@ fn who_may_answer() {
 		let (id, _) = request(&grant, P1, "bob", &[b"x"]);
 		let cfrags = reencrypt_as("n1", P1, id);
 		assert_noop!(
-			KmsPolicies::submit_cfrags(RuntimeOrigin::signed(account("bob")), id, cfrags.clone()),
+			KmsPolicies::submit_cfrags(
+				RuntimeOrigin::signed(account("bob")),
+				id,
+				request_hash(id),
+				cfrags.clone()
+			),
 			Error::<Test>::NotOperator
 		);
 		assert_noop!(
-			KmsPolicies::submit_cfrags(RuntimeOrigin::signed(account("n4-op")), id, cfrags.clone()),
+			KmsPolicies::submit_cfrags(
+				RuntimeOrigin::signed(account("n4-op")),
+				id,
+				request_hash(id),
+				cfrags.clone()
+			),
 			Error::<Test>::NotAssigned
 		);
 		assert_noop!(
 			KmsPolicies::submit_cfrags(
 				RuntimeOrigin::signed(account("n1-op")),
 				id + 1,
+				request_hash(id + 1),
 				cfrags.clone()
 			),
 			Error::<Test>::UnknownRequest
@@ -165,7 +178,12 @@ fn malformed_cfrags_are_refused() {
 		let (id, _) = request(&grant, P1, "bob", &[b"x", b"y"]);
 		let good = reencrypt_as("n1", P1, id);
 		let submit = |cfrags: CfragsOf<Test>| {
-			KmsPolicies::submit_cfrags(RuntimeOrigin::signed(account("n1-op")), id, cfrags)
+			KmsPolicies::submit_cfrags(
+				RuntimeOrigin::signed(account("n1-op")),
+				id,
+				request_hash(id),
+				cfrags,
+			)
 		};
 		let mut one = good.clone();
 		one.pop();
@@ -255,7 +273,12 @@ fn answers_are_accepted_through_the_deadline_block_and_misses_recorded_after() {
 		let late = reencrypt_as("n2", P1, id);
 		run_to_block(2 + WINDOW);
 		assert_noop!(
-			KmsPolicies::submit_cfrags(RuntimeOrigin::signed(account("n2-op")), id, late),
+			KmsPolicies::submit_cfrags(
+				RuntimeOrigin::signed(account("n2-op")),
+				id,
+				request_hash(id),
+				late
+			),
 			Error::<Test>::DeadlinePassed
 		);
 		assert_eq!(KmsPolicies::request_status(id), Some(RequestStatus::Failed { answers: 1 }));
@@ -282,7 +305,12 @@ fn revocation_cancels_pending_requests_without_penalty() {
 		assert_ok!(KmsPolicies::revoke_policy(RuntimeOrigin::signed(account("alice")), P1));
 		assert_eq!(KmsPolicies::request_status(id), Some(RequestStatus::Cancelled));
 		assert_noop!(
-			KmsPolicies::submit_cfrags(RuntimeOrigin::signed(account("n1-op")), id, cfrags),
+			KmsPolicies::submit_cfrags(
+				RuntimeOrigin::signed(account("n1-op")),
+				id,
+				request_hash(id),
+				cfrags
+			),
 			Error::<Test>::RequestCancelled
 		);
 		assert_noop!(

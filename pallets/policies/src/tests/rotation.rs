@@ -43,11 +43,11 @@ fn rotation_replaces_nodes_and_rebalances_fees() {
 		);
 		assert_eq!(
 			FeeShares::<Test>::get(P1, account("n1")),
-			Some(FeeShare { first: 0, last: 0, next: 0 })
+			Some(FeeShare { first: 0, last: 0, next: 0, accepted_from: Some(0) })
 		);
 		assert_eq!(
 			FeeShares::<Test>::get(P1, account("n4")),
-			Some(FeeShare { first: 1, last: 4, next: 1 })
+			Some(FeeShare { first: 1, last: 4, next: 1, accepted_from: None })
 		);
 		let policy = Policies::<Test>::get(P1).expect("kept");
 		assert_eq!(policy.version, 1);
@@ -57,13 +57,19 @@ fn rotation_replaces_nodes_and_rebalances_fees() {
 		assert_eq!(KeyUsage::<Test>::get(account("n4"), 0), 1);
 		// The old request is cancelled, with no penalty; the new version serves new requests.
 		assert_eq!(KmsPolicies::request_status(pending), Some(RequestStatus::Cancelled));
+		accept_all(P1);
 		let (id, _) = request(&new, P1, "bob", &[b"y"]);
 		// Each request keeps the receiving key of its version.
 		let key_of = |request| Requests::<Test>::get(request).expect("retained").receiving_key;
 		assert_eq!((key_of(pending), key_of(id)), (old.keys()[2], new.keys()[2]));
 		let cfrags = reencrypt_as("n2", P1, id);
 		assert_noop!(
-			KmsPolicies::submit_cfrags(RuntimeOrigin::signed(account("n1-op")), id, cfrags),
+			KmsPolicies::submit_cfrags(
+				RuntimeOrigin::signed(account("n1-op")),
+				id,
+				request_hash(id),
+				cfrags
+			),
 			Error::<Test>::NotAssigned
 		);
 		assert_ok!(answer("n4", P1, id));
@@ -93,7 +99,12 @@ fn the_old_version_can_no_longer_be_answered() {
 		// Same nodes, new kfrags.
 		assert_ok!(rotate(&Grant::new(), 2, &["n1", "n2", "n3"]));
 		assert_noop!(
-			KmsPolicies::submit_cfrags(RuntimeOrigin::signed(account("n2-op")), pending, cfrags),
+			KmsPolicies::submit_cfrags(
+				RuntimeOrigin::signed(account("n2-op")),
+				pending,
+				request_hash(pending),
+				cfrags
+			),
 			Error::<Test>::RequestCancelled
 		);
 		// Kept nodes' shares are untouched; nothing is escrowed or refunded.
@@ -114,7 +125,7 @@ fn a_node_that_left_may_rejoin_in_the_same_period_only_once_settled_otherwise() 
 		assert_ok!(rotate(&Grant::new(), 2, &["n1", "n2", "n3"]));
 		assert_eq!(
 			FeeShares::<Test>::get(P1, account("n1")),
-			Some(FeeShare { first: 0, last: 4, next: 0 })
+			Some(FeeShare { first: 0, last: 4, next: 0, accepted_from: Some(0) })
 		);
 		assert_eq!(escrow_of("alice"), 15 * RATE);
 		// Leaves in period 1, comes back in period 2 with period 1 unsettled: refused.
@@ -131,7 +142,7 @@ fn a_node_that_left_may_rejoin_in_the_same_period_only_once_settled_otherwise() 
 		assert_ok!(rotate(&Grant::new(), 2, &["n1", "n2", "n3"]));
 		assert_eq!(
 			FeeShares::<Test>::get(P1, account("n1")),
-			Some(FeeShare { first: 3, last: 4, next: 3 })
+			Some(FeeShare { first: 3, last: 4, next: 3, accepted_from: None })
 		);
 	});
 }

@@ -46,6 +46,38 @@ fn a_valid_heartbeat_is_free_tagged_and_lives_until_the_period_ends() {
 }
 
 #[test]
+fn a_heartbeat_signature_for_another_chain_or_purpose_is_refused() {
+	ExtBuilder::default()
+		.with_node("alice", "alice-op", MIN_STAKE, MIN_LOCK)
+		.build_and_execute(|| {
+			run_to_period(2);
+			let bad_proof = Err(TransactionValidityError::Invalid(InvalidTransaction::BadProof));
+			let (heartbeat, signature) = heartbeat_of("alice", "alice-op");
+			// The same heartbeat signed for a chain with another genesis hash: a testnet that
+			// shares the operator key. Its signature does not carry over.
+			let testnet = kms_primitives::signing::payload(
+				kms_primitives::signing::HEARTBEAT,
+				&sp_core::H256::repeat_byte(0x42),
+				&heartbeat,
+			);
+			assert_eq!(authorize(heartbeat.clone(), sign("alice-op", &testnet)), bad_proof);
+			// The bare record (the old payload), and the record under another domain.
+			assert_eq!(
+				authorize(heartbeat.clone(), sign("alice-op", &heartbeat.encode())),
+				bad_proof
+			);
+			let response_domain = kms_primitives::signing::payload(
+				kms_primitives::signing::RESPONSE,
+				&genesis_hash::<Test>(),
+				&heartbeat,
+			);
+			assert_eq!(authorize(heartbeat.clone(), sign("alice-op", &response_domain)), bad_proof);
+			// What the operator signs for this chain passes.
+			assert!(authorize(heartbeat, signature).is_ok());
+		});
+}
+
+#[test]
 fn heartbeats_are_rejected_when_stale_foreign_forged_or_repeated() {
 	ExtBuilder::default()
 		.with_node("alice", "alice-op", MIN_STAKE, MIN_LOCK)
@@ -56,7 +88,7 @@ fn heartbeats_are_rejected_when_stale_foreign_forged_or_repeated() {
 			// Another period.
 			let (mut heartbeat, _) = heartbeat_of("alice", "alice-op");
 			heartbeat.period = 1;
-			let signature = sign("alice-op", &heartbeat.encode());
+			let signature = sign("alice-op", &heartbeat_payload::<Test>(&heartbeat));
 			assert_eq!(
 				authorize(heartbeat.clone(), signature.clone()),
 				invalid(InvalidTransaction::Stale)
@@ -88,7 +120,7 @@ fn heartbeats_are_rejected_when_stale_foreign_forged_or_repeated() {
 			assert_eq!(authorize(heartbeat, signature), invalid(InvalidTransaction::BadSigner));
 			// A signature by someone else over the right heartbeat.
 			let (heartbeat, _) = heartbeat_of("alice", "alice-op");
-			let forged = sign("eve", &heartbeat.encode());
+			let forged = sign("eve", &heartbeat_payload::<Test>(&heartbeat));
 			assert_eq!(authorize(heartbeat, forged), invalid(InvalidTransaction::BadProof));
 			// Not through a plain signed origin.
 			let (heartbeat, signature) = heartbeat_of("alice", "alice-op");

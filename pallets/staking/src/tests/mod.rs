@@ -35,7 +35,7 @@ fn heartbeat_of(node: &str, operator: &str) -> (HeartbeatOf<Test>, MultiSignatur
 		period: Staking::current_period(),
 		public: MultiSigner::from(pair(operator).public()),
 	};
-	let signature = sign(operator, &heartbeat.encode());
+	let signature = sign(operator, &heartbeat_payload::<Test>(&heartbeat));
 	(heartbeat, signature)
 }
 
