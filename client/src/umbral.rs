@@ -30,6 +30,7 @@ fn wire_error(what: &'static str) -> impl FnOnce(wire::WireError) -> Error {
 			wire::WireError::Length => "wrong length",
 			wire::WireError::Malformed => "not a valid umbral-pre object",
 			wire::WireError::NonCanonical => "not in umbral-pre's standard (canonical) form",
+			wire::WireError::Degenerate => "a degenerate capsule (its points cancel out)",
 		};
 		Error::Umbral(format!("{what}: {why}"))
 	}

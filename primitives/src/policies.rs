@@ -370,8 +370,8 @@ pub trait ReencryptionRecords<AccountId> {
 		node: &AccountId,
 		capsule_index: u32,
 	) -> Option<(CfragEvidence, OffenceSpan)>;
-	/// The keys of `policy` at `version` (verifying, delegating, receiving), if that is its
-	/// current version and `node` is one of its nodes.
+	/// The keys of `policy` at `version` (verifying, delegating, receiving), if the policy is
+	/// active, that is its current version, and `node` is one of its nodes that accepted it.
 	fn policy_keys_for(
 		policy: PolicyId,
 		version: PolicyVersion,

@@ -60,11 +60,35 @@ pub enum WireError {
 	/// (the identity, uncompressed, SEC1 compact), a field of another length, a non-minimal
 	/// MessagePack header or an unreduced scalar.
 	NonCanonical,
+	/// A capsule whose two points sum to the identity (`V = −E`): nothing can be encrypted to
+	/// it, and umbral-pre panics opening it.
+	Degenerate,
 }
 
 /// Reads a `Capsule` (and checks its self-signature, as umbral-pre does on deserialization).
+/// A capsule whose `V` is `−E` is refused ([`WireError::Degenerate`]): it is a valid capsule to
+/// umbral-pre, and opening it with `decrypt_original` panics ((E + V)·sk is the identity, which
+/// umbral-pre then serializes to a 1-byte array), so an owner could crash a node's worker
+/// with it, and a sender the reader's client.
 pub fn decode_capsule(bytes: &[u8]) -> Result<umbral_pre::Capsule, WireError> {
+	if is_degenerate_capsule(bytes) {
+		return Err(WireError::Degenerate);
+	}
 	decode_exact(bytes, CAPSULE_LEN)
+}
+
+/// Whether `bytes`, in the capsule's canonical layout `[E, V, s]`, have `V = −E`: the same x
+/// coordinate with the other parity tag.
+fn is_degenerate_capsule(bytes: &[u8]) -> bool {
+	let field = |at: usize| bytes.get(at..at + 2 + POINT_LEN);
+	match (bytes.first(), field(1), field(36)) {
+		(Some(0x93), Some(e), Some(v))
+			if e.starts_with(&[0xc4, 33]) && v.starts_with(&[0xc4, 33]) =>
+		{
+			e.get(3..) == v.get(3..) && e.get(2) != v.get(2)
+		},
+		_ => false,
+	}
 }
 
 /// Reads a `KeyFrag` (unverified: `KeyFrag::verify` is the holder's check).
@@ -896,6 +920,20 @@ mod tests {
 				}
 			}
 		}
+	}
+
+	#[test]
+	fn refuses_a_capsule_whose_points_cancel() {
+		// V = −E: the same x, the other parity. (A real attacker also computes the matching
+		// `s`, so that umbral-pre's own self-check passes; the screen comes before it.)
+		let mut capsule = objects()[0].clone();
+		let e = capsule[3..36].to_vec();
+		capsule[38..71].copy_from_slice(&e);
+		capsule[38] ^= 0x01;
+		assert_eq!(decode_capsule(&capsule), Err(WireError::Degenerate));
+		// V = E is another capsule (and fails its self-check), not this case.
+		capsule[38] ^= 0x01;
+		assert_eq!(decode_capsule(&capsule), Err(WireError::Malformed));
 	}
 
 	#[test]

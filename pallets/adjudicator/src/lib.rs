@@ -203,8 +203,8 @@ pub mod pallet {
 	pub type PenalizedSpans<T: Config> =
 		StorageDoubleMap<_, Blake2_128Concat, T::AccountId, Blake2_128Concat, OffenceSpan, ()>;
 
-	/// Every judged evidence, by the blake2-256 hash of its SCALE encoding: never judged
-	/// twice.
+	/// Every judged evidence, by the blake2-256 hash of the SCALE encoding of the node, the span
+	/// and the evidence: never judged twice.
 	///
 	/// Identity hashing: the key is already a cryptographic hash.
 	#[pallet::storage]
@@ -247,7 +247,8 @@ pub mod pallet {
 	pub enum Error<T> {
 		/// No retained answer of this node to this request has a cfrag at this index.
 		UnknownCfrag,
-		/// The policy's current version is not this one, or the node is not among its nodes.
+		/// The policy is not active, its current version is not this one, or the node is not
+		/// among its nodes that accepted it.
 		UnknownPolicyVersion,
 		/// The node is not registered: its signature cannot be checked.
 		UnknownNode,
@@ -353,7 +354,9 @@ impl<T: Config> Pallet<T> {
 		span: OffenceSpan,
 		evidence: CfragEvidence,
 	) -> DispatchResult {
-		let hash = sp_io::hashing::blake2_256(&evidence.encode());
+		// The node and span are part of what is judged: the same cfrag bytes signed by another
+		// node (a sybil taking the blame) are another case, and never close this one.
+		let hash = sp_io::hashing::blake2_256(&(&node, span, &evidence).encode());
 		ensure!(!Judged::<T>::contains_key(hash), Error::<T>::AlreadyJudged);
 		let deposit = T::ChallengeDeposit::get();
 		asset::hold::<T>(&challenger, deposit).map_err(|_| Error::<T>::InsufficientDeposit)?;

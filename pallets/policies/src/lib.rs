@@ -438,7 +438,7 @@ pub mod pallet {
 		/// A node is not eligible: not registered, not serving, stake below the minimum, or its
 		/// lock does not cover the policy's end.
 		NodeNotEligible,
-		/// A node has no kept Umbral key of the given version.
+		/// The key version is not the node's current Umbral key: seal the kfrag to its current key.
 		UnknownNodeKey,
 		/// The delegating key is not a compressed secp256k1 point.
 		InvalidDelegatingKey,
@@ -840,8 +840,10 @@ impl<T: Config> Pallet<T> {
 			ensure!(T::Staking::is_eligible(&grant.node, last_period), Error::<T>::NodeNotEligible);
 			let minimum = T::Staking::min_fee_rate(&grant.node).unwrap_or_default();
 			ensure!(fee_rate >= minimum, Error::<T>::FeeRateBelowNodeMinimum);
+			// The node's current key only: a grant to a key it is rotating away from would pin
+			// that key (and a seed the node may no longer hold).
 			ensure!(
-				T::Staking::node_key(&grant.node, grant.key_version).is_some(),
+				T::Staking::current_key_version(&grant.node) == Some(grant.key_version),
 				Error::<T>::UnknownNodeKey
 			);
 			Self::check_kfrag(&grant.kfrag)?;
@@ -1753,7 +1755,9 @@ impl<T: Config> ReencryptionRecords<T::AccountId> for Pallet<T> {
 		node: &T::AccountId,
 	) -> Option<[UmbralPublicKey; 3]> {
 		let policy = Policies::<T>::get(policy)?;
-		(policy.version == version && policy.nodes.iter().any(|n| &n.node == node)).then_some([
+		// Only a node bound by the version (it accepted it) answers for it.
+		let bound = policy.node(node).is_some_and(|entry| entry.accepted.is_some());
+		(policy.version == version && bound && policy.status == PolicyStatus::Active).then_some([
 			policy.verifying_key,
 			policy.delegating_key,
 			policy.receiving_key,

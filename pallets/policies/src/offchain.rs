@@ -48,10 +48,12 @@ pub const WORKER_TARGET: &str = "kms";
 /// Prefix of the per-(request content, node) submission records.
 const SUBMITTED_PREFIX: &[u8] = b"kms-policies::submitted";
 /// The keys of the submission and decision records, each with the block after which it is
-/// dropped (the request's deadline, the policy's end).
+/// dropped (the request's deadline; `RESEND_AFTER` blocks for a decision).
 pub(crate) const SUBMITTED_INDEX_KEY: &[u8] = b"kms-policies::submitted-index";
 /// Prefix of the per-(policy version, node) decision records.
 const DECIDED_PREFIX: &[u8] = b"kms-policies::decided";
+/// Prefix of each node's position in its pending decisions: the last policy id looked at.
+const DECISION_CURSOR_PREFIX: &[u8] = b"kms-policies::decision-cursor";
 /// Blocks after which an answer or a decision that has not landed is sent again.
 const RESEND_AFTER: u32 = 2;
 /// Pending decisions taken up per block and node.
@@ -145,9 +147,9 @@ impl<T: Config> Pallet<T> {
 			.map(|secret| (UmbralPublicKey::of(&secret.public_key()), secret))
 			.collect();
 		let mut rng = ChaCha20Rng::from_seed(sp_io::offchain::random_seed());
-		Self::offchain_decisions(now, &identities, &mut rng);
-		// Answers submitted now land in block `now + 1` at the earliest: requests whose
-		// deadline is `now` are past helping.
+		// Answers first: their deadlines are near, decisions can wait a block. Answers
+		// submitted now land in block `now + 1` at the earliest: requests whose deadline is
+		// `now` are past helping.
 		let window = T::ResponseWindow::get();
 		let mut block = now.saturating_add(One::one());
 		while block <= now.saturating_add(window) {
@@ -156,6 +158,7 @@ impl<T: Config> Pallet<T> {
 			}
 			block = block.saturating_add(One::one());
 		}
+		Self::offchain_decisions(now, &identities, &mut rng);
 		Self::sweep_submitted(now);
 		Self::sweep_kfrag_cache(now);
 	}
@@ -171,27 +174,55 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Decides on up to `DECISIONS_PER_RUN` pending policy versions of each node this worker
-	/// holds a current key of.
+	/// holds a key of, looking at no more than `DECISIONS_SCANNED_PER_RUN` entries per node and
+	/// block, from where the previous run stopped (wrapping around): no set of entries, however
+	/// ordered, keeps the others from their turn.
 	fn offchain_decisions(now: BlockNumberFor<T>, identities: &Identities, rng: &mut ChaCha20Rng) {
 		let mut nodes: Vec<T::AccountId> =
 			identities.iter().filter_map(|(key, _)| T::Staking::node_of_key(key)).collect();
 		nodes.sort();
 		nodes.dedup();
 		for node in nodes {
-			let mut decided = 0;
-			for (id, version) in
-				PendingDecisions::<T>::iter_prefix(&node).take(DECISIONS_SCANNED_PER_RUN)
-			{
+			let cursor_key = (DECISION_CURSOR_PREFIX, &node).encode();
+			let mut cursor_ref = StorageValueRef::persistent(&cursor_key);
+			let after = cursor_ref.get::<PolicyId>().ok().flatten();
+			let from = |after: Option<PolicyId>| -> Vec<(PolicyId, PolicyVersion)> {
+				match after {
+					Some(id) => PendingDecisions::<T>::iter_prefix_from(
+						&node,
+						PendingDecisions::<T>::hashed_key_for(&node, id),
+					)
+					.take(DECISIONS_SCANNED_PER_RUN)
+					.collect(),
+					None => PendingDecisions::<T>::iter_prefix(&node)
+						.take(DECISIONS_SCANNED_PER_RUN)
+						.collect(),
+				}
+			};
+			let mut scan = from(after);
+			if scan.len() < DECISIONS_SCANNED_PER_RUN && after.is_some() {
+				// The end of the list: on from its start.
+				let rest = DECISIONS_SCANNED_PER_RUN.saturating_sub(scan.len());
+				scan.extend(from(None).into_iter().take(rest));
+			}
+			let (mut decided, mut last) = (0, None);
+			for (id, version) in scan {
 				if decided >= DECISIONS_PER_RUN {
 					break;
 				}
+				last = Some(id);
 				// A decision is checked and sent at most every `RESEND_AFTER` blocks; what it
 				// says is bound on chain to the content it was made for.
 				let record = (DECIDED_PREFIX, id, version, &node).encode();
 				if Self::claim(&record, now) {
+					Self::index_submitted(record, now.saturating_add(RESEND_AFTER.into()));
 					Self::decide(id, version, &node, identities, rng);
 					decided += 1;
 				}
+			}
+			match last {
+				Some(id) => cursor_ref.set(&id),
+				None => cursor_ref.clear(),
 			}
 		}
 	}
@@ -205,8 +236,6 @@ impl<T: Config> Pallet<T> {
 		rng: &mut ChaCha20Rng,
 	) {
 		let Some(policy) = Policies::<T>::get(id) else { return };
-		// The decision record goes with the policy's end: no decision is possible after it.
-		Self::index_submitted((DECIDED_PREFIX, id, version, node).encode(), policy.end);
 		let Some(entry) = policy.node(node) else { return };
 		let Some(envelope) = KFrags::<T>::get(id, node) else { return };
 		let Some(secret) = Self::secret_of(identities, node, entry.key_version) else {
@@ -423,8 +452,8 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
-	/// Remembers a local record's key until block `until` (a request's deadline, a policy's
-	/// end), after which `sweep_submitted` drops it.
+	/// Remembers a local record's key until block `until` (a request's deadline, the end of a
+	/// decision's resend delay), after which `sweep_submitted` drops it.
 	fn index_submitted(record: Vec<u8>, until: BlockNumberFor<T>) {
 		let _ = StorageValueRef::persistent(SUBMITTED_INDEX_KEY).mutate(
 			|index: Result<Option<Vec<(Vec<u8>, BlockNumberFor<T>)>>, _>| -> Result<_, ()> {

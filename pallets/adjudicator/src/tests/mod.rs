@@ -386,3 +386,20 @@ fn a_signed_non_canonical_cfrag_is_judged_without_a_panic() {
 		));
 	});
 }
+
+#[test]
+fn a_sybil_cannot_take_the_blame_for_another_nodes_cfrag() {
+	new_test_ext([STAKE, STAKE], |world| {
+		// n1 stores a wrong cfrag; n2 (the same owner's throwaway node) signs the same bytes
+		// and is challenged first, hoping to close the case on n1's evidence.
+		let capsule = world.capsule();
+		let wrong = world.cfrag(0, &world.capsule());
+		let request = stored_answer("n1", &capsule, wrong.clone());
+		let (evidence, signature) = signed("n2", &capsule, wrong);
+		assert_ok!(challenge_signed(evidence, signature));
+		assert_eq!(held_stake("n2"), STAKE - BASE);
+		// n1's own cfrag is still judged, and n1 penalized.
+		assert_ok!(challenge("carol", request, "n1"));
+		assert_eq!(held_stake("n1"), STAKE - BASE);
+	});
+}

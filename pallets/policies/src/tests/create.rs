@@ -250,7 +250,31 @@ fn encrypted_kfrags_are_checked() {
 		);
 		assert_noop!(create(&|g| g.kfrag.capsule[50] ^= 1), Error::<Test>::MalformedKFragCapsule);
 		assert_noop!(create(&|g| g.key_version = 1), Error::<Test>::UnknownNodeKey);
+		// A capsule whose points cancel (V = −E) would crash the node opening it.
+		assert_noop!(
+			create(&|g| {
+				let e = g.kfrag.capsule[3..36].to_vec();
+				g.kfrag.capsule[38..71].copy_from_slice(&e);
+				g.kfrag.capsule[38] ^= 1;
+			}),
+			Error::<Test>::MalformedKFragCapsule
+		);
 		assert_ok!(create(&|_| {}));
+	});
+}
+
+#[test]
+fn grants_go_to_the_current_node_key_only() {
+	ExtBuilder::build_and_execute(|| {
+		// n1 rotates its key: version 0 stays kept for the policies granted under it, but a
+		// new grant to it would pin a key the node is leaving.
+		let new_key = chain_key(&node_secret("n1-v1").public_key());
+		assert_ok!(Staking::rotate_node_key(RuntimeOrigin::signed(account("n1")), new_key));
+		assert_noop!(
+			NewPolicy { nodes: vec!["n1"], threshold: 1, ..Default::default() }
+				.create_with(&Grant::new()),
+			Error::<Test>::UnknownNodeKey
+		);
 	});
 }
 
