@@ -203,7 +203,6 @@ fn development_nodes_are_staked_and_registered_with_their_derived_keys() {
 /// verifies against the policy's keys.
 #[test]
 fn a_policy_serves_and_judges_python_made_umbral_objects() {
-	use codec::Encode;
 	use frame_support::assert_ok;
 	use kms_primitives::{
 		fixtures,
