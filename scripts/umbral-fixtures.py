@@ -6,10 +6,13 @@ umbral-pre's Rust crate read exactly what the Python bindings write. Needs umbra
 Python bindings, which `scripts/setup-tools.sh` installs into ~/.cache/kms-chain/tools/python.
 Usage: ~/.cache/kms-chain/tools/python/bin/python scripts/umbral-fixtures.py > primitives/src/fixtures.rs
 """
+import os
+
 import umbral_pre as u
 
 alice, bob, node = u.SecretKey.random(), u.SecretKey.random(), u.SecretKey.random()
-signer = u.Signer(u.SecretKey.random())
+signer_seed = os.urandom(32)
+signer = u.Signer(u.SecretKeyFactory.from_secure_randomness(signer_seed).make_key(b"signer"))
 capsule, _ = u.encrypt(alice.public_key(), b"benchmark plaintext")
 kfrag = u.generate_kfrags(alice, bob.public_key(), signer, 1, 1, True, True)[0]
 cfrag = u.reencrypt(capsule, kfrag)
@@ -18,6 +21,7 @@ kfrag_capsule, kfrag_ciphertext = u.encrypt(node.public_key(), bytes(kfrag))
 items = [
     ("DELEGATING_KEY", "Alice's public key (compressed point)", alice.public_key().to_compressed_bytes()),
     ("VERIFYING_KEY", "Alice's signer's public key", signer.verifying_key().to_compressed_bytes()),
+    ("SIGNER_SEED", "The seed of Alice's signer (`SecretKeyFactory::from_secure_randomness(seed).make_key(b\"signer\")`), public like every fixture: benchmarks and tests sign policy terms with it", signer_seed),
     ("RECEIVING_KEY", "Bob's public key", bob.public_key().to_compressed_bytes()),
     ("NODE_KEY", "The node's public key", node.public_key().to_compressed_bytes()),
     ("CAPSULE", "A capsule of a message to Alice's key", bytes(capsule)),
@@ -37,3 +41,11 @@ for name, doc, data in items:
     for i in range(0, len(data), 16):
         print("\t" + ", ".join(f"0x{b:02x}" for b in data[i:i + 16]) + ",")
     print("];")
+print("""
+/// The signer of `SIGNER_SEED`: the one that signed `KFRAG`.
+pub fn signer() -> umbral_pre::Signer {
+	match umbral_pre::SecretKeyFactory::from_secure_randomness(&SIGNER_SEED) {
+		Ok(factory) => umbral_pre::Signer::new(factory.make_key(b"signer")),
+		Err(_) => unreachable!("the seed has the factory's seed size"),
+	}
+}""")

@@ -8,10 +8,11 @@ use crate::{
 			bounded_collections::bounded_vec::BoundedVec,
 			kms_primitives::{
 				policies::{AccessDenied, Condition, EncryptedKFrag, NodeGrant, RequestStatus},
-				staking::UmbralPublicKey,
+				staking::{NodeKeysProof as ChainNodeKeysProof, UmbralPublicKey, UmbralSignature},
 			},
 			pallet_kms_policies::types::Policy as ChainPolicy,
 			pallet_kms_staking::types::{NodeInfo, StakingLedger},
+			sp_runtime::MultiSignature,
 		},
 	},
 	umbral::SealedKFrag,
@@ -23,6 +24,89 @@ use subxt::{
 	transactions::{Payload, TransactionStatus},
 	OnlineClient,
 };
+
+/// A node's proof that it holds an operator key and an Umbral key and gives them to `staker`
+/// (both keys' signatures over the chain's `NodeKeys` record): what `register_node` and
+/// `rotate_node_key` submit. Only the node can make it: see [`prove_node_keys`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeKeysProof {
+	/// The staker the keys go to.
+	pub staker: AccountId,
+	/// The operator account.
+	pub operator: AccountId,
+	/// The Umbral public key (compressed point).
+	pub umbral_key: [u8; 33],
+	/// The operator key's sr25519 signature.
+	pub operator_signature: [u8; 64],
+	/// The Umbral key's signature (umbral-pre's `Signature`, `r ‖ s`).
+	pub umbral_signature: [u8; 64],
+}
+
+impl NodeKeysProof {
+	/// Reads the JSON `kms_proveNodeKeys` returns.
+	pub fn from_json(value: &serde_json::Value) -> Result<Self, Error> {
+		let field = |name: &str| {
+			value[name].as_str().ok_or_else(|| {
+				Error::Protocol(format!("the node's proof has no `{name}`: {value}"))
+			})
+		};
+		let account = |name: &str| {
+			field(name)?.parse::<AccountId>().map_err(|error| {
+				Error::Protocol(format!("the node's proof has a bad `{name}`: {error}"))
+			})
+		};
+		fn bytes<const N: usize>(name: &str, text: &str) -> Result<[u8; N], Error> {
+			hex::decode(text.trim_start_matches("0x"))
+				.ok()
+				.and_then(|bytes| <[u8; N]>::try_from(bytes).ok())
+				.ok_or_else(|| {
+					Error::Protocol(format!("the node's proof has a bad `{name}`: {text}"))
+				})
+		}
+		Ok(NodeKeysProof {
+			staker: account("staker")?,
+			operator: account("operator")?,
+			umbral_key: bytes("umbral_key", field("umbral_key")?)?,
+			operator_signature: bytes("operator_signature", field("operator_signature")?)?,
+			umbral_signature: bytes("umbral_signature", field("umbral_signature")?)?,
+		})
+	}
+
+	/// The proof as the runtime takes it.
+	fn chain(&self) -> ChainNodeKeysProof<MultiSignature> {
+		ChainNodeKeysProof {
+			operator: MultiSignature::Sr25519(self.operator_signature),
+			umbral: UmbralSignature(self.umbral_signature),
+		}
+	}
+}
+
+/// Asks the node at `node_url` (its RPC, which must allow unsafe methods: by default, a local
+/// connection) to prove for `staker` that it holds the operator key `operator` (default: its only
+/// one) and the Umbral key `umbral_key` (default: its newest).
+pub async fn prove_node_keys(
+	node_url: &str,
+	staker: &AccountId,
+	operator: Option<&AccountId>,
+	umbral_key: Option<[u8; 33]>,
+) -> Result<NodeKeysProof, Error> {
+	let client = RpcClient::from_insecure_url(node_url).await.map_err(rpc)?;
+	let params = subxt::rpcs::rpc_params![
+		staker.to_string(),
+		operator.map(ToString::to_string),
+		umbral_key.map(|key| format!("0x{}", hex::encode(key)))
+	];
+	let value: serde_json::Value =
+		client.request("kms_proveNodeKeys", params).await.map_err(rpc)?;
+	let proof = NodeKeysProof::from_json(&value)?;
+	if proof.staker != *staker {
+		return Err(Error::Protocol(format!(
+			"the node proved its keys for {}, not for {staker}",
+			proof.staker
+		)));
+	}
+	Ok(proof)
+}
 
 /// A connection to a node.
 #[derive(Clone)]
@@ -237,13 +321,16 @@ impl Client {
 		self.submit(&runtime::tx().staking().withdraw_unbonded(), staker).await
 	}
 
-	/// Registers a new Umbral key for the staker's node; kfrags of older versions stay served.
+	/// Registers a new Umbral key for the staker's node, proven by `proof` (made for this
+	/// staker by the node, [`prove_node_keys`]); kfrags of older versions stay served.
 	pub async fn rotate_node_key(
 		&self,
 		staker: &Keypair,
-		umbral_key: [u8; 33],
+		proof: &NodeKeysProof,
 	) -> Result<Included, Error> {
-		let call = runtime::tx().staking().rotate_node_key(UmbralPublicKey(umbral_key));
+		let call = runtime::tx()
+			.staking()
+			.rotate_node_key(UmbralPublicKey(proof.umbral_key), proof.chain());
 		self.submit(&call, staker).await
 	}
 
@@ -261,18 +348,19 @@ impl Client {
 		self.submit(&runtime::tx().staking().prolong(extra_periods), staker).await
 	}
 
-	/// Registers the staker's node: its operator account, Umbral key and minimum fee rate.
+	/// Registers the staker's node with the operator account and Umbral key `proof` proves
+	/// (made for this staker by the node, [`prove_node_keys`]), and its minimum fee rate.
 	pub async fn register_node(
 		&self,
 		staker: &Keypair,
-		operator: &AccountId,
-		umbral_key: [u8; 33],
+		proof: &NodeKeysProof,
 		min_fee_rate: Balance,
 	) -> Result<Included, Error> {
 		let call = runtime::tx().staking().register_node(
-			*operator,
-			UmbralPublicKey(umbral_key),
+			proof.operator,
+			UmbralPublicKey(proof.umbral_key),
 			min_fee_rate,
+			proof.chain(),
 		);
 		self.submit(&call, staker).await
 	}
@@ -310,9 +398,40 @@ impl Client {
 		Ok(record.map_or((false, 0), |record| (record.heartbeat, record.missed_deadlines)))
 	}
 
-	/// Creates `policy`, escrowing its fees from `owner`.
-	pub async fn create_policy(&self, owner: &Keypair, policy: Policy) -> Result<Included, Error> {
+	/// Creates `policy`, escrowing its fees from `owner`. `signer` is the signer that made the
+	/// policy's kfrags (its key is `policy.verifying_key`): it signs the policy's terms, which
+	/// the chain requires so that nobody else can grant the same kfrags.
+	pub async fn create_policy(
+		&self,
+		owner: &Keypair,
+		policy: Policy,
+		signer: &umbral_pre::Signer,
+	) -> Result<Included, Error> {
 		let nodes = grants(policy.nodes);
+		let owner_account = owner.public_key().to_account_id();
+		// `GrantTerms` of `kms_primitives::policies`, field by field in its SCALE layout.
+		let terms = (
+			owner_account,
+			policy.id,
+			(policy.verifying_key, policy.delegating_key, policy.receiving_key),
+			policy.threshold,
+			policy.end,
+			&policy.conditions,
+			&nodes,
+		);
+		let payload = kms_primitives::signing::payload(
+			kms_primitives::signing::GRANT,
+			&self.api.genesis_hash(),
+			&terms,
+		);
+		let signature = UmbralSignature(
+			signer
+				.sign(&payload)
+				.to_be_bytes()
+				.as_ref()
+				.try_into()
+				.map_err(|_| Error::Umbral("umbral-pre's signature is not 64 bytes".into()))?,
+		);
 		let call = runtime::tx().policies().create_policy(
 			policy.id,
 			BoundedVec(policy.label),
@@ -324,6 +443,7 @@ impl Client {
 			policy.end,
 			policy.fee_rate,
 			BoundedVec(policy.conditions),
+			signature,
 		);
 		self.submit(&call, owner).await
 	}

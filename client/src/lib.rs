@@ -28,14 +28,27 @@ pub mod stream;
 pub mod umbral;
 pub mod units;
 
-pub use chain::{Acceptance, Answers, Client, Included, Policy, PolicyRecord};
+pub use chain::{
+	prove_node_keys, Acceptance, Answers, Client, Included, NodeKeysProof, Policy, PolicyRecord,
+};
 pub use error::Error;
 pub use subxt_signer::sr25519::{dev, Keypair};
 
 /// The chain's calls, storage, events, constants and runtime APIs.
 #[subxt::subxt(
 	runtime_metadata_path = "artifacts/kms-metadata.scale",
-	derive_for_all_types = "Clone, PartialEq, Eq"
+	derive_for_all_types = "Clone, PartialEq, Eq",
+	// What the owner's signer signs (`GrantTerms`) is SCALE-encoded from these.
+	derive_for_type(
+		path = "kms_primitives::policies::Condition",
+		derive = "::subxt::ext::codec::Encode",
+		recursive
+	),
+	derive_for_type(
+		path = "kms_primitives::policies::NodeGrant",
+		derive = "::subxt::ext::codec::Encode",
+		recursive
+	)
 )]
 pub mod runtime {}
 

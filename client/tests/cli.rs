@@ -36,6 +36,7 @@ use subxt::ext::codec::Encode;
 const REFUSED: i32 = 3;
 const BAD_DATA: i32 = 4;
 const KEYRING: i32 = 5;
+const UNREACHABLE: i32 = 6;
 
 /// The `kms` binary and where its users keep their keyrings.
 struct Kms {
@@ -156,6 +157,8 @@ async fn owners_readers_and_operators_use_kms_end_to_end() {
 		node_keys.push(hex::encode(generate_identity(base.path())));
 		insert_operator_key(base.path(), &format!("//{}//kms", capitalized(name)));
 	}
+	// Eve's next key, for a rotation: the node must hold a key to prove it.
+	let eves_next_key = hex::encode(generate_identity(base.path()));
 	let mut node =
 		Node::start(&["--dev", "--base-path", path(base.path()), "--rpc-methods", "unsafe"]);
 	node.wait_for_rpc().await;
@@ -392,8 +395,16 @@ async fn owners_readers_and_operators_use_kms_end_to_end() {
 	assert_eq!(shown["nodes"].as_array().map(Vec::len), Some(2));
 	kms.ok("dave", &["node", "set-min-rate", "0.002"]);
 	kms.ok("eve", &["stake", "wind-down"]);
-	let new_key = kms.json("eve", &["keys", "show", "--label", "a spare key"]);
-	let new_key = new_key["delegating_keys"]["a spare key"]["hex"].as_str().unwrap().to_string();
+	// A key the node does not hold cannot be proven, so cannot be rotated to.
+	let stranger = kms.json("eve", &["keys", "show", "--label", "a spare key"]);
+	let stranger = stranger["delegating_keys"]["a spare key"]["hex"].as_str().unwrap().to_string();
+	kms.fails(
+		"eve",
+		&["node", "rotate-key", "--key", &stranger],
+		UNREACHABLE,
+		"no Umbral identity",
+	);
+	let new_key = format!("0x{eves_next_key}");
 	kms.ok("eve", &["node", "rotate-key", "--key", &new_key]);
 	let dave = kms.json("dave", &["node", "status"]);
 	assert_eq!(dave["node"]["min_fee_rate"], "2000000000");

@@ -8,6 +8,7 @@
 mod chain_spec;
 mod cli;
 mod command;
+mod keys_rpc;
 mod rpc;
 mod service;
 mod umbral_key;

@@ -1,5 +1,6 @@
 //! The node's own JSON-RPC methods, on top of Substrate's standard ones (`chain_*`, `state_*`,
-//! `author_*`, `system_*`): account nonces and transaction fees.
+//! `author_*`, `system_*`): account nonces, transaction fees and the proof of the node's keys
+//! ([`crate::keys_rpc`]).
 
 use std::sync::Arc;
 
@@ -16,6 +17,8 @@ pub struct FullDeps<C, P> {
 	pub client: Arc<C>,
 	/// The transaction pool.
 	pub pool: Arc<P>,
+	/// The node's keys, for `kms_proveNodeKeys`.
+	pub keys: crate::keys_rpc::NodeKeysRpc,
 }
 
 /// The RPC methods of a full node.
@@ -38,10 +41,11 @@ where
 	use substrate_frame_rpc_system::{System, SystemApiServer};
 
 	let mut module = RpcModule::new(());
-	let FullDeps { client, pool } = deps;
+	let FullDeps { client, pool, keys } = deps;
 
 	module.merge(System::new(client.clone(), pool).into_rpc())?;
 	module.merge(TransactionPayment::new(client).into_rpc())?;
+	module.merge(crate::keys_rpc::NodeKeysApiServer::into_rpc(keys))?;
 
 	Ok(module)
 }

@@ -157,10 +157,10 @@ pub fn new_full<
 	// The operator's Umbral identities (`kms-node umbral-key generate`), for the worker.
 	let seeds_path =
 		crate::umbral_key::seeds_path(&config.base_path.config_dir(config.chain_spec.id()));
-	let seeds = crate::umbral_key::read_seeds(&seeds_path).map_err(ServiceError::Other)?;
+	let mut seeds = crate::umbral_key::read_seeds(&seeds_path).map_err(ServiceError::Other)?;
 	if let Some(mut storage) = backend.offchain_storage() {
-		for seed in seeds {
-			provision_umbral_seed(&mut storage, seed);
+		for seed in &seeds {
+			provision_umbral_seed(&mut storage, *seed);
 		}
 	}
 
@@ -172,10 +172,15 @@ pub fn new_full<
 			.sr25519_generate_new(kms_primitives::staking::operator::KEY_TYPE, Some(seed))
 			.map_err(|e| ServiceError::Other(format!("cannot insert the operator key: {e}")))?;
 		// And its Umbral identity, from the same seed: the key the genesis registers for it.
+		let dev_seed = kms_primitives::staking::dev::umbral_seed(seed);
 		if let Some(mut storage) = backend.offchain_storage() {
-			provision_umbral_seed(&mut storage, kms_primitives::staking::dev::umbral_seed(seed));
+			provision_umbral_seed(&mut storage, dev_seed);
 		}
+		// The oldest identity: generated ones come after it.
+		seeds.insert(0, dev_seed);
 	}
+	// What `kms_proveNodeKeys` signs with.
+	let identities = Arc::new(seeds);
 
 	let mut net_config = sc_network::config::FullNetworkConfiguration::<
 		Block,
@@ -250,9 +255,16 @@ pub fn new_full<
 	let rpc_extensions_builder = {
 		let client = client.clone();
 		let pool = transaction_pool.clone();
+		let keystore = keystore_container.keystore();
+		let genesis = sp_blockchain::HeaderBackend::info(&*client).genesis_hash;
 
 		Box::new(move |_| {
-			let deps = crate::rpc::FullDeps { client: client.clone(), pool: pool.clone() };
+			let keys = crate::keys_rpc::NodeKeysRpc {
+				keystore: keystore.clone(),
+				identities: identities.clone(),
+				genesis,
+			};
+			let deps = crate::rpc::FullDeps { client: client.clone(), pool: pool.clone(), keys };
 			crate::rpc::create_full(deps).map_err(Into::into)
 		})
 	};

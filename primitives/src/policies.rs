@@ -144,6 +144,40 @@ pub fn grant_content_hash(keys: &PolicyKeys, envelope: &EncryptedKFrag) -> [u8; 
 		.0
 }
 
+/// What a policy's owner signs, with the signer whose key is the policy's verifying key (the
+/// one that signed its kfrags), to create it: who creates it, its id, keys, threshold, end,
+/// conditions and every node's grant (kfrag envelopes included). `create_policy` carries the
+/// signature over [`GrantTerms::signing_payload`]. Without it, anyone who saw a policy's
+/// envelopes (they stay in the chain's history) could create a copy of it with other
+/// conditions or a later end, and its nodes would serve the copy: the kfrags are genuine.
+#[derive(Encode, Clone, PartialEq, Eq, Debug)]
+pub struct GrantTerms<'a, AccountId, BlockNumber, Conditions, Grants> {
+	/// The account creating the policy.
+	pub owner: &'a AccountId,
+	/// The policy's id.
+	pub id: PolicyId,
+	/// Its keys.
+	pub keys: PolicyKeys,
+	/// Its threshold.
+	pub threshold: u32,
+	/// Its last block.
+	pub end: BlockNumber,
+	/// Its conditions, as the call carries them.
+	pub conditions: &'a Conditions,
+	/// Its grants, as the call carries them.
+	pub grants: &'a Grants,
+}
+
+impl<AccountId: Encode, BlockNumber: Encode, Conditions: Encode, Grants: Encode>
+	GrantTerms<'_, AccountId, BlockNumber, Conditions, Grants>
+{
+	/// The bytes the owner's signer signs on the chain whose genesis hash is `genesis`
+	/// (domain [`crate::signing::GRANT`]).
+	pub fn signing_payload(&self, genesis: &impl Encode) -> alloc::vec::Vec<u8> {
+		crate::signing::payload(crate::signing::GRANT, genesis, self)
+	}
+}
+
 /// The three Umbral keys of a policy version, by name.
 #[derive(
 	Encode,

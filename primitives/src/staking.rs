@@ -72,6 +72,81 @@ impl TryFrom<&[u8]> for UmbralPublicKey {
 	}
 }
 
+/// Length of an umbral-pre `Signature`: `r ‖ s`, big endian.
+pub const UMBRAL_SIGNATURE_LEN: usize = 64;
+
+/// A signature made with umbral-pre's `Signer` (ECDSA over secp256k1, SHA-256 of the message),
+/// serialized as umbral-pre's `Signature::to_be_bytes` gives it.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+)]
+pub struct UmbralSignature(pub [u8; UMBRAL_SIGNATURE_LEN]);
+
+impl UmbralSignature {
+	/// Whether this is `key`'s signature over `message`. Scalars out of range, a high `s` and a
+	/// key that does not decompress are all just `false`.
+	pub fn verify(&self, key: &UmbralPublicKey, message: &[u8]) -> bool {
+		let Some(key) = key.decompress() else { return false };
+		umbral_pre::Signature::try_from_be_bytes(&self.0)
+			.is_ok_and(|signature| signature.verify(&key, message))
+	}
+
+	/// The bytes of umbral-pre's `Signature`.
+	pub fn of(signature: &umbral_pre::Signature) -> Self {
+		let mut bytes = [0u8; UMBRAL_SIGNATURE_LEN];
+		for (to, from) in bytes.iter_mut().zip(signature.to_be_bytes().iter()) {
+			*to = *from;
+		}
+		Self(bytes)
+	}
+}
+
+/// What a node's keys sign to prove they are held by whoever registers them: the staker they
+/// will serve, the operator account and the Umbral key. The operator key and the Umbral key
+/// both sign [`NodeKeys::signing_payload`] (domain [`NODE_KEYS`], bound to the genesis hash),
+/// so keys cannot be registered by anyone but the staker their holder chose, on any other
+/// chain.
+///
+/// [`NODE_KEYS`]: crate::signing::NODE_KEYS
+#[derive(Encode, Decode, DecodeWithMemTracking, TypeInfo, Clone, PartialEq, Eq, Debug)]
+pub struct NodeKeys<AccountId> {
+	/// The staker whose node the keys will be.
+	pub staker: AccountId,
+	/// The operator account (the operator key's account).
+	pub operator: AccountId,
+	/// The Umbral key kfrags will be encrypted to.
+	pub umbral_key: UmbralPublicKey,
+}
+
+impl<AccountId: Encode> NodeKeys<AccountId> {
+	/// The bytes both keys sign on the chain whose genesis hash is `genesis`.
+	pub fn signing_payload(&self, genesis: &impl Encode) -> alloc::vec::Vec<u8> {
+		crate::signing::payload(crate::signing::NODE_KEYS, genesis, self)
+	}
+}
+
+/// The proof that accompanies `register_node` and `rotate_node_key`: the operator key's and the
+/// Umbral key's signatures over the same [`NodeKeys::signing_payload`]. A node makes it with
+/// `kms_proveNodeKeys` (its RPC), from the keys it holds.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug,
+)]
+pub struct NodeKeysProof<Signature> {
+	/// The operator key's signature.
+	pub operator: Signature,
+	/// The Umbral key's signature (umbral-pre's `Signer`).
+	pub umbral: UmbralSignature,
+}
+
 /// The staking side of the protocol as the other pallets see it. A node is identified by its
 /// staker's account.
 pub trait NodeStaking<AccountId, Balance> {
@@ -208,5 +283,16 @@ pub mod identity {
 	/// The Umbral public key of an identity seed.
 	pub fn public_key(seed: &[u8; 32]) -> Option<UmbralPublicKey> {
 		secret(seed).map(|secret| UmbralPublicKey::of(&secret.public_key()))
+	}
+
+	/// The identity's signature over `message` with umbral-pre's `Signer` (the nonce drawn
+	/// from `rng`).
+	pub fn sign(
+		seed: &[u8; 32],
+		rng: &mut (impl rand_core::CryptoRng + rand_core::RngCore),
+		message: &[u8],
+	) -> Option<super::UmbralSignature> {
+		let signer = umbral_pre::Signer::new(secret(seed)?);
+		Some(super::UmbralSignature::of(&signer.sign_with_rng(rng, message)))
 	}
 }

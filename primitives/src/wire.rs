@@ -717,6 +717,8 @@ mod tests {
 			&KFRAG_CAPSULE[..]
 		);
 		assert_eq!(KFRAG_CIPHERTEXT.len(), crate::policies::ENCRYPTED_KFRAG_LEN);
+		// The Rust crate's key factory makes the signer the Python bindings made from the seed.
+		assert_eq!(signer().verifying_key(), key(&VERIFYING_KEY));
 	}
 
 	#[test]

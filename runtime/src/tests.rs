@@ -210,6 +210,7 @@ fn a_policy_serves_and_judges_python_made_umbral_objects() {
 		staking::UmbralPublicKey,
 	};
 	use pallet_kms_staking::Heartbeat;
+	use rand_chacha::rand_core::SeedableRng;
 	use sp_runtime::MultiSigner;
 
 	let key = |bytes: &[u8]| UmbralPublicKey::try_from(bytes).expect("33 bytes");
@@ -238,18 +239,40 @@ fn a_policy_serves_and_judges_python_made_umbral_objects() {
 				ciphertext: fixtures::KFRAG_CIPHERTEXT.to_vec().try_into().expect("350 bytes"),
 			},
 		};
+		let keys = kms_primitives::policies::PolicyKeys {
+			verifying: key(&fixtures::VERIFYING_KEY),
+			delegating: key(&fixtures::DELEGATING_KEY),
+			receiving: key(&fixtures::RECEIVING_KEY),
+		};
+		let grants = vec![grant].try_into().expect("one node");
+		// The owner's client signs the terms with the signer that made the kfrag.
+		let signer = fixtures::signer();
+		let terms = kms_primitives::policies::GrantTerms {
+			owner: &alice.to_account_id(),
+			id: [7; 16],
+			keys,
+			threshold: 1,
+			end: 100,
+			conditions: &Default::default(),
+			grants: &grants,
+		};
+		let signature = kms_primitives::staking::UmbralSignature::of(&signer.sign_with_rng(
+			&mut rand_chacha::ChaCha20Rng::from_seed([5; 32]),
+			&pallet_kms_policies::grant_payload::<Runtime>(&terms),
+		));
 		assert_ok!(crate::Policies::create_policy(
 			crate::RuntimeOrigin::signed(alice.to_account_id()),
 			[7; 16],
 			b"photos".to_vec().try_into().expect("short"),
-			key(&fixtures::DELEGATING_KEY),
-			key(&fixtures::VERIFYING_KEY),
-			key(&fixtures::RECEIVING_KEY),
+			keys.delegating,
+			keys.verifying,
+			keys.receiving,
 			1,
-			vec![grant].try_into().expect("one node"),
+			grants,
 			100,
 			crate::configs::policies::MinFeeRate::get(),
 			Default::default(),
+			signature,
 		));
 		// The Python-made kfrag passes the worker's self-test: a re-encryption with it verifies
 		// with `CapsuleFrag::verify` against the policy's keys. (Its envelope is sealed to a
@@ -416,4 +439,37 @@ fn stake_stays_slashable_while_evidence_is_kept() {
 		shortest_unbonding > evidence_kept,
 		"unbonding ({shortest_unbonding} blocks) must outlast evidence ({evidence_kept} blocks)"
 	);
+}
+
+/// Fees follow congestion (`TargetedFeeAdjustment`): blocks fuller than the target raise the
+/// fee multiplier, so flooding blocks gets dearer block after block; quiet blocks bring it back
+/// to its floor of one, never below.
+#[test]
+fn fees_rise_while_blocks_are_congested_and_settle_back() {
+	use frame_support::{dispatch::DispatchClass, traits::Hooks};
+	use pallet_transaction_payment::{Multiplier, NextFeeMultiplier};
+	use sp_runtime::traits::One;
+
+	genesis_of(DEV_RUNTIME_PRESET).execute_with(|| {
+		let full = crate::configs::RuntimeBlockWeights::get()
+			.get(DispatchClass::Normal)
+			.max_total
+			.unwrap_or_default();
+		let run_block = |consumed| {
+			frame_system::Pallet::<Runtime>::set_block_consumed_resources(consumed, 0);
+			pallet_transaction_payment::Pallet::<Runtime>::on_finalize(1);
+		};
+		assert_eq!(NextFeeMultiplier::<Runtime>::get(), Multiplier::one());
+		let mut previous = Multiplier::one();
+		for _ in 0..10 {
+			run_block(full);
+			let now = NextFeeMultiplier::<Runtime>::get();
+			assert!(now > previous, "a full block raises fees: {previous:?} → {now:?}");
+			previous = now;
+		}
+		for _ in 0..1_000 {
+			run_block(frame_support::weights::Weight::zero());
+		}
+		assert_eq!(NextFeeMultiplier::<Runtime>::get(), Multiplier::one());
+	});
 }

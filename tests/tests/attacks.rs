@@ -111,6 +111,7 @@ async fn an_owner_cannot_get_an_honest_node_slashed_or_missed() {
 			.create_policy(
 				&eve,
 				policy(id, (node, version), envelope, &delegating, &signer, &receiving, end),
+				&signer,
 			)
 			.await
 			.expect("Eve can create the policy");

@@ -156,10 +156,16 @@ async fn nodes_reencrypt_for_readers_miss_deadlines_and_get_slashed() {
 	for (uri, key) in [("//Bob", bob_key), ("//Charlie", charlie_key)] {
 		let (staker, operator) = (keypair(uri), account(&keypair(&format!("{uri}//kms"))));
 		client.bond(&staker, 20_000 * UNIT, 10).await.expect("bond");
-		client
-			.register_node(&staker, &operator, key, UNIT / 1000)
-			.await
-			.expect("register");
+		let proof = kms_client::prove_node_keys(
+			&host.ws_url(),
+			&account(&staker),
+			Some(&operator),
+			Some(key),
+		)
+		.await
+		.expect("the host proves the node's keys");
+		assert_eq!((proof.operator, proof.umbral_key), (operator, key));
+		client.register_node(&staker, &proof, UNIT / 1000).await.expect("register");
 	}
 	// Alice's genesis lock is short; she lengthens it to take policies ending later.
 	client.prolong(&keypair("//Alice"), 10).await.expect("prolong");
@@ -197,7 +203,7 @@ async fn nodes_reencrypt_for_readers_miss_deadlines_and_get_slashed() {
 
 	// 1-of-1 on Alice's node.
 	let solo = grant.policy(1, 1, &[alice_entry], end);
-	let created = client.create_policy(&owner, solo).await.expect("1-of-1 policy");
+	let created = client.create_policy(&owner, solo, &grant.signer).await.expect("1-of-1 policy");
 	accepted(&client, &alice, 1, &[alice_node], created.block).await;
 	let plaintext = b"the 1-of-1 secret: nodes never see it".to_vec();
 	let (capsule, ciphertext) = umbral::encrypt(&grant.keys.delegating, &plaintext).unwrap();
@@ -225,7 +231,7 @@ async fn nodes_reencrypt_for_readers_miss_deadlines_and_get_slashed() {
 	// 2-of-3 on Alice's, Bob's and Charlie's nodes, two capsules in one request.
 	let trio = [alice_entry, bob_entry, charlie_entry];
 	let created = client
-		.create_policy(&owner, grant.policy(2, 2, &trio, end))
+		.create_policy(&owner, grant.policy(2, 2, &trio, end), &grant.signer)
 		.await
 		.expect("2-of-3 policy");
 	accepted(&client, &host, 2, &[alice_node, bob_node, charlie_node], created.block).await;
@@ -279,7 +285,7 @@ async fn nodes_reencrypt_for_readers_miss_deadlines_and_get_slashed() {
 	// The host stops while Bob's node owes an answer: the miss is recorded against it, and
 	// the host, back after the deadline, does not answer late.
 	let created = client
-		.create_policy(&owner, grant.policy(3, 1, &[bob_entry], end))
+		.create_policy(&owner, grant.policy(3, 1, &[bob_entry], end), &grant.signer)
 		.await
 		.expect("policy on Bob's node");
 	accepted(&client, &host, 3, &[bob_node], created.block).await;

@@ -319,7 +319,7 @@ impl Grant {
 			fee_rate: self.rate,
 			conditions: flat,
 		};
-		let included = client.create_policy(&keyring.account(), policy).await?;
+		let included = client.create_policy(&keyring.account(), policy, &keyring.signer()).await?;
 		ctx.settle(&client, &included).await?;
 		let granted: Vec<AccountId> = nodes.iter().map(|(node, _, _)| *node).collect();
 		let acceptance =

@@ -1,9 +1,9 @@
 //! `kms stake …` and `kms node …`: the operator's commands.
 
-use super::{included_json, parse_account, parse_public_key, Context, Outcome};
+use super::{included_json, parse_account, parse_public_key, Context, Exit, Failure, Outcome};
 use crate::{
 	units::{format_amount, parse_amount},
-	AccountId, Balance, Client, Error, Included,
+	AccountId, Balance, Client, Error, Included, NodeKeysProof,
 };
 use clap::Subcommand;
 
@@ -55,26 +55,35 @@ pub(super) enum Stake {
 
 #[derive(Debug, Subcommand)]
 pub(super) enum Node {
-	/// Register your node: its Umbral public key (`kms-node umbral-key generate` prints it),
-	/// the operator account whose key the node holds (`kms-node key insert --key-type kms!`),
-	/// and the lowest fee rate it accepts. Bond first.
+	/// Register your node. The node proves it holds its keys: this asks it (--node, an RPC
+	/// endpoint that allows unsafe methods, as a node's own local one does) to sign its operator
+	/// account (`kms-node key insert --key-type kms!`) and Umbral key (`kms-node umbral-key
+	/// generate`) over to your account, and submits that proof with the lowest fee rate the node
+	/// accepts. Bond first.
 	Register {
-		/// The node's Umbral public key (33 bytes, hex or base64).
+		/// The node's Umbral public key (33 bytes, hex or base64) [default: its newest].
 		#[arg(long, value_parser = parse_public_key)]
-		key: [u8; 33],
-		/// The operator account [default: your account].
+		key: Option<[u8; 33]>,
+		/// The operator account [default: the node's only `kms!` key].
 		#[arg(long, value_parser = parse_account)]
 		operator: Option<AccountId>,
+		/// The node holding the keys (WebSocket RPC) [default: --url].
+		#[arg(long, value_name = "URL")]
+		node: Option<String>,
 		/// The lowest fee per period the node accepts from a policy, in KMS.
 		#[arg(long, value_parser = parse_amount, default_value = "0")]
 		min_rate: Balance,
 	},
-	/// Register a new Umbral key (after `kms-node umbral-key generate`); the node keeps
-	/// serving kfrags sealed to its older keys.
+	/// Register a new Umbral key (after `kms-node umbral-key generate` and a restart of the
+	/// node), proven by the node as for `register`; the node keeps serving kfrags sealed to its
+	/// older keys.
 	RotateKey {
-		/// The new key (33 bytes, hex or base64).
+		/// The new key (33 bytes, hex or base64) [default: the node's newest].
 		#[arg(long, value_parser = parse_public_key)]
-		key: [u8; 33],
+		key: Option<[u8; 33]>,
+		/// The node holding the keys (WebSocket RPC) [default: --url].
+		#[arg(long, value_name = "URL")]
+		node: Option<String>,
 	},
 	/// Set the lowest fee rate your node accepts in new policies.
 	SetMinRate {
@@ -101,6 +110,29 @@ async fn done(
 	ctx.settle(client, &included).await?;
 	ctx.print(format!("{what} (block {})", included.block), included_json(&included));
 	Ok(())
+}
+
+impl Context {
+	/// The node's proof of its keys for `staker`, from the node at `node` (default: --url).
+	async fn prove_node_keys(
+		&self,
+		node: Option<String>,
+		staker: &AccountId,
+		operator: Option<AccountId>,
+		key: Option<[u8; 33]>,
+	) -> Result<NodeKeysProof, Failure> {
+		let node = node.unwrap_or_else(|| self.url.clone());
+		self.note(format!("asking the node at {node} to prove its keys"));
+		crate::prove_node_keys(&node, staker, operator.as_ref(), key)
+			.await
+			.map_err(|error| {
+				Failure::from(error).hint(
+				"--node must be the node holding the keys, over an RPC port that allows unsafe \
+				 methods (a node's default for local connections; `--rpc-methods unsafe` \
+				 otherwise)",
+			)
+			})
+	}
 }
 
 impl Stake {
@@ -153,18 +185,28 @@ impl Stake {
 impl Node {
 	pub(super) async fn run(self, ctx: &Context) -> Outcome {
 		match self {
-			Node::Register { key, operator, min_rate } => {
+			Node::Register { key, operator, node, min_rate } => {
 				let (keyring, client) = ctx.signed().await?;
-				let operator = operator.unwrap_or_else(|| keyring.account_id());
-				let what = format!("node registered, operator {operator}");
-				let me = keyring.account();
-				let included = client.register_node(&me, &operator, key, min_rate).await;
+				let proof = ctx.prove_node_keys(node, &keyring.account_id(), operator, key).await?;
+				let what = format!(
+					"node registered, operator {}, Umbral key 0x{}",
+					proof.operator,
+					hex::encode(proof.umbral_key)
+				);
+				let included = client.register_node(&keyring.account(), &proof, min_rate).await;
 				done(ctx, &client, what, included).await
 			},
-			Node::RotateKey { key } => {
+			Node::RotateKey { key, node } => {
 				let (keyring, client) = ctx.signed().await?;
-				let what = format!("node key rotated to 0x{}", hex::encode(key));
-				done(ctx, &client, what, client.rotate_node_key(&keyring.account(), key).await)
+				let me = keyring.account_id();
+				let operator = client.node(&me).await?.map(|info| info.operator);
+				let Some(operator) = operator else {
+					return Err(Failure::new(Exit::Refused, "your account has no node")
+						.hint("`kms node register` first"));
+				};
+				let proof = ctx.prove_node_keys(node, &me, Some(operator), key).await?;
+				let what = format!("node key rotated to 0x{}", hex::encode(proof.umbral_key));
+				done(ctx, &client, what, client.rotate_node_key(&keyring.account(), &proof).await)
 					.await
 			},
 			Node::SetMinRate { rate } => {

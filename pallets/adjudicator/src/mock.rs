@@ -94,6 +94,8 @@ impl pallet_kms_policies::Config for Test {
 	type MaxConditionDepth = ConstU32<2>;
 	type MaxCapsules = ConstU32<2>;
 	type MaxRequestsPerBlock = ConstU32<16>;
+	type MaxRequestsPerRequester = ConstU32<16>;
+	type MaxRequestsPerPolicy = ConstU32<16>;
 	type MinFeeRate = ConstU128<1>;
 	type MaxFeeRate = ConstU128<1_000>;
 	type ResponseWindow = ConstU64<5>;
@@ -282,18 +284,37 @@ pub fn new_test_ext(stakes: [Balance; 2], test: impl FnOnce(&World)) {
 		)
 		.to_vec();
 		let world = World { kfrags, ..world };
+		let keys = kms_primitives::policies::PolicyKeys {
+			verifying: chain_key(&world.signer.verifying_key()),
+			delegating: chain_key(&world.delegating.public_key()),
+			receiving: chain_key(&world.receiving.public_key()),
+		};
+		let grants = world.grants();
+		let terms = kms_primitives::policies::GrantTerms {
+			owner: &account("alice"),
+			id: POLICY,
+			keys,
+			threshold: 2,
+			end: 100,
+			conditions: &Default::default(),
+			grants: &grants,
+		};
+		let signature = kms_primitives::staking::UmbralSignature::of(
+			&world.signer.sign(&pallet_kms_policies::grant_payload::<Test>(&terms)),
+		);
 		assert_ok!(KmsPolicies::create_policy(
 			RuntimeOrigin::signed(account("alice")),
 			POLICY,
 			Default::default(),
-			chain_key(&world.delegating.public_key()),
-			chain_key(&world.signer.verifying_key()),
-			chain_key(&world.receiving.public_key()),
+			keys.delegating,
+			keys.verifying,
+			keys.receiving,
 			2,
-			world.grants(),
+			grants,
 			100,
 			1,
 			Default::default(),
+			signature,
 		));
 		world.accept();
 		test(&world);

@@ -1,10 +1,11 @@
 //! Every movement of funds the Policies pallet makes, in one place: escrowing a policy's fees
 //! on its owner's account (a hold under [`HoldReason::Escrow`]), paying a node out of it,
-//! refunding the owner, and pay-per-access transfers.
+//! refunding the owner; and a request's pay-per-access payments, held on the requester's
+//! account (under [`HoldReason::AccessPayment`]) until the request is settled.
 
 use crate::{BalanceOf, Config, HoldReason};
 use frame_support::traits::{
-	fungible::{Inspect as _, Mutate as _, MutateHold as _},
+	fungible::{Inspect as _, MutateHold as _},
 	tokens::{Fortitude, Precision, Preservation, Restriction},
 };
 use sp_runtime::DispatchResult;
@@ -37,13 +38,36 @@ pub fn refund<T: Config>(owner: &T::AccountId, value: BalanceOf<T>) -> DispatchR
 	T::Currency::release(&HoldReason::Escrow.into(), owner, value, Precision::Exact).map(|_| ())
 }
 
-/// Moves `value` from `from` to `to`, keeping `from` alive.
-pub fn transfer<T: Config>(
-	from: &T::AccountId,
+/// Holds `value` of `requester`'s free balance for a request's access payments.
+pub fn hold_access_payment<T: Config>(
+	requester: &T::AccountId,
+	value: BalanceOf<T>,
+) -> DispatchResult {
+	T::Currency::hold(&HoldReason::AccessPayment.into(), requester, value)
+}
+
+/// Pays `value` of `requester`'s held access payments to `to`'s free balance.
+pub fn pay_access<T: Config>(
+	requester: &T::AccountId,
 	to: &T::AccountId,
 	value: BalanceOf<T>,
 ) -> DispatchResult {
-	T::Currency::transfer(from, to, value, Preservation::Preserve).map(|_| ())
+	T::Currency::transfer_on_hold(
+		&HoldReason::AccessPayment.into(),
+		requester,
+		to,
+		value,
+		Precision::Exact,
+		Restriction::Free,
+		Fortitude::Polite,
+	)
+	.map(|_| ())
+}
+
+/// Returns `value` of `requester`'s held access payments to its free balance.
+pub fn refund_access<T: Config>(requester: &T::AccountId, value: BalanceOf<T>) -> DispatchResult {
+	T::Currency::release(&HoldReason::AccessPayment.into(), requester, value, Precision::Exact)
+		.map(|_| ())
 }
 
 /// What `who` can transfer away and stay alive.
@@ -61,4 +85,11 @@ pub fn free<T: Config>(who: &T::AccountId) -> BalanceOf<T> {
 pub fn escrowed<T: Config>(owner: &T::AccountId) -> BalanceOf<T> {
 	use frame_support::traits::fungible::InspectHold as _;
 	T::Currency::balance_on_hold(&HoldReason::Escrow.into(), owner)
+}
+
+/// What `requester` has held for the access payments of its unsettled requests.
+#[cfg(any(feature = "std", feature = "try-runtime"))]
+pub fn access_payments_held<T: Config>(requester: &T::AccountId) -> BalanceOf<T> {
+	use frame_support::traits::fungible::InspectHold as _;
+	T::Currency::balance_on_hold(&HoldReason::AccessPayment.into(), requester)
 }

@@ -4,12 +4,16 @@
 
 use super::*;
 use frame_benchmarking::v2::*;
-use frame_support::traits::{fungible::Mutate, Authorize};
+use frame_support::traits::{
+	fungible::{Inspect, Mutate},
+	Authorize,
+};
 use frame_system::RawOrigin;
 use kms_primitives::{
 	fixtures,
 	staking::{dev, UMBRAL_PUBLIC_KEY_LEN},
 };
+use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
 use sp_runtime::{traits::Bounded, RuntimeAppPublic};
 
 /// A policy id for index `i`.
@@ -61,14 +65,18 @@ fn grants<T: Config>(nodes: &[T::AccountId]) -> GrantsOf<T> {
 		.expect("at most MaxNodes")
 }
 
-/// A condition tree of `size` nodes: `All(size − 1)` over payments to `to` (the most costly
-/// leaves to evaluate), or empty.
-fn conditions<T: Config>(size: u32, to: &T::AccountId) -> ConditionsOf<T> {
+/// A condition tree of `size` nodes: `All(size − 1)` over payments (the most costly leaves to
+/// evaluate and settle) to existing accounts, distinct for each `salt`, or empty.
+fn conditions<T: Config>(size: u32, salt: u32) -> ConditionsOf<T> {
 	let mut tree = Vec::new();
 	if size > 0 {
 		tree.push(Condition::All(size.saturating_sub(1).min(255) as u8));
-		for _ in 1..size {
-			tree.push(Condition::PayPerAccess { to: to.clone(), amount: T::MinFeeRate::get() });
+		for i in 1..size {
+			// Existing (so that payments to them succeed), and no more: funding every payee
+			// as `funded` does would overflow the issuance.
+			let to: T::AccountId = account("payee", salt.saturating_mul(size).saturating_add(i), 0);
+			T::Currency::set_balance(&to, T::Currency::minimum_balance());
+			tree.push(Condition::PayPerAccess { to, amount: T::MinFeeRate::get() });
 		}
 	}
 	if size == 1 {
@@ -93,6 +101,58 @@ fn policy<T: Config>(
 	nodes
 }
 
+/// The keys of the fixtures' policy (the kfrags of `grants` are made under them).
+fn fixture_keys() -> PolicyKeys {
+	PolicyKeys {
+		verifying: umbral_key(&fixtures::VERIFYING_KEY),
+		delegating: umbral_key(&fixtures::DELEGATING_KEY),
+		receiving: umbral_key(&fixtures::RECEIVING_KEY),
+	}
+}
+
+/// The fixtures' signer's signature over `terms`, as the owner's client makes it.
+fn sign_terms<T: Config>(terms: &GrantTermsOf<'_, T>) -> UmbralSignature {
+	let signer = fixtures::signer();
+	UmbralSignature::of(
+		&signer.sign_with_rng(&mut ChaCha20Rng::from_seed([3; 32]), &grant_payload::<T>(terms)),
+	)
+}
+
+/// Creates `id` as `owner`, as the call does (the terms signed by the fixtures' signer).
+#[allow(clippy::too_many_arguments)]
+fn create<T: Config>(
+	owner: &T::AccountId,
+	id: PolicyId,
+	label: BoundedVec<u8, T::MaxLabelLen>,
+	threshold: u32,
+	grants: GrantsOf<T>,
+	end: BlockNumberFor<T>,
+	conditions: ConditionsOf<T>,
+) -> DispatchResult {
+	let keys = fixture_keys();
+	let signature = sign_terms::<T>(&GrantTerms {
+		owner,
+		id,
+		keys,
+		threshold,
+		end,
+		conditions: &conditions,
+		grants: &grants,
+	});
+	Pallet::<T>::do_create_policy(
+		owner.clone(),
+		id,
+		label,
+		keys,
+		threshold,
+		grants,
+		end,
+		T::MinFeeRate::get(),
+		conditions,
+		&signature,
+	)
+}
+
 /// The same policy, its nodes still pending.
 fn pending_policy<T: Config>(
 	id: PolicyId,
@@ -106,20 +166,14 @@ fn pending_policy<T: Config>(
 	let now = frame_system::Pallet::<T>::block_number();
 	let length = period_length::<T>();
 	let end = now.saturating_add(length.saturating_mul(periods.into()));
-	Pallet::<T>::do_create_policy(
-		owner.clone(),
+	create::<T>(
+		owner,
 		id,
 		b"bench".to_vec().try_into().expect("short label"),
-		[
-			umbral_key(&fixtures::DELEGATING_KEY),
-			umbral_key(&fixtures::VERIFYING_KEY),
-			umbral_key(&fixtures::RECEIVING_KEY),
-		],
 		n,
 		grants::<T>(&nodes),
 		end,
-		T::MinFeeRate::get(),
-		conditions::<T>(condition_nodes, owner),
+		conditions::<T>(condition_nodes, 0),
 	)
 	.expect("policy is valid");
 	nodes
@@ -217,19 +271,13 @@ fn signing_node_policy<T: Config>(
 	let mut all = nodes::<T>(0, T::MaxNodes::get().saturating_sub(1));
 	all.push(node.clone());
 	let now = frame_system::Pallet::<T>::block_number();
-	Pallet::<T>::do_create_policy(
-		owner.clone(),
+	create::<T>(
+		&owner,
 		policy_id(0),
 		Default::default(),
-		[
-			umbral_key(&fixtures::DELEGATING_KEY),
-			umbral_key(&fixtures::VERIFYING_KEY),
-			umbral_key(&fixtures::RECEIVING_KEY),
-		],
 		1,
 		grants::<T>(&all),
 		now.saturating_add(period_length::<T>()),
-		T::MinFeeRate::get(),
 		Default::default(),
 	)
 	.map_err(|_| "policy")?;
@@ -250,20 +298,32 @@ mod benchmarks {
 		let nodes = nodes::<T>(0, n);
 		let end = frame_system::Pallet::<T>::block_number()
 			.saturating_add(period_length::<T>().saturating_mul(10u32.into()));
-		let conditions = conditions::<T>(c, &owner);
+		let conditions = conditions::<T>(c, 0);
+		let grants = grants::<T>(&nodes);
+		let keys = fixture_keys();
+		let signature = sign_terms::<T>(&GrantTerms {
+			owner: &owner,
+			id: policy_id(0),
+			keys,
+			threshold: n,
+			end,
+			conditions: &conditions,
+			grants: &grants,
+		});
 		#[extrinsic_call]
 		_(
 			RawOrigin::Signed(owner.clone()),
 			policy_id(0),
 			b"bench".to_vec().try_into().expect("short label"),
-			umbral_key(&fixtures::DELEGATING_KEY),
-			umbral_key(&fixtures::VERIFYING_KEY),
-			umbral_key(&fixtures::RECEIVING_KEY),
+			keys.delegating,
+			keys.verifying,
+			keys.receiving,
 			n,
-			grants::<T>(&nodes),
+			grants,
 			end,
 			T::MinFeeRate::get(),
 			conditions,
+			signature,
 		);
 		assert!(Policies::<T>::contains_key(policy_id(0)));
 	}
@@ -398,7 +458,6 @@ mod benchmarks {
 	/// and the self-test (a re-encryption checked with `CapsuleFrag::verify`).
 	#[benchmark]
 	fn worker_open_kfrag() -> Result<(), BenchmarkError> {
-		use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
 		let material = offchain::WorkerMaterial::new([7; 32], 0).map_err(BenchmarkError::Stop)?;
 		let mut rng = ChaCha20Rng::from_seed([8; 32]);
 		#[block]
@@ -413,7 +472,6 @@ mod benchmarks {
 	/// cfrag with `CapsuleFrag::verify` before it may be signed.
 	#[benchmark]
 	fn worker_reencrypt(c: Linear<1, { T::MaxCapsules::get() }>) -> Result<(), BenchmarkError> {
-		use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
 		let material = offchain::WorkerMaterial::new([7; 32], c).map_err(BenchmarkError::Stop)?;
 		let mut rng = ChaCha20Rng::from_seed([8; 32]);
 		let kfrag = material.open(&mut rng).map_err(BenchmarkError::Stop)?;
@@ -425,17 +483,46 @@ mod benchmarks {
 		Ok(())
 	}
 
-	/// `r` requests expiring in one block, each unanswered by all `MaxNodes` nodes of its
-	/// policy, every one of which accepted before the request: `r × MaxNodes` missed
-	/// deadlines recorded.
+	/// `r` requests expiring in one block, each of its own requester under its own 1-of-
+	/// `MaxNodes` policy of distinct nodes, all of which accepted before the request: each
+	/// fulfilled by one answer, so `MaxNodes − 1` missed deadlines are recorded and its
+	/// `MaxConditionNodes − 1` access payments made to distinct payees.
 	#[benchmark]
 	fn process_deadlines(r: Linear<0, { T::MaxRequestsPerBlock::get() }>) {
 		let owner = funded::<T>("owner", 0);
-		policy::<T>(policy_id(0), &owner, 0, T::MaxNodes::get(), 2, 0);
-		let requester = funded::<T>("requester", 0);
-		for _ in 0..r {
-			Pallet::<T>::do_request(requester.clone(), policy_id(0), capsules::<T>(1))
+		let n = T::MaxNodes::get();
+		let end = frame_system::Pallet::<T>::block_number()
+			.saturating_add(period_length::<T>().saturating_mul(2u32.into()));
+		for i in 0..r {
+			let nodes = nodes::<T>(i * n, n);
+			let conditions = conditions::<T>(T::MaxConditionNodes::get(), i);
+			create::<T>(
+				&owner,
+				policy_id(i),
+				Default::default(),
+				1,
+				grants::<T>(&nodes),
+				end,
+				conditions,
+			)
+			.expect("policy is valid");
+			accept_all::<T>(policy_id(i));
+			// Enough for the payments: `funded` for every requester would overflow the issuance.
+			let requester: T::AccountId = account("requester", i, 0);
+			let payments = T::MinFeeRate::get().saturating_mul(T::MaxConditionNodes::get().into());
+			T::Currency::set_balance(
+				&requester,
+				payments
+					.saturating_mul(2u32.into())
+					.saturating_add(T::Currency::minimum_balance()),
+			);
+			Pallet::<T>::do_request(requester, policy_id(i), capsules::<T>(1))
 				.expect("request works");
+			let request = RequestId::from(i);
+			let hash = Requests::<T>::get(request).expect("made").content_hash();
+			let first = nodes.first().cloned().expect("MaxNodes ≥ 1");
+			Pallet::<T>::do_submit_cfrags(request, hash, first, cfrags::<T>(1))
+				.expect("answer works");
 		}
 		let deadline =
 			frame_system::Pallet::<T>::block_number().saturating_add(T::ResponseWindow::get());
@@ -444,6 +531,7 @@ mod benchmarks {
 			Pallet::<T>::process_deadlines(deadline);
 		}
 		assert!(Deadlines::<T>::get(deadline).is_empty());
+		assert_eq!(AccessPayments::<T>::iter().count(), 0);
 	}
 
 	/// One request past its retention, answered by `n` nodes with `MaxCapsules` cfrags each.

@@ -73,12 +73,12 @@ use frame_system::{
 use kms_primitives::{
 	policies::{
 		grant_content_hash, AccessDenied, CapsuleBytes, CapsuleFragBytes, CfragEvidence, Condition,
-		Decision, DeclineReason, EncryptedKFrag, NodeGrant, OffenceSpan, PolicyFees, PolicyId,
-		PolicyNode, PolicyStatus, PolicyVersion, ReencryptionRecords, RequestId, RequestStatus,
-		CAPSULE_LEN, CFRAG_LEN, ENCRYPTED_KFRAG_LEN,
+		Decision, DeclineReason, EncryptedKFrag, GrantTerms, NodeGrant, OffenceSpan, PolicyFees,
+		PolicyId, PolicyKeys, PolicyNode, PolicyStatus, PolicyVersion, ReencryptionRecords,
+		RequestId, RequestStatus, CAPSULE_LEN, CFRAG_LEN, ENCRYPTED_KFRAG_LEN,
 	},
 	signing,
-	staking::{KeyVersion, NodeStaking, Period, PolicyRegistry, UmbralPublicKey},
+	staking::{KeyVersion, NodeStaking, Period, PolicyRegistry, UmbralPublicKey, UmbralSignature},
 	wire,
 };
 use sp_runtime::{
@@ -131,8 +131,41 @@ pub type ResponseOf<T> = Response<
 /// A node's decision on a policy, as its operator signs it.
 pub type PolicyDecisionOf<T> =
 	PolicyDecision<<T as frame_system::Config>::AccountId, <T as SigningTypes>::Public>;
+/// A policy's terms as its owner signs them.
+pub type GrantTermsOf<'a, T> = GrantTerms<
+	'a,
+	<T as frame_system::Config>::AccountId,
+	BlockNumberFor<T>,
+	ConditionsOf<T>,
+	GrantsOf<T>,
+>;
 /// A node of a policy, as stored.
 pub type PolicyNodeOf<T> = PolicyNode<<T as frame_system::Config>::AccountId, BlockNumberFor<T>>;
+
+/// The request counts of one block, as stored.
+pub type BlockLoadOf<T> = BlockLoad<
+	<T as frame_system::Config>::AccountId,
+	BlockNumberFor<T>,
+	<T as Config>::MaxRequestsPerBlock,
+>;
+
+/// Adds one to `key`'s count in `counts`, unless that makes it more than `cap` (or the list is
+/// full).
+fn bump<K: PartialEq + Clone, S: Get<u32>>(
+	counts: &mut BoundedVec<(K, u32), S>,
+	key: &K,
+	cap: u32,
+) -> Result<(), ()> {
+	match counts.iter_mut().find(|(k, _)| k == key) {
+		Some((_, count)) if *count < cap => {
+			*count = count.saturating_add(1);
+			Ok(())
+		},
+		Some(_) => Err(()),
+		None if cap > 0 => counts.try_push((key.clone(), 1)).map_err(|_| ()),
+		None => Err(()),
+	}
+}
 
 /// The chain's genesis hash (from block 1 on): what binds operator signatures to this chain.
 fn genesis_hash<T: frame_system::Config>() -> T::Hash {
@@ -142,6 +175,12 @@ fn genesis_hash<T: frame_system::Config>() -> T::Hash {
 /// The bytes an operator signs for `response` on this chain ([`signing::RESPONSE`]).
 pub fn response_payload<T: Config>(response: &ResponseOf<T>) -> Vec<u8> {
 	signing::payload(signing::RESPONSE, &genesis_hash::<T>(), response)
+}
+
+/// The bytes a policy's owner signs with its signer to create it on this chain
+/// ([`GrantTerms`], [`signing::GRANT`]).
+pub fn grant_payload<T: Config>(terms: &GrantTermsOf<'_, T>) -> Vec<u8> {
+	terms.signing_payload(&genesis_hash::<T>())
 }
 
 /// The bytes an operator signs for `decision` on this chain ([`signing::DECISION`]).
@@ -162,6 +201,10 @@ pub mod pallet {
 		/// Fees of the owner's policies not yet paid out or refunded.
 		#[codec(index = 0)]
 		Escrow,
+		/// A requester's pay-per-access payments for requests not yet settled: paid when the
+		/// request is fulfilled, refunded when it fails or is cancelled.
+		#[codec(index = 1)]
+		AccessPayment,
 	}
 
 	#[pallet::config]
@@ -207,6 +250,16 @@ pub mod pallet {
 		/// deadline (`MaxRequestsPerBlock × MaxNodes` missed-deadline records).
 		#[pallet::constant]
 		type MaxRequestsPerBlock: Get<u32>;
+
+		/// The most requests one account may make in a block, and the most one policy may take
+		/// in a block: nobody takes every request slot of a block from other readers and
+		/// policies (at most `MaxRequestsPerBlock`).
+		#[pallet::constant]
+		type MaxRequestsPerRequester: Get<u32>;
+
+		/// The most requests one policy may take in a block (see `MaxRequestsPerRequester`).
+		#[pallet::constant]
+		type MaxRequestsPerPolicy: Get<u32>;
 
 		/// The smallest fee rate (per node per period) a policy may have.
 		#[pallet::constant]
@@ -336,6 +389,21 @@ pub mod pallet {
 		ValueQuery,
 	>;
 
+	/// What each paid request holds on its requester's account for its `PayPerAccess`
+	/// payments, until it is settled in the block after its deadline: bounded in time, at
+	/// most `MaxRequestsPerBlock × (ResponseWindow + 1)` entries.
+	///
+	/// Twox64 hashing: request ids are a counter.
+	#[pallet::storage]
+	pub type AccessPayments<T: Config> =
+		StorageMap<_, Twox64Concat, RequestId, BalanceOf<T>, OptionQuery>;
+
+	/// How many requests each requester and each policy made in the block `BlockLoad.block`:
+	/// one value, replaced by the first request of a later block (so at most
+	/// `MaxRequestsPerBlock` entries of each, and nothing to prune).
+	#[pallet::storage]
+	pub type RequestLoad<T: Config> = StorageValue<_, BlockLoadOf<T>, OptionQuery>;
+
 	#[pallet::event]
 	#[pallet::generate_deposit(pub(super) fn deposit_event)]
 	pub enum Event<T: Config> {
@@ -384,13 +452,19 @@ pub mod pallet {
 			capsules: u32,
 			deadline: BlockNumberFor<T>,
 		},
-		/// `requester` paid `amount` to `to` for access to `policy`.
+		/// `requester` paid `amount` to `to` for access to `policy`: its request was
+		/// fulfilled (paid from what the request held).
 		AccessPaid {
 			policy: PolicyId,
 			requester: T::AccountId,
 			to: T::AccountId,
 			amount: BalanceOf<T>,
 		},
+		/// `request` held `amount` of `requester`'s balance for its access payments until it
+		/// is settled.
+		AccessPaymentHeld { request: RequestId, requester: T::AccountId, amount: BalanceOf<T> },
+		/// `request` failed or was cancelled: the `amount` it held returned to `requester`.
+		AccessRefunded { request: RequestId, requester: T::AccountId, amount: BalanceOf<T> },
 		/// `node` answered `request` with its cfrags.
 		CfragsSubmitted { request: RequestId, node: T::AccountId },
 		/// `request` has the threshold of answers: the requester can decrypt.
@@ -444,6 +518,9 @@ pub mod pallet {
 		InvalidDelegatingKey,
 		/// The verifying key is not a compressed secp256k1 point.
 		InvalidVerifyingKey,
+		/// The policy's terms are not signed by its verifying key (the signer that made the
+		/// kfrags): only that signer's holder grants them, for the calling account.
+		GrantNotSigned,
 		/// The receiving key is not a compressed secp256k1 point.
 		InvalidReceivingKey,
 		/// An encrypted kfrag's capsule is not `CAPSULE_LEN` bytes.
@@ -487,6 +564,12 @@ pub mod pallet {
 		MalformedCapsule,
 		/// This block's requests are at `MaxRequestsPerBlock`: request in the next block.
 		TooManyRequests,
+		/// The caller made `MaxRequestsPerRequester` requests in this block already: request in
+		/// the next block.
+		TooManyRequestsFromRequester,
+		/// The policy took `MaxRequestsPerPolicy` requests in this block already: request in
+		/// the next block.
+		TooManyRequestsForPolicy,
 		/// No retained request has this id.
 		UnknownRequest,
 		/// The request's deadline has passed.
@@ -541,6 +624,8 @@ pub mod pallet {
 			assert!(T::MaxNodes::get() >= 1, "a policy needs a node");
 			assert!(T::MaxCapsules::get() >= 1, "a request needs a capsule");
 			assert!(T::MaxRequestsPerBlock::get() >= 1, "requests must be possible");
+			assert!(T::MaxRequestsPerRequester::get() >= 1, "requests must be possible");
+			assert!(T::MaxRequestsPerPolicy::get() >= 1, "requests must be possible");
 			assert!(T::MaxConditionDepth::get() >= 1);
 			assert!(T::MaxClaimPeriods::get() >= 1);
 			assert!(T::MinFeeRate::get() <= T::MaxFeeRate::get(), "MinFeeRate ≤ MaxFeeRate");
@@ -561,8 +646,9 @@ pub mod pallet {
 		/// `end`, for `fee_rate` per node per period, to requesters meeting `conditions`.
 		/// Escrows `fee_rate × N × periods` of the caller's balance. The nodes start pending:
 		/// the policy takes requests once `threshold` of them accepted (`PolicyReady`). Its
-		/// weight includes the nodes' free decisions. Signed by the owner. Emits
-		/// `PolicyCreated`.
+		/// weight includes the nodes' free decisions. `signature` is the owner's signer's
+		/// (`verifying_key`'s) signature over [`grant_payload`]: only whoever made the kfrags
+		/// grants them. Signed by the owner. Emits `PolicyCreated`.
 		#[pallet::call_index(0)]
 		#[pallet::weight(Pallet::<T>::create_weight(nodes.len() as u32, conditions.len() as u32))]
 		pub fn create_policy(
@@ -577,18 +663,24 @@ pub mod pallet {
 			end: BlockNumberFor<T>,
 			fee_rate: BalanceOf<T>,
 			conditions: ConditionsOf<T>,
+			signature: UmbralSignature,
 		) -> DispatchResult {
 			let owner = ensure_signed(origin)?;
 			Self::do_create_policy(
 				owner,
 				id,
 				label,
-				[delegating_key, verifying_key, receiving_key],
+				PolicyKeys {
+					verifying: verifying_key,
+					delegating: delegating_key,
+					receiving: receiving_key,
+				},
 				threshold,
 				nodes,
 				end,
 				fee_rate,
 				conditions,
+				&signature,
 			)
 		}
 
@@ -625,7 +717,9 @@ pub mod pallet {
 
 		/// Ask the nodes of `policy` to re-encrypt `capsules` for the policy's receiving key.
 		/// Signed by anyone meeting the policy's conditions; makes its `PayPerAccess` payments.
-		/// Emits `ReencryptionRequested` (and `AccessPaid` per payment).
+		/// Its `PayPerAccess` payments are held on the caller's account and paid when the request
+		/// is fulfilled, or refunded if it fails or is cancelled, in the block after its
+		/// deadline. Emits `ReencryptionRequested` (and `AccessPaymentHeld`).
 		#[pallet::call_index(3)]
 		#[pallet::weight(T::WeightInfo::request_reencryption(
 			capsules.len() as u32,
@@ -756,13 +850,19 @@ impl<T: Config> Pallet<T> {
 		owner: T::AccountId,
 		id: PolicyId,
 		label: BoundedVec<u8, T::MaxLabelLen>,
-		[delegating_key, verifying_key, receiving_key]: [UmbralPublicKey; 3],
+		keys: PolicyKeys,
 		threshold: u32,
 		grants: GrantsOf<T>,
 		end: BlockNumberFor<T>,
 		fee_rate: BalanceOf<T>,
 		conditions: ConditionsOf<T>,
+		signature: &UmbralSignature,
 	) -> DispatchResult {
+		let PolicyKeys {
+			verifying: verifying_key,
+			delegating: delegating_key,
+			receiving: receiving_key,
+		} = keys;
 		ensure!(!Policies::<T>::contains_key(id), Error::<T>::PolicyIdInUse);
 		let now = frame_system::Pallet::<T>::block_number();
 		ensure!(end > now, Error::<T>::EndInPast);
@@ -774,6 +874,19 @@ impl<T: Config> Pallet<T> {
 		Self::ensure_point(&delegating_key, Error::<T>::InvalidDelegatingKey)?;
 		Self::ensure_point(&verifying_key, Error::<T>::InvalidVerifyingKey)?;
 		Self::ensure_point(&receiving_key, Error::<T>::InvalidReceivingKey)?;
+		let terms = GrantTerms {
+			owner: &owner,
+			id,
+			keys,
+			threshold,
+			end,
+			conditions: &conditions,
+			grants: &grants,
+		};
+		ensure!(
+			signature.verify(&verifying_key, &grant_payload::<T>(&terms)),
+			Error::<T>::GrantNotSigned
+		);
 		let (first, last) = Self::covered_periods(now, end);
 		let nodes = Self::check_grants(&grants, threshold, last, fee_rate)?;
 
@@ -1076,18 +1189,21 @@ impl<T: Config> Pallet<T> {
 		let request = NextRequestId::<T>::get();
 		Deadlines::<T>::try_mutate(deadline, |ids| ids.try_push(request))
 			.map_err(|_| Error::<T>::TooManyRequests)?;
+		Self::count_request(now, &requester, id)?;
 		// The expensive check last.
 		for capsule in &capsules {
 			wire::decode_capsule(capsule).map_err(|_| Error::<T>::MalformedCapsule)?;
 		}
-		for (to, amount) in conditions::payments::<T>(&policy.conditions) {
-			asset::transfer::<T>(&requester, to, amount)
+		let payments = conditions::payments::<T>(&policy.conditions)
+			.fold(BalanceOf::<T>::zero(), |total, (_, amount)| total.saturating_add(amount));
+		if !payments.is_zero() {
+			asset::hold_access_payment::<T>(&requester, payments)
 				.map_err(|_| Error::<T>::CannotPayForAccess)?;
-			Self::deposit_event(Event::AccessPaid {
-				policy: id,
+			AccessPayments::<T>::insert(request, payments);
+			Self::deposit_event(Event::AccessPaymentHeld {
+				request,
 				requester: requester.clone(),
-				to: to.clone(),
-				amount,
+				amount: payments,
 			});
 		}
 		NextRequestId::<T>::put(request.saturating_add(1));
@@ -1113,6 +1229,24 @@ impl<T: Config> Pallet<T> {
 			capsules: count,
 			deadline,
 		});
+		Ok(())
+	}
+
+	/// Counts a request of `requester` under `policy` in block `now`, within the per-requester
+	/// and per-policy shares of the block.
+	fn count_request(
+		now: BlockNumberFor<T>,
+		requester: &T::AccountId,
+		policy: PolicyId,
+	) -> DispatchResult {
+		let mut load = RequestLoad::<T>::get()
+			.filter(|load| load.block == now)
+			.unwrap_or_else(|| BlockLoad { block: now, ..Default::default() });
+		bump(&mut load.requesters, requester, T::MaxRequestsPerRequester::get())
+			.map_err(|()| Error::<T>::TooManyRequestsFromRequester)?;
+		bump(&mut load.policies, &policy, T::MaxRequestsPerPolicy::get())
+			.map_err(|()| Error::<T>::TooManyRequestsForPolicy)?;
+		RequestLoad::<T>::put(load);
 		Ok(())
 	}
 
@@ -1463,6 +1597,7 @@ impl<T: Config> Pallet<T> {
 		for id in ids {
 			let Some(request) = Requests::<T>::get(id) else { continue };
 			let Some(policy) = Policies::<T>::get(request.policy) else { continue };
+			Self::settle_access_payments(id, &request, &policy);
 			if !Self::answerable(&policy, &request) {
 				continue;
 			}
@@ -1479,6 +1614,41 @@ impl<T: Config> Pallet<T> {
 			}
 		}
 		T::WeightInfo::process_deadlines(count)
+	}
+
+	/// Settles what request `id` held for its access payments: paid to the policy's payees if
+	/// it was fulfilled under its policy version, else (failed, cancelled by a revocation or
+	/// rotation) refunded. A payment that cannot be made (a payee that cannot receive it) is
+	/// refunded too: nothing stays held.
+	fn settle_access_payments(id: RequestId, request: &RequestOf<T>, policy: &PolicyOf<T>) {
+		let Some(mut held) = AccessPayments::<T>::take(id) else { return };
+		let requester = &request.requester;
+		let fulfilled =
+			Self::answerable(policy, request) && request.answered.len() as u32 >= policy.threshold;
+		if fulfilled {
+			for (to, amount) in conditions::payments::<T>(&policy.conditions) {
+				let amount = amount.min(held);
+				if asset::pay_access::<T>(requester, to, amount).is_ok() {
+					held.saturating_reduce(amount);
+					Self::deposit_event(Event::AccessPaid {
+						policy: request.policy,
+						requester: requester.clone(),
+						to: to.clone(),
+						amount,
+					});
+				}
+			}
+		}
+		if !held.is_zero() {
+			if asset::refund_access::<T>(requester, held).is_err() {
+				frame_support::defensive!("an access payment was not held");
+			}
+			Self::deposit_event(Event::AccessRefunded {
+				request: id,
+				requester: requester.clone(),
+				amount: held,
+			});
+		}
 	}
 
 	/// Removes requests (and their cfrags) whose retention has passed, oldest first, within
@@ -1674,6 +1844,23 @@ impl<T: Config> Pallet<T> {
 		let stored: BTreeMap<_, _> =
 			KeyUsage::<T>::iter().map(|(node, version, n)| ((node, version), n)).collect();
 		ensure!(stored == usage, "KeyUsage differs from the active policies");
+
+		let mut access_held: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
+		for (id, amount) in AccessPayments::<T>::iter() {
+			let request = Requests::<T>::get(id).ok_or("access payment of no request")?;
+			ensure!(
+				frame_system::Pallet::<T>::block_number()
+					<= request.deadline.saturating_add(One::one()),
+				"access payment kept past its settlement"
+			);
+			access_held.entry(request.requester).or_default().saturating_accrue(amount);
+		}
+		for (requester, amount) in &access_held {
+			ensure!(
+				asset::access_payments_held::<T>(requester) == *amount,
+				"held access payments differ from the unsettled requests"
+			);
+		}
 
 		let (oldest, next) = (OldestRequest::<T>::get(), NextRequestId::<T>::get());
 		for (id, request) in Requests::<T>::iter() {

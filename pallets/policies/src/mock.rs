@@ -9,10 +9,10 @@ use frame_support::{
 };
 use kms_primitives::{
 	policies::{
-		grant_content_hash, CapsuleBytes, CapsuleFragBytes, Decision, EncryptedKFrag, NodeGrant,
-		PolicyId,
+		grant_content_hash, CapsuleBytes, CapsuleFragBytes, Decision, EncryptedKFrag, GrantTerms,
+		NodeGrant, PolicyId, PolicyKeys,
 	},
-	staking::{Period, UmbralPublicKey},
+	staking::{Period, UmbralPublicKey, UmbralSignature},
 };
 use sp_core::Pair;
 use sp_runtime::{
@@ -68,6 +68,13 @@ pub const MAX_CAPSULES: u32 = 3;
 pub const MAX_CONDITIONS: u32 = 8;
 pub const MAX_DEPTH: u32 = 3;
 pub const MAX_REQUESTS: u32 = 4;
+
+frame_support::parameter_types! {
+	/// Per-requester and per-policy shares of a block: the whole block unless a test lowers
+	/// them.
+	pub static MaxRequestsPerRequester: u32 = MAX_REQUESTS;
+	pub static MaxRequestsPerPolicy: u32 = MAX_REQUESTS;
+}
 pub const MAX_CLAIM: u32 = 10;
 
 impl pallet_kms_staking::Config for Test {
@@ -83,7 +90,7 @@ impl pallet_kms_staking::Config for Test {
 	type UnbondingPeriods = ConstU32<2>;
 	type MaxUnlockingChunks = ConstU32<3>;
 	type MaxKeyHistory = ConstU32<3>;
-	type MaxNodes = ConstU32<16>;
+	type MaxNodes = ConstU32<32>;
 	type HistoryDepth = ConstU32<HISTORY>;
 	type HeartbeatPriority = ConstU64<{ 1 << 20 }>;
 	type WeightInfo = ();
@@ -100,6 +107,8 @@ impl Config for Test {
 	type MaxConditionDepth = ConstU32<MAX_DEPTH>;
 	type MaxCapsules = ConstU32<MAX_CAPSULES>;
 	type MaxRequestsPerBlock = ConstU32<MAX_REQUESTS>;
+	type MaxRequestsPerRequester = MaxRequestsPerRequester;
+	type MaxRequestsPerPolicy = MaxRequestsPerPolicy;
 	type MinFeeRate = ConstU128<MIN_RATE>;
 	type MaxFeeRate = ConstU128<MAX_RATE>;
 	type ResponseWindow = ConstU64<WINDOW>;
@@ -277,6 +286,29 @@ impl Grant {
 			.collect::<Vec<_>>()
 			.try_into()
 			.expect("at most MAX_NODES")
+	}
+
+	/// The owner's signature over a policy's terms under these keys, as its client makes it.
+	pub fn sign(
+		&self,
+		owner: &str,
+		id: PolicyId,
+		threshold: u32,
+		end: u64,
+		conditions: &crate::ConditionsOf<Test>,
+		grants: &crate::GrantsOf<Test>,
+	) -> UmbralSignature {
+		let [delegating, verifying, receiving] = self.keys();
+		let terms = GrantTerms {
+			owner: &account(owner),
+			id,
+			keys: PolicyKeys { verifying, delegating, receiving },
+			threshold,
+			end,
+			conditions,
+			grants,
+		};
+		UmbralSignature::of(&self.signer.sign(&crate::grant_payload::<Test>(&terms)))
 	}
 
 	/// A capsule of `plaintext` encrypted to the delegating key, and the ciphertext.

@@ -1,7 +1,9 @@
 //! The records the Policies pallet keeps.
 
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
-use frame_support::{BoundedVec, CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound};
+use frame_support::{
+	BoundedVec, CloneNoBound, DebugNoBound, DefaultNoBound, EqNoBound, PartialEqNoBound,
+};
 use kms_primitives::{
 	policies::{
 		CapsuleBytes, CapsuleFragBytes, Condition, Decision, PolicyFees, PolicyId, PolicyKeys,
@@ -258,4 +260,32 @@ where
 	pub decision: Decision,
 	/// The operator's public key; its account must be the node's operator.
 	pub public: Public,
+}
+
+/// How many requests each requester and each policy made in one block.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	CloneNoBound,
+	PartialEqNoBound,
+	EqNoBound,
+	DebugNoBound,
+	DefaultNoBound,
+)]
+#[scale_info(skip_type_params(Max))]
+pub struct BlockLoad<AccountId, BlockNumber, Max>
+where
+	AccountId: Clone + PartialEq + Eq + core::fmt::Debug,
+	BlockNumber: Clone + PartialEq + Eq + core::fmt::Debug + Default,
+	Max: Get<u32>,
+{
+	/// The block counted.
+	pub block: BlockNumber,
+	/// Requests per requester.
+	pub requesters: BoundedVec<(AccountId, u32), Max>,
+	/// Requests per policy.
+	pub policies: BoundedVec<(PolicyId, u32), Max>,
 }

@@ -34,26 +34,70 @@ fn bonded<T: Config>(index: u32, lock: Period) -> T::AccountId {
 	staker
 }
 
-/// A bonded staker with a node whose key history is full.
-fn node_with_full_history<T: Config>(index: u32) -> T::AccountId {
+/// A new operator key in the benchmark keystore.
+fn operator_key<T: Config>() -> T::Public {
+	let key = <T::OperatorCrypto as AppCrypto<_, _>>::RuntimeAppPublic::generate_pair(None);
+	let generic: <T::OperatorCrypto as AppCrypto<_, _>>::GenericPublic = key.into();
+	generic.into()
+}
+
+/// The proof that `operator` and the Umbral key `umbral_key_for(i)` are `staker`'s, as a node
+/// makes it: both keys sign `node_keys_payload`.
+fn keys_proof<T: Config>(
+	staker: &T::AccountId,
+	operator: &T::Public,
+	i: u32,
+) -> NodeKeysProofOf<T> {
+	use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
+	let payload =
+		crate::node_keys_payload::<T>(staker, &operator.clone().into_account(), &umbral_key_for(i));
+	let seed = kms_primitives::staking::dev::umbral_seed(&alloc::format!("//bench-{i}"));
+	NodeKeysProof {
+		operator: <T::OperatorCrypto as AppCrypto<_, _>>::sign(&payload, operator.clone())
+			.expect("the operator key is in the benchmark keystore"),
+		umbral: kms_primitives::staking::identity::sign(
+			&seed,
+			&mut ChaCha20Rng::from_seed([7; 32]),
+			&payload,
+		)
+		.expect("a development seed makes a key"),
+	}
+}
+
+/// A bonded staker with a node whose key history is full, and its operator key.
+fn node_with_full_history<T: Config>(index: u32) -> (T::AccountId, T::Public) {
 	let staker = bonded::<T>(index, T::MinLockPeriods::get());
-	let operator = funded::<T>("operator", index);
-	Staking::<T>::do_register_node(&staker, operator, umbral_key_for(index * 100), Zero::zero())
-		.expect("register works");
+	let operator = operator_key::<T>();
+	let first = index * 100;
+	Staking::<T>::register_node(
+		RawOrigin::Signed(staker.clone()).into(),
+		operator.clone().into_account(),
+		umbral_key_for(first),
+		Zero::zero(),
+		keys_proof::<T>(&staker, &operator, first),
+	)
+	.expect("register works");
 	for v in 1..T::MaxKeyHistory::get() {
 		Staking::<T>::rotate_node_key(
 			RawOrigin::Signed(staker.clone()).into(),
-			umbral_key_for(index * 100 + v),
+			umbral_key_for(first + v),
+			keys_proof::<T>(&staker, &operator, first + v),
 		)
 		.expect("rotate works");
 	}
-	staker
+	(staker, operator)
 }
 
 /// An unlocked ledger with `MaxUnlockingChunks - 1` chunks.
 fn unlocked_with_chunks<T: Config>(index: u32) -> T::AccountId {
 	let staker = bonded::<T>(index, T::MinLockPeriods::get());
-	Ledgers::<T>::mutate(&staker, |ledger| {
+	add_chunks::<T>(&staker);
+	staker
+}
+
+/// Unlocks `staker`'s ledger and unbonds `MinStake` into all but one chunk.
+fn add_chunks<T: Config>(staker: &T::AccountId) {
+	Ledgers::<T>::mutate(staker, |ledger| {
 		if let Some(ledger) = ledger.as_mut() {
 			ledger.lock_periods = 0;
 		}
@@ -65,7 +109,6 @@ fn unlocked_with_chunks<T: Config>(index: u32) -> T::AccountId {
 		Staking::<T>::unbond(RawOrigin::Signed(staker.clone()).into(), T::MinStake::get())
 			.expect("unbond works");
 	}
-	staker
 }
 
 #[benchmarks(where <T as frame_system::Config>::RuntimeCall: From<Call<T>>)]
@@ -106,17 +149,21 @@ mod benchmarks {
 		_(RawOrigin::Signed(staker), true);
 	}
 
-	/// Worst case: a ledger one chunk from full, a new chunk pushed after scanning them all.
+	/// Worst case: everything unbonded, so the node (full key history) is unregistered, and
+	/// a ledger one chunk from full, a new chunk pushed after scanning them all.
 	#[benchmark]
 	fn unbond() {
-		let staker = unlocked_with_chunks::<T>(0);
+		let (staker, _) = node_with_full_history::<T>(0);
+		add_chunks::<T>(&staker);
 		frame_system::Pallet::<T>::set_block_number(
 			T::PeriodLength::get().saturating_mul(T::MaxUnlockingChunks::get().into()),
 		);
+		let active = Staking::<T>::stake_of(&staker);
 		#[extrinsic_call]
-		_(RawOrigin::Signed(staker.clone()), T::MinStake::get());
+		_(RawOrigin::Signed(staker.clone()), active);
 		let chunks = Ledgers::<T>::get(&staker).map(|l| l.unlocking.len() as u32);
 		assert_eq!(chunks, Some(T::MaxUnlockingChunks::get()));
+		assert!(!Nodes::<T>::contains_key(&staker));
 	}
 
 	/// Worst case: every chunk ripe and released, the ledger removed.
@@ -152,29 +199,42 @@ mod benchmarks {
 		assert!(!active.is_zero());
 	}
 
-	/// Worst case: key decompression and four storage writes.
+	/// Worst case: key decompression, both signatures of the proof verified, four storage
+	/// writes.
 	#[benchmark]
 	fn register_node() {
 		let staker = bonded::<T>(0, T::MinLockPeriods::get());
-		let operator = funded::<T>("operator", 0);
+		let operator = operator_key::<T>();
+		let proof = keys_proof::<T>(&staker, &operator, 7);
 		#[extrinsic_call]
-		_(RawOrigin::Signed(staker.clone()), operator, umbral_key_for(7), Zero::zero());
+		_(
+			RawOrigin::Signed(staker.clone()),
+			operator.into_account(),
+			umbral_key_for(7),
+			Zero::zero(),
+			proof,
+		);
 		assert!(Nodes::<T>::contains_key(&staker));
 	}
 
-	/// Worst case: a full key history, so the oldest key is dropped (after asking the policy
-	/// side) before the new one is pushed.
+	/// Worst case: both signatures of the proof verified, and a full key history, so the
+	/// oldest key is dropped (after asking the policy side) before the new one is pushed.
 	#[benchmark]
 	fn rotate_node_key() {
-		let staker = node_with_full_history::<T>(1);
+		let (staker, operator) = node_with_full_history::<T>(1);
+		let proof = keys_proof::<T>(&staker, &operator, 999);
 		#[extrinsic_call]
-		_(RawOrigin::Signed(staker.clone()), umbral_key_for(999));
+		_(RawOrigin::Signed(staker.clone()), umbral_key_for(999), proof);
+		assert_eq!(
+			Nodes::<T>::get(&staker).expect("registered").keys.last(),
+			Some(&umbral_key_for(999))
+		);
 	}
 
 	/// Worst case: the largest node record.
 	#[benchmark]
 	fn set_min_fee_rate() {
-		let staker = node_with_full_history::<T>(1);
+		let (staker, _) = node_with_full_history::<T>(1);
 		#[extrinsic_call]
 		_(RawOrigin::Signed(staker), BalanceOf::<T>::max_value());
 	}
@@ -182,10 +242,26 @@ mod benchmarks {
 	/// Worst case: a full key history to forget.
 	#[benchmark]
 	fn unregister_node() {
-		let staker = node_with_full_history::<T>(1);
+		let (staker, _) = node_with_full_history::<T>(1);
 		#[extrinsic_call]
 		_(RawOrigin::Signed(staker.clone()));
 		assert!(!Nodes::<T>::contains_key(&staker));
+	}
+
+	/// Worst case: a slashed node below `MinStake` with a full key history to forget.
+	#[benchmark]
+	fn chill_other() {
+		let (node, _) = node_with_full_history::<T>(1);
+		let active = Staking::<T>::stake_of(&node);
+		let minimum = T::MinStake::get();
+		drop(Staking::<T>::do_slash(
+			&node,
+			active.saturating_sub(minimum).saturating_add(One::one()),
+		));
+		let caller = funded::<T>("caller", 0);
+		#[extrinsic_call]
+		_(RawOrigin::Signed(caller), node.clone());
+		assert!(!Nodes::<T>::contains_key(&node));
 	}
 
 	/// Worst case: a winding-down ledger whose previous served period is settled.
@@ -233,11 +309,9 @@ mod benchmarks {
 				ledger.wind_down = true;
 			}
 		});
-		let key = <T::OperatorCrypto as AppCrypto<_, _>>::RuntimeAppPublic::generate_pair(None);
-		let generic: <T::OperatorCrypto as AppCrypto<_, _>>::GenericPublic = key.into();
-		let public: T::Public = generic.into();
+		let public = operator_key::<T>();
 		let operator = public.clone().into_account();
-		Staking::<T>::do_register_node(&staker, operator, umbral_key_for(3), Zero::zero())
+		Staking::<T>::do_register_node(&staker, operator, umbral_key_for(3), Zero::zero(), None)
 			.expect("register works");
 		frame_system::Pallet::<T>::set_block_number(
 			T::PeriodLength::get().saturating_mul(5u32.into()),

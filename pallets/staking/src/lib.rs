@@ -48,11 +48,14 @@ use frame_system::{
 	pallet_prelude::*,
 };
 use kms_primitives::staking::{
-	KeyVersion, NodeStaking, Period, PolicyRegistry, ServiceObserver, UmbralPublicKey,
+	KeyVersion, NodeKeys, NodeKeysProof, NodeStaking, Period, PolicyRegistry, ServiceObserver,
+	UmbralPublicKey,
 };
 use sp_runtime::{
 	offchain::storage::{MutateStorageError, StorageValueRef},
-	traits::{IdentifyAccount, One, SaturatedConversion, Saturating, UniqueSaturatedInto, Zero},
+	traits::{
+		IdentifyAccount, One, SaturatedConversion, Saturating, UniqueSaturatedInto, Verify, Zero,
+	},
 	transaction_validity::TransactionValidityWithRefund,
 	MultiSignature, MultiSigner, RuntimeAppPublic,
 };
@@ -74,6 +77,8 @@ pub type LedgerOf<T> = StakingLedger<BalanceOf<T>, <T as Config>::MaxUnlockingCh
 /// A node, as stored.
 pub type NodeOf<T> =
 	NodeInfo<<T as frame_system::Config>::AccountId, BalanceOf<T>, <T as Config>::MaxKeyHistory>;
+/// The proof of a node's keys in this runtime's signature type.
+pub type NodeKeysProofOf<T> = NodeKeysProof<<T as SigningTypes>::Signature>;
 /// A heartbeat of this runtime.
 pub type HeartbeatOf<T> =
 	Heartbeat<<T as frame_system::Config>::AccountId, <T as SigningTypes>::Public>;
@@ -93,6 +98,16 @@ impl AppCrypto<MultiSigner, MultiSignature> for OperatorAuthId {
 /// signatures to this chain ([`kms_primitives::signing`]).
 pub fn genesis_hash<T: frame_system::Config>() -> T::Hash {
 	frame_system::Pallet::<T>::block_hash(BlockNumberFor::<T>::zero())
+}
+
+/// The bytes a node's operator key and Umbral key sign to register as `staker`'s node, or to
+/// become its key, on this chain.
+pub fn node_keys_payload<T: Config>(
+	staker: &T::AccountId,
+	operator: &T::AccountId,
+	umbral_key: &UmbralPublicKey,
+) -> Vec<u8> {
+	NodeKeys { staker, operator, umbral_key: *umbral_key }.signing_payload(&genesis_hash::<T>())
 }
 
 /// The bytes an operator signs for `heartbeat` on this chain.
@@ -121,7 +136,9 @@ pub mod pallet {
 
 	#[pallet::config]
 	pub trait Config:
-		frame_system::Config + SigningTypes + CreateAuthorizedTransaction<Call<Self>>
+		frame_system::Config
+		+ SigningTypes<Signature: Verify<Signer = <Self as SigningTypes>::Public>>
+		+ CreateAuthorizedTransaction<Call<Self>>
 	{
 		/// The staking currency. Stakes sit on its holds; slashes come out of them.
 		type Currency: fungible::Inspect<Self::AccountId>
@@ -262,7 +279,8 @@ pub mod pallet {
 					.unwrap_or_else(|_| panic!("genesis: Umbral key of {staker:?} has 33 bytes"));
 				Pallet::<T>::do_bond(staker, *value, *lock)
 					.unwrap_or_else(|e| panic!("genesis: bond of {staker:?} fails: {e:?}"));
-				Pallet::<T>::do_register_node(staker, operator.clone(), key, Zero::zero())
+				// The chain spec's nodes are trusted as the spec is: no proof of their keys.
+				Pallet::<T>::do_register_node(staker, operator.clone(), key, Zero::zero(), None)
 					.unwrap_or_else(|e| panic!("genesis: node of {staker:?} fails: {e:?}"));
 			}
 		}
@@ -335,6 +353,14 @@ pub mod pallet {
 		InvalidUmbralKey,
 		/// The Umbral key is, or was, some node's key.
 		KeyInUse,
+		/// The node's active stake is at least `MinStake`: only its staker may unregister it.
+		StakeNotBelowMinimum,
+		/// The operator key did not sign these keys over to the caller (the proof's operator
+		/// signature is not the operator's over `node_keys_payload`).
+		OperatorNotProven,
+		/// The Umbral key did not sign these keys over to the caller (the proof's Umbral
+		/// signature is not the key's over `node_keys_payload`).
+		UmbralKeyNotProven,
 		/// The oldest kept key is still used by a policy: the key history is full.
 		KeyHistoryFull,
 		/// `MaxNodes` nodes are registered already.
@@ -453,6 +479,11 @@ pub mod pallet {
 				remainder.is_zero() || remainder >= T::MinStake::get(),
 				Error::<T>::RemainderBelowMinStake
 			);
+			// Unbonding everything leaves the node without stake: it goes (and may not while
+			// an active policy names it).
+			if remainder.is_zero() && Nodes::<T>::contains_key(&staker) {
+				Self::do_unregister_node(&staker)?;
+			}
 			let withdrawable_at = Self::current_period().saturating_add(T::UnbondingPeriods::get());
 			if let Some(chunk) =
 				ledger.unlocking.iter_mut().find(|c| c.withdrawable_at == withdrawable_at)
@@ -502,28 +533,38 @@ pub mod pallet {
 
 		/// Register the caller's node: `operator` signs for it, `umbral_key` (33 bytes, a
 		/// compressed secp256k1 point) is what kfrags are encrypted to, `min_fee_rate` the
-		/// smallest fee per period it accepts. Signed by a bonded staker. Emits
-		/// `NodeRegistered`.
+		/// smallest fee per period it accepts. `proof` is both keys' signatures over
+		/// [`node_keys_payload`] (the caller, the operator, the key, this chain's genesis hash):
+		/// nobody registers keys their holder did not sign over to them. The node's RPC
+		/// `kms_proveNodeKeys` makes it. Signed by a bonded staker. Emits `NodeRegistered`.
 		#[pallet::call_index(6)]
 		pub fn register_node(
 			origin: OriginFor<T>,
 			operator: T::AccountId,
 			umbral_key: UmbralPublicKey,
 			min_fee_rate: BalanceOf<T>,
+			proof: NodeKeysProofOf<T>,
 		) -> DispatchResult {
 			let staker = ensure_signed(origin)?;
 			ensure!(Ledgers::<T>::contains_key(&staker), Error::<T>::NotBonded);
-			Self::do_register_node(&staker, operator, umbral_key, min_fee_rate)
+			Self::do_register_node(&staker, operator, umbral_key, min_fee_rate, Some(&proof))
 		}
 
-		/// Replace the node's Umbral key with `new_key`. Previous keys stay resolvable by
-		/// version (up to `MaxKeyHistory`, dropping the oldest only if no active policy uses
-		/// it). Signed by the node's staker. Emits `NodeKeyRotated`.
+		/// Replace the node's Umbral key with `new_key`, proven as at registration: `proof`
+		/// is the node's operator key's and `new_key`'s signatures over
+		/// [`node_keys_payload`]. Previous keys stay resolvable by version (up to
+		/// `MaxKeyHistory`, dropping the oldest only if no active policy uses it). Signed by
+		/// the node's staker. Emits `NodeKeyRotated`.
 		#[pallet::call_index(7)]
-		pub fn rotate_node_key(origin: OriginFor<T>, new_key: UmbralPublicKey) -> DispatchResult {
+		pub fn rotate_node_key(
+			origin: OriginFor<T>,
+			new_key: UmbralPublicKey,
+			proof: NodeKeysProofOf<T>,
+		) -> DispatchResult {
 			let node = ensure_signed(origin)?;
 			Self::ensure_valid_key(&new_key)?;
 			let mut info = Nodes::<T>::get(&node).ok_or(Error::<T>::NotRegistered)?;
+			Self::ensure_keys_proven(&node, &info.operator, &new_key, &proof)?;
 			if info.keys.is_full() {
 				let oldest_version = info.first_key_version;
 				ensure!(!T::Policies::uses_key(&node, oldest_version), Error::<T>::KeyHistoryFull);
@@ -560,22 +601,7 @@ pub mod pallet {
 		#[pallet::call_index(9)]
 		pub fn unregister_node(origin: OriginFor<T>) -> DispatchResult {
 			let node = ensure_signed(origin)?;
-			let info = Nodes::<T>::get(&node).ok_or(Error::<T>::NotRegistered)?;
-			ensure!(!T::Policies::has_active_policies(&node), Error::<T>::NodeHasActivePolicies);
-			for key in &info.keys {
-				KeyOwners::<T>::remove(key);
-			}
-			Operators::<T>::remove(&info.operator);
-			Nodes::<T>::remove(&node);
-			NodeCount::<T>::mutate(|count| *count = count.saturating_sub(1));
-			// A fully withdrawn ledger was only kept for the node.
-			if Ledgers::<T>::get(&node)
-				.is_some_and(|ledger| ledger.active.is_zero() && ledger.unlocking.is_empty())
-			{
-				Ledgers::<T>::remove(&node);
-			}
-			Self::deposit_event(Event::NodeUnregistered { node });
-			Ok(())
+			Self::do_unregister_node(&node)
 		}
 
 		/// The node's heartbeat for the current period, sent by its offchain worker. Free and
@@ -592,6 +618,17 @@ pub mod pallet {
 		) -> DispatchResult {
 			ensure_authorized(origin)?;
 			Self::do_heartbeat(&heartbeat)
+		}
+
+		/// Unregister `node`, whose active stake fell below `MinStake` (slashed, or the minimum
+		/// rose), so that it frees its `MaxNodes` slot; not while an active policy names it.
+		/// Signed by anyone. Emits `NodeUnregistered`.
+		#[pallet::call_index(11)]
+		pub fn chill_other(origin: OriginFor<T>, node: T::AccountId) -> DispatchResult {
+			ensure_signed(origin)?;
+			ensure!(Nodes::<T>::contains_key(&node), Error::<T>::NotRegistered);
+			ensure!(Self::stake_of(&node) < T::MinStake::get(), Error::<T>::StakeNotBelowMinimum);
+			Self::do_unregister_node(&node)
 		}
 	}
 }
@@ -635,16 +672,44 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
-	/// Registers `staker`'s node.
+	/// Unregisters `node`, once no active policy names it: its keys and operator are
+	/// forgotten, its `MaxNodes` slot freed; a fully withdrawn ledger, kept only for the node,
+	/// goes too.
+	fn do_unregister_node(node: &T::AccountId) -> DispatchResult {
+		let info = Nodes::<T>::get(node).ok_or(Error::<T>::NotRegistered)?;
+		ensure!(!T::Policies::has_active_policies(node), Error::<T>::NodeHasActivePolicies);
+		for key in &info.keys {
+			KeyOwners::<T>::remove(key);
+		}
+		Operators::<T>::remove(&info.operator);
+		Nodes::<T>::remove(node);
+		NodeCount::<T>::mutate(|count| *count = count.saturating_sub(1));
+		if Ledgers::<T>::get(node)
+			.is_some_and(|ledger| ledger.active.is_zero() && ledger.unlocking.is_empty())
+		{
+			Ledgers::<T>::remove(node);
+		}
+		Self::deposit_event(Event::NodeUnregistered { node: node.clone() });
+		Ok(())
+	}
+
+	/// Registers `staker`'s node. Its keys must be proven (`proof`) unless they come from the
+	/// chain spec or a benchmark's setup (`None`).
 	pub(crate) fn do_register_node(
 		staker: &T::AccountId,
 		operator: T::AccountId,
 		umbral_key: UmbralPublicKey,
 		min_fee_rate: BalanceOf<T>,
+		proof: Option<&NodeKeysProofOf<T>>,
 	) -> DispatchResult {
 		ensure!(!Nodes::<T>::contains_key(staker), Error::<T>::AlreadyRegistered);
+		// A node slot (of `MaxNodes`) is for stake that can answer for the node.
+		ensure!(Self::stake_of(staker) >= T::MinStake::get(), Error::<T>::BelowMinStake);
 		ensure!(!Operators::<T>::contains_key(&operator), Error::<T>::OperatorInUse);
 		Self::ensure_valid_key(&umbral_key)?;
+		if let Some(proof) = proof {
+			Self::ensure_keys_proven(staker, &operator, &umbral_key, proof)?;
+		}
 		let count = NodeCount::<T>::get();
 		ensure!(count < T::MaxNodes::get(), Error::<T>::TooManyNodes);
 		let keys = BoundedVec::try_from(alloc::vec![umbral_key])
@@ -675,6 +740,20 @@ impl<T: Config> Pallet<T> {
 	fn ensure_valid_key(key: &UmbralPublicKey) -> DispatchResult {
 		ensure!(key.decompress().is_some(), Error::<T>::InvalidUmbralKey);
 		ensure!(!KeyOwners::<T>::contains_key(key), Error::<T>::KeyInUse);
+		Ok(())
+	}
+
+	/// Both of a node's keys signed them over to `staker`: the operator key (checked first, it
+	/// is the cheaper check) and the Umbral key, each over [`node_keys_payload`].
+	fn ensure_keys_proven(
+		staker: &T::AccountId,
+		operator: &T::AccountId,
+		umbral_key: &UmbralPublicKey,
+		proof: &NodeKeysProofOf<T>,
+	) -> DispatchResult {
+		let payload = node_keys_payload::<T>(staker, operator, umbral_key);
+		ensure!(proof.operator.verify(&payload[..], operator), Error::<T>::OperatorNotProven);
+		ensure!(proof.umbral.verify(umbral_key, &payload), Error::<T>::UmbralKeyNotProven);
 		Ok(())
 	}
 
@@ -1053,7 +1132,7 @@ impl<T: Config> NodeStaking<T::AccountId, BalanceOf<T>> for Pallet<T> {
 			stake.saturating_mul(2u32.into()).saturating_add(T::Currency::minimum_balance()),
 		);
 		if let Err(error) = Self::do_bond(node, stake, T::MaxLockPeriods::get())
-			.and_then(|()| Self::do_register_node(node, operator.clone(), key, Zero::zero()))
+			.and_then(|()| Self::do_register_node(node, operator.clone(), key, Zero::zero(), None))
 		{
 			defensive!("benchmark node registration fails", error);
 		}

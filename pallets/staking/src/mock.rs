@@ -113,7 +113,7 @@ impl ExtBuilder {
 		self.stakers.push((
 			account(staker),
 			account(operator),
-			umbral_key().as_bytes().to_vec(),
+			crate::testing::identity_key(staker).as_bytes().to_vec(),
 			stake,
 			lock,
 		));

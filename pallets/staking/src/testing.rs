@@ -4,6 +4,7 @@
 
 use crate::{Config, Heartbeat, HeartbeatOf, Pallet};
 use frame_system::offchain::SigningTypes;
+use kms_primitives::staking::{dev, identity, NodeKeysProof, UmbralPublicKey};
 use sp_core::{sr25519, Pair};
 use sp_runtime::{
 	traits::{IdentifyAccount, Verify},
@@ -25,6 +26,48 @@ pub fn sign(name: &str, payload: &[u8]) -> MultiSignature {
 	let signature = MultiSignature::from(pair(name).sign(payload));
 	debug_assert!(signature.verify(payload, &account(name)));
 	signature
+}
+
+/// The Umbral key of the development identity `name` (`dev::umbral_seed(name)`).
+pub fn identity_key(name: &str) -> UmbralPublicKey {
+	dev::umbral_public_key(name)
+}
+
+/// The proof a node makes that the test account `operator` and the development identity
+/// `identity` are `staker`'s node keys on the test chain `T`.
+pub fn keys_proof<T>(
+	staker: &AccountId32,
+	operator: &str,
+	identity: &str,
+) -> NodeKeysProof<MultiSignature>
+where
+	T: Config + frame_system::Config<AccountId = AccountId32>,
+{
+	use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
+	let seed = dev::umbral_seed(identity);
+	let payload =
+		crate::node_keys_payload::<T>(staker, &account(operator), &identity_key(identity));
+	NodeKeysProof {
+		operator: sign(operator, &payload),
+		umbral: identity::sign(&seed, &mut ChaCha20Rng::from_seed(seed), &payload)
+			.expect("a development seed makes a key"),
+	}
+}
+
+/// `node` rotates its key to the development identity `identity`, proven by its operator
+/// `<node>-op` and the identity.
+pub fn rotate_key<T>(node: &str, identity: &str) -> DispatchResult
+where
+	T: Config
+		+ frame_system::Config<AccountId = AccountId32>
+		+ SigningTypes<Public = MultiSigner, Signature = MultiSignature>,
+{
+	let proof = keys_proof::<T>(&account(node), &format!("{node}-op"), identity);
+	Pallet::<T>::rotate_node_key(
+		frame_system::RawOrigin::Signed(account(node)).into(),
+		identity_key(identity),
+		proof,
+	)
 }
 
 /// `node`'s heartbeat for the current period, signed by its operator `<node>-op` and sent as

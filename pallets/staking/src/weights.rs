@@ -51,6 +51,7 @@ pub trait WeightInfo {
 	fn rotate_node_key() -> Weight;
 	fn set_min_fee_rate() -> Weight;
 	fn unregister_node() -> Weight;
+	fn chill_other() -> Weight;
 	fn heartbeat() -> Weight;
 	fn authorize_heartbeat() -> Weight;
 }
@@ -190,6 +191,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(11_u64))
 	}
+	fn chill_other() -> Weight {
+		Weight::from_parts(50_826_000, 4191)
+			.saturating_add(T::DbWeight::get().reads(4_u64))
+			.saturating_add(T::DbWeight::get().writes(11_u64))
+	}
 	/// Storage: `Staking::Nodes` (r:1 w:1)
 	/// Proof: `Staking::Nodes` (`max_values`: None, `max_size`: Some(370), added: 2845, mode: `MaxEncodedLen`)
 	/// Storage: `Staking::Service` (r:2 w:1)
@@ -271,6 +277,11 @@ impl WeightInfo for () {
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn unregister_node() -> Weight {
+		Weight::from_parts(50_826_000, 4191)
+			.saturating_add(RocksDbWeight::get().reads(4_u64))
+			.saturating_add(RocksDbWeight::get().writes(11_u64))
+	}
+	fn chill_other() -> Weight {
 		Weight::from_parts(50_826_000, 4191)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(11_u64))

@@ -12,13 +12,13 @@ use frame_support::{
 	},
 };
 use frame_system::limits::{BlockLength, BlockWeights};
-use pallet_transaction_payment::{ConstFeeMultiplier, FungibleAdapter, Multiplier};
+use pallet_transaction_payment::{FungibleAdapter, Multiplier, TargetedFeeAdjustment};
 use sp_consensus_aura::sr25519::AuthorityId as AuraId;
 use sp_runtime::{
 	generic::Era,
-	traits::{One, Verify},
+	traits::{Bounded, One, Verify},
 	transaction_validity::TransactionPriority,
-	Perbill,
+	FixedPointNumber, Perbill, Perquintill,
 };
 use sp_version::RuntimeVersion;
 
@@ -120,8 +120,14 @@ impl pallet_balances::Config for Runtime {
 }
 
 parameter_types! {
-	/// Fees do not adjust to congestion yet: one planck per unit of weight and per byte.
-	pub FeeMultiplier: Multiplier = Multiplier::one();
+	/// Fees follow congestion as on Polkadot's relay chain (`TargetedFeeAdjustment`): the
+	/// multiplier rises while normal-class blocks are more than a quarter full and falls back
+	/// toward its floor when they are less, never below one planck per unit of weight and byte.
+	pub const TargetBlockFullness: Perquintill = Perquintill::from_percent(25);
+	/// How fast: about 0.0075 % per 1 % of fullness away from the target, per block.
+	pub AdjustmentVariable: Multiplier = Multiplier::from_rational(75, 1_000_000);
+	pub MinimumMultiplier: Multiplier = Multiplier::one();
+	pub MaximumMultiplier: Multiplier = Bounded::max_value();
 }
 
 impl pallet_transaction_payment::Config for Runtime {
@@ -130,7 +136,13 @@ impl pallet_transaction_payment::Config for Runtime {
 	type OperationalFeeMultiplier = ConstU8<5>;
 	type WeightToFee = IdentityFee<Balance>;
 	type LengthToFee = IdentityFee<Balance>;
-	type FeeMultiplierUpdate = ConstFeeMultiplier<FeeMultiplier>;
+	type FeeMultiplierUpdate = TargetedFeeAdjustment<
+		Self,
+		TargetBlockFullness,
+		AdjustmentVariable,
+		MinimumMultiplier,
+		MaximumMultiplier,
+	>;
 	type WeightInfo = pallet_transaction_payment::weights::SubstrateWeight<Runtime>;
 }
 
@@ -271,6 +283,9 @@ impl pallet_kms_policies::Config for Runtime {
 	type MaxConditionDepth = ConstU32<4>;
 	type MaxCapsules = ConstU32<8>;
 	type MaxRequestsPerBlock = ConstU32<32>;
+	// A quarter of a block per requester, half per policy: a block always has room for others.
+	type MaxRequestsPerRequester = ConstU32<8>;
+	type MaxRequestsPerPolicy = ConstU32<16>;
 	type MinFeeRate = policies::MinFeeRate;
 	type MaxFeeRate = policies::MaxFeeRate;
 	type ResponseWindow = policies::ResponseWindow;

@@ -342,15 +342,18 @@ fn unbonding_does_not_dodge_a_penalty() {
 	new_test_ext([STAKE, STAKE], |world| {
 		let capsule = world.capsule();
 		let request = stored_answer("n1", &capsule, world.cfrag(0, &world.capsule()));
-		// Before the challenge lands, n1's lock has run out and it unbonds everything.
+		// Before the challenge lands, n1's lock has run out and it unbonds what it can: not
+		// everything while a live policy names it, everything else.
 		pallet_kms_staking::Ledgers::<Test>::mutate(account("n1"), |ledger| {
 			ledger.as_mut().expect("bonded").lock_periods = 0;
 		});
-		assert_ok!(Staking::unbond(RuntimeOrigin::signed(account("n1")), STAKE));
-		assert_eq!(Staking::stake_of(&account("n1")), 0);
+		let unbond = |value| Staking::unbond(RuntimeOrigin::signed(account("n1")), value);
+		assert_noop!(unbond(STAKE), pallet_kms_staking::Error::<Test>::NodeHasActivePolicies);
+		assert_ok!(unbond(STAKE - MIN_STAKE));
+		assert_eq!(Staking::stake_of(&account("n1")), MIN_STAKE);
 		assert_eq!(held_stake("n1"), STAKE, "still held while unbonding");
 		assert_ok!(challenge("carol", request, "n1"));
-		assert_eq!(held_stake("n1"), STAKE - BASE, "slashed from the unbonding chunk");
+		assert_eq!(held_stake("n1"), STAKE - BASE, "slashed");
 		assert!(matches!(events().last(), Some(Event::NodePenalized { penalty: BASE, .. })));
 	});
 }

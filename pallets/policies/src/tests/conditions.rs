@@ -97,7 +97,7 @@ fn the_first_failing_condition_of_all_is_reported() {
 }
 
 #[test]
-fn pay_per_access_pays_the_recipient_on_each_request() {
+fn pay_per_access_pays_the_recipient_on_each_fulfilled_request() {
 	ExtBuilder::build_and_execute(|| {
 		let grant = verdict(vec![
 			All(3),
@@ -108,7 +108,16 @@ fn pay_per_access_pays_the_recipient_on_each_request() {
 		let (alice, bob, carol) = (free("alice"), free("bob"), free("carol"));
 		agree(&grant, "bob", Ok(()));
 		agree(&grant, "bob", Ok(()));
+		// Held on Bob's account until the requests settle, the block after their deadline.
+		assert_eq!((free("alice"), free("bob"), free("carol")), (alice, bob - 20, carol));
+		assert_eq!(AccessPayments::<Test>::get(0), Some(10));
+		for request in [0, 1] {
+			assert_ok!(answer("n1", P1, request));
+			assert_ok!(answer("n2", P1, request));
+		}
+		run_to_block(1 + WINDOW + 1);
 		assert_eq!((free("alice"), free("bob"), free("carol")), (alice + 14, bob - 20, carol + 6));
+		assert_eq!(AccessPayments::<Test>::iter().count(), 0);
 		assert!(events().contains(&Event::AccessPaid {
 			policy: P1,
 			requester: account("bob"),
@@ -124,5 +133,40 @@ fn pay_per_access_pays_the_recipient_on_each_request() {
 		));
 		agree(&grant, "bob", Ok(()));
 		agree(&grant, "bob", Err(AccessDenied::CannotPay));
+	});
+}
+
+/// Finding 8 of the request-economics issue: an owner cannot collect a paid request and then
+/// cancel it (or let it fail): the requester gets its payment back.
+#[test]
+fn pay_per_access_is_refunded_when_the_request_fails_or_is_cancelled() {
+	ExtBuilder::build_and_execute(|| {
+		let grant = verdict(vec![PayPerAccess { to: account("carol"), amount: 7 }]);
+		let (carol, bob) = (free("carol"), free("bob"));
+		// Request 0 gets one answer of the two it needs: it fails at its deadline.
+		agree(&grant, "bob", Ok(()));
+		assert_ok!(answer("n1", P1, 0));
+		run_to_block(1 + WINDOW + 1);
+		assert_eq!((free("carol"), free("bob")), (carol, bob));
+		assert!(events().contains(&Event::AccessRefunded {
+			request: 0,
+			requester: account("bob"),
+			amount: 7
+		}));
+		// Request 1 is cancelled by a rotation (onto n1, the one node that served request 0),
+		// after one answer.
+		agree(&grant, "bob", Ok(()));
+		assert_ok!(answer("n1", P1, 1));
+		assert_eq!(free("bob"), bob - 7);
+		assert_ok!(KmsPolicies::rotate_policy(
+			RuntimeOrigin::signed(account("alice")),
+			P1,
+			grant.keys()[2],
+			1,
+			grant.grants(1, &["n1"]),
+		));
+		run_to_block(System::block_number() + WINDOW + 1);
+		assert_eq!((free("carol"), free("bob")), (carol, bob));
+		assert_eq!(AccessPayments::<Test>::iter().count(), 0);
 	});
 }

@@ -189,6 +189,7 @@ fn keys_must_be_curve_points() {
 		let mut wrong_tag = delegating;
 		wrong_tag.0[0] = 0x04;
 		let nodes = grant.grants(2, &["n1", "n2", "n3"]);
+		let signature = grant.sign("alice", P1, 2, 30, &Default::default(), &nodes);
 		let create = |keys: [UmbralPublicKey; 3]| {
 			KmsPolicies::create_policy(
 				RuntimeOrigin::signed(account("alice")),
@@ -202,6 +203,7 @@ fn keys_must_be_curve_points() {
 				30,
 				RATE,
 				Default::default(),
+				signature,
 			)
 		};
 		for bad in [not_a_point, wrong_tag] {
@@ -210,6 +212,57 @@ fn keys_must_be_curve_points() {
 			assert_noop!(create([delegating, verifying, bad]), Error::<Test>::InvalidReceivingKey);
 		}
 		assert_ok!(create([delegating, verifying, receiving]));
+	});
+}
+
+/// Whoever saw a policy's envelopes (they stay in the chain's history), a revoked reader
+/// first, cannot grant them again: a copy under another account, id or end, with other
+/// conditions, is refused whatever signature it carries. Only the signer that made the kfrags
+/// signs a policy's terms.
+#[test]
+fn a_policy_cannot_be_cloned_from_its_envelopes() {
+	ExtBuilder::build_and_execute(|| {
+		let grant = Grant::new();
+		let [delegating, verifying, receiving] = grant.keys();
+		let nodes = grant.grants(2, &["n1", "n2", "n3"]);
+		let create = |owner: &str, id, end, conditions: Vec<_>, signature| {
+			KmsPolicies::create_policy(
+				RuntimeOrigin::signed(account(owner)),
+				id,
+				Default::default(),
+				delegating,
+				verifying,
+				receiving,
+				2,
+				nodes.clone(),
+				end,
+				RATE,
+				conditions.try_into().expect("few conditions"),
+				signature,
+			)
+		};
+		let alices = grant.sign("alice", P1, 2, 30, &Default::default(), &nodes);
+		assert_ok!(create("alice", P1, 30, vec![], alices));
+		// Bob replays the envelopes, the keys and Alice's signature under his account.
+		assert_noop!(create("bob", P2, 30, vec![], alices), Error::<Test>::GrantNotSigned);
+		// Her signature is for those terms only: not another id, a later end, or conditions
+		// dropped or added.
+		assert_noop!(create("alice", P2, 30, vec![], alices), Error::<Test>::GrantNotSigned);
+		KmsPolicies::revoke_policy(RuntimeOrigin::signed(account("alice")), P1).unwrap();
+		let later = grant.sign("alice", P2, 2, 30, &Default::default(), &nodes);
+		assert_noop!(create("alice", P2, 40, vec![], later), Error::<Test>::GrantNotSigned);
+		let bob_only = vec![Condition::RequesterIs(account("bob"))];
+		assert_noop!(create("alice", P2, 30, bob_only, later), Error::<Test>::GrantNotSigned);
+		// Bob's own signer is not the policy's verifying key.
+		let bobs = Grant::new().sign("bob", P2, 2, 30, &Default::default(), &nodes);
+		assert_noop!(create("bob", P2, 30, vec![], bobs), Error::<Test>::GrantNotSigned);
+		// Bytes that are no signature at all: refused, no panic.
+		for bytes in [[0u8; 64], [0xff; 64]] {
+			let junk = UmbralSignature(bytes);
+			assert_noop!(create("bob", P2, 30, vec![], junk), Error::<Test>::GrantNotSigned);
+		}
+		// Alice's signature over the new terms does it.
+		assert_ok!(create("alice", P2, 30, vec![], later));
 	});
 }
 
@@ -222,6 +275,7 @@ fn encrypted_kfrags_are_checked() {
 		let create = |change: &dyn Fn(&mut NodeGrant<AccountId>)| {
 			let mut nodes = good.clone();
 			change(&mut nodes[0]);
+			let signature = grant.sign("alice", P1, 1, 30, &Default::default(), &nodes);
 			KmsPolicies::create_policy(
 				RuntimeOrigin::signed(account("alice")),
 				P1,
@@ -234,6 +288,7 @@ fn encrypted_kfrags_are_checked() {
 				30,
 				RATE,
 				Default::default(),
+				signature,
 			)
 		};
 		assert_noop!(
@@ -268,8 +323,7 @@ fn grants_go_to_the_current_node_key_only() {
 	ExtBuilder::build_and_execute(|| {
 		// n1 rotates its key: version 0 stays kept for the policies granted under it, but a
 		// new grant to it would pin a key the node is leaving.
-		let new_key = chain_key(&node_secret("n1-v1").public_key());
-		assert_ok!(Staking::rotate_node_key(RuntimeOrigin::signed(account("n1")), new_key));
+		assert_ok!(pallet_kms_staking::testing::rotate_key::<Test>("n1", "n1-v1"));
 		assert_noop!(
 			NewPolicy { nodes: vec!["n1"], threshold: 1, ..Default::default() }
 				.create_with(&Grant::new()),

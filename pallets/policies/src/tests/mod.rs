@@ -51,6 +51,9 @@ impl NewPolicy {
 		let [delegating, verifying, receiving] = grant.keys();
 		let nodes =
 			grant.grants(self.threshold.max(1).min(self.nodes.len() as u32) as u8, &self.nodes);
+		let conditions = self.conditions.try_into().expect("few conditions");
+		let signature =
+			grant.sign(self.owner, self.id, self.threshold, self.end, &conditions, &nodes);
 		KmsPolicies::create_policy(
 			RuntimeOrigin::signed(account(self.owner)),
 			self.id,
@@ -62,7 +65,8 @@ impl NewPolicy {
 			nodes,
 			self.end,
 			self.rate,
-			self.conditions.try_into().expect("few conditions"),
+			conditions,
+			signature,
 		)
 	}
 

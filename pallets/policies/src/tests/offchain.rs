@@ -338,6 +338,10 @@ fn decide_on(
 	grant: &Grant,
 ) -> PolicyDecisionOf<Test> {
 	let [delegating, verifying, receiving] = grant.keys();
+	let nodes = vec![NodeGrant { node: account("n1"), key_version: 0, kfrag: envelope }]
+		.try_into()
+		.expect("one");
+	let signature = grant.sign("alice", P1, 1, 30, &Default::default(), &nodes);
 	assert_ok!(KmsPolicies::create_policy(
 		RuntimeOrigin::signed(account("alice")),
 		P1,
@@ -346,12 +350,11 @@ fn decide_on(
 		verifying,
 		receiving,
 		1,
-		vec![NodeGrant { node: account("n1"), key_version: 0, kfrag: envelope }]
-			.try_into()
-			.expect("one"),
+		nodes,
 		30,
 		RATE,
 		Default::default(),
+		signature,
 	));
 	KmsPolicies::offchain_worker(1);
 	let (responses, mut decisions) = land_all(pool);

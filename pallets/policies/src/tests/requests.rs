@@ -238,6 +238,42 @@ fn malformed_capsules_are_refused() {
 	});
 }
 
+/// Finding 3 of the request-economics issue: one account, or one policy, cannot take every
+/// request slot of a block and keep other readers out.
+#[test]
+fn one_requester_or_policy_cannot_take_a_whole_block() {
+	ExtBuilder::build_and_execute(|| {
+		MaxRequestsPerRequester::set(2);
+		MaxRequestsPerPolicy::set(3);
+		let grant = NewPolicy::default().create();
+		let other = NewPolicy { id: P2, ..Default::default() }.create();
+		let ask = |grant: &Grant, policy, who: &str| {
+			let capsules = vec![capsule_bytes(&grant.encrypt(b"x").0)];
+			KmsPolicies::request_reencryption(
+				RuntimeOrigin::signed(account(who)),
+				policy,
+				capsules.try_into().expect("one"),
+			)
+		};
+		assert_ok!(ask(&grant, P1, "bob"));
+		assert_ok!(ask(&grant, P1, "bob"));
+		assert_noop!(ask(&grant, P1, "bob"), Error::<Test>::TooManyRequestsFromRequester);
+		// Bob's share is his own: Carol still gets in, until the policy's share is taken.
+		assert_ok!(ask(&grant, P1, "carol"));
+		assert_noop!(ask(&grant, P1, "carol"), Error::<Test>::TooManyRequestsForPolicy);
+		// Another policy's reader is served in the same block.
+		assert_ok!(ask(&other, P2, "carol"));
+		assert_eq!(Deadlines::<Test>::get(1 + WINDOW).len(), 4);
+		// The shares are per block.
+		run_to_block(2);
+		assert_ok!(ask(&grant, P1, "bob"));
+		assert_eq!(
+			RequestLoad::<Test>::get().map(|load| (load.block, load.requesters.len())),
+			Some((2, 1))
+		);
+	});
+}
+
 #[test]
 fn requests_per_block_are_bounded() {
 	ExtBuilder::build_and_execute(|| {

@@ -218,15 +218,12 @@ fn nodes_and_keys_in_use_are_held_by_the_staking_pallet() {
 		);
 		assert_ok!(Staking::unregister_node(RuntimeOrigin::signed(account("n4"))));
 		// Key history holds 3 keys: version 0 may be dropped only once no policy uses it.
-		let fresh = || chain_key(&umbral_pre::SecretKey::random().public_key());
-		assert_ok!(Staking::rotate_node_key(RuntimeOrigin::signed(account("n1")), fresh()));
-		assert_ok!(Staking::rotate_node_key(RuntimeOrigin::signed(account("n1")), fresh()));
-		assert_noop!(
-			Staking::rotate_node_key(RuntimeOrigin::signed(account("n1")), fresh()),
-			pallet_kms_staking::Error::<Test>::KeyHistoryFull
-		);
+		let rotate_n1 = |to| pallet_kms_staking::testing::rotate_key::<Test>("n1", to);
+		assert_ok!(rotate_n1("n1-v1"));
+		assert_ok!(rotate_n1("n1-v2"));
+		assert_noop!(rotate_n1("n1-v3"), pallet_kms_staking::Error::<Test>::KeyHistoryFull);
 		assert_ok!(rotate(&Grant::new(), 1, &["n2"]));
-		assert_ok!(Staking::rotate_node_key(RuntimeOrigin::signed(account("n1")), fresh()));
+		assert_ok!(rotate_n1("n1-v3"));
 		assert_ok!(Staking::unregister_node(RuntimeOrigin::signed(account("n1"))));
 	});
 }

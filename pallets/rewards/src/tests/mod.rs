@@ -229,8 +229,9 @@ fn restake_pays_free_balance_once_the_staker_has_left() {
 		assert_ok!(Staking::set_wind_down(alice.clone(), true));
 		heartbeat("alice");
 		run_to_period(2, &["alice"]);
+		// Unbonding everything unregisters the node too.
 		assert_ok!(Staking::unbond(alice.clone(), 3_000));
-		assert_ok!(Staking::unregister_node(alice.clone()));
+		assert!(!pallet_kms_staking::Nodes::<Test>::contains_key(account("alice")));
 		run_to_period(4, &[]);
 		assert_ok!(Staking::withdraw_unbonded(alice.clone()));
 		assert!(pallet_kms_staking::Ledgers::<Test>::get(account("alice")).is_none());

@@ -6,7 +6,11 @@ mod heartbeat;
 mod nodes;
 mod slashing;
 
-use crate::{mock::*, *};
+use crate::{
+	mock::*,
+	testing::{identity_key, keys_proof, rotate_key},
+	*,
+};
 use frame_support::{assert_noop, assert_ok};
 use sp_core::Pair;
 
@@ -18,14 +22,20 @@ fn bond_and_register(
 	lock: Period,
 ) -> UmbralPublicKey {
 	assert_ok!(Staking::bond(RuntimeOrigin::signed(account(staker)), stake, lock));
-	let key = umbral_key();
-	assert_ok!(Staking::register_node(
+	assert_ok!(register(staker, operator, staker, 5));
+	identity_key(staker)
+}
+
+/// `staker` registers the operator `operator` and the development identity `identity`, with
+/// the proof they make for it.
+fn register(staker: &str, operator: &str, identity: &str, min_fee_rate: Balance) -> DispatchResult {
+	Staking::register_node(
 		RuntimeOrigin::signed(account(staker)),
 		account(operator),
-		key,
-		5
-	));
-	key
+		identity_key(identity),
+		min_fee_rate,
+		keys_proof::<Test>(&account(staker), operator, identity),
+	)
 }
 
 /// The heartbeat of `node` for the current period, signed by `operator`.
