@@ -21,7 +21,8 @@
 //! from the supply and accrues what the period will pay. Stakers then `claim_rewards`
 //! lazily, up to `MaxClaimPeriods` periods per call, minted through the fungible
 //! `issue`/`resolve` path and, if they chose so, restaked onto their held bond. Shares older
-//! than `ClaimHistory` periods are forfeited and pruned in `on_idle` within spare weight.
+//! than `ClaimHistory` periods are forfeited and pruned in `on_idle` within spare weight; what
+//! they were owed leaves [`Accrued`], so it no longer counts towards the supply.
 #![cfg_attr(not(feature = "std"), no_std)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::indexing_slicing))]
 
@@ -152,7 +153,8 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type OldestPeriod<T: Config> = StorageValue<_, Period, ValueQuery>;
 
-	/// What closed periods owe their stakers in total (paid or not).
+	/// What closed periods owe their stakers in total (paid or not), less what was forfeited
+	/// (shares pruned unclaimed, or taken for a deadline missed after their period closed).
 	#[pallet::storage]
 	pub type Accrued<T: Config> = StorageValue<_, BalanceOf<T>, ValueQuery>;
 
@@ -200,8 +202,8 @@ pub mod pallet {
 	pub enum Error<T> {
 		/// `up_to_periods` is zero or more than `MaxClaimPeriods`.
 		InvalidPeriodCount,
-		/// Every closed period has been claimed already (periods close two periods after
-		/// they end).
+		/// The caller has no share in any closed period not yet claimed (periods close two
+		/// periods after they end).
 		NothingToClaim,
 		/// The reward could not be credited to the staker's account.
 		CannotPay,
@@ -361,12 +363,17 @@ impl<T: Config> Pallet<T> {
 		let from = NextClaim::<T>::get(staker).unwrap_or(oldest).max(oldest);
 		let to = NextToClose::<T>::get().min(from.saturating_add(up_to_periods));
 		ensure!(from < to, Error::<T>::NothingToClaim);
-		let mut reward = BalanceOf::<T>::zero();
+		let (mut reward, mut found) = (BalanceOf::<T>::zero(), false);
 		for period in from..to {
 			if let Some(share) = Shares::<T>::take(period, staker) {
 				reward.saturating_accrue(Self::reward_of(&share, &Periods::<T>::get(period)));
+				found = true;
 			}
 		}
+		// No share up to the newest closed period: nothing to claim, and nothing written for
+		// an account that never served. A staker with no share in a window but later ones
+		// moves its cursor past the window.
+		ensure!(found || to < NextToClose::<T>::get(), Error::<T>::NothingToClaim);
 		NextClaim::<T>::insert(staker, to);
 		// Rounding and slashing burns only ever leave room; this only guards the cap.
 		let room = T::MaxSupply::get()
@@ -394,7 +401,9 @@ impl<T: Config> Pallet<T> {
 		let db = T::DbWeight::get();
 		let mut used = db.reads(2);
 		let per_item = db.reads_writes(1, 1);
-		if !budget.all_gte(used.saturating_add(per_item).saturating_add(db.writes(2))) {
+		// Per period: its totals read, `Accrued` updated, the period and `OldestPeriod` written.
+		let per_period = db.reads_writes(2, 3);
+		if !budget.all_gte(used.saturating_add(per_item).saturating_add(per_period)) {
 			return Weight::zero();
 		}
 		let horizon = T::Staking::current_period().saturating_sub(T::ClaimHistory::get());
@@ -402,24 +411,39 @@ impl<T: Config> Pallet<T> {
 		let horizon = horizon.min(NextToClose::<T>::get());
 		let mut oldest = OldestPeriod::<T>::get();
 		while oldest < horizon {
-			let Some(left) = budget.checked_sub(&used.saturating_add(db.writes(2))) else {
+			let Some(left) = budget.checked_sub(&used.saturating_add(per_period)) else {
 				break;
 			};
 			let limit = left.checked_div_per_component(&per_item).unwrap_or(0).min(64) as u32;
 			if limit == 0 {
 				break;
 			}
-			let result = Shares::<T>::clear_prefix(oldest, limit, None);
-			used.saturating_accrue(per_item.saturating_mul(result.backend.into()));
-			if result.maybe_cursor.is_some() {
+			// What the pruned shares were owed is no longer owed: it leaves `Accrued`, so the
+			// supply that issuance counts with does not keep it.
+			let totals = Periods::<T>::get(oldest);
+			let (mut forfeited, mut removed) = (BalanceOf::<T>::zero(), 0u32);
+			for (_, share) in Shares::<T>::drain_prefix(oldest).take(limit as usize) {
+				forfeited.saturating_accrue(Self::reward_of(&share, &totals));
+				removed.saturating_inc();
+			}
+			Self::forfeit(forfeited);
+			used.saturating_accrue(per_item.saturating_mul(removed.into()));
+			used.saturating_accrue(per_period);
+			if removed == limit {
 				break;
 			}
 			Periods::<T>::remove(oldest);
 			oldest = oldest.saturating_add(1);
 			OldestPeriod::<T>::put(oldest);
-			used.saturating_accrue(db.writes(2));
 		}
 		used
+	}
+
+	/// Takes `amount`, owed to a share that is forfeited, out of what closed periods owe.
+	fn forfeit(amount: BalanceOf<T>) {
+		if !amount.is_zero() {
+			Accrued::<T>::mutate(|accrued| accrued.saturating_reduce(amount));
+		}
 	}
 
 	/// The pallet's invariants:
@@ -476,12 +500,15 @@ impl<T: Config> ServiceObserver<T::AccountId, BalanceOf<T>> for Pallet<T> {
 
 	fn missed(node: &T::AccountId, period: Period) {
 		let Some(share) = Shares::<T>::take(period, node) else { return };
-		// A closed period's accrual is final: the share is forfeited and the rest keep theirs.
 		if period >= NextToClose::<T>::get() {
 			Periods::<T>::mutate(period, |totals| {
 				totals.serving_stake.saturating_reduce(share.stake);
 				totals.weighted_stake.saturating_reduce(share.weight());
 			});
+		} else {
+			// A closed period's base is final: the share is forfeited (no longer owed) and
+			// the rest keep theirs.
+			Self::forfeit(Self::reward_of(&share, &Periods::<T>::get(period)));
 		}
 	}
 }

@@ -209,11 +209,19 @@ fn old_shares_are_forfeited_and_pruned() {
 	world().build_and_execute(|| {
 		heartbeat("alice");
 		heartbeat("bob");
+		// Only period 0 is served: 5 500 owed once it closes, unclaimed.
+		run_to_period(2, &[]);
+		assert_eq!((Accrued::<Test>::get(), Minted::<Test>::get()), (5_500, 0));
+		assert_eq!(Rewards::supply(), INITIAL_SUPPLY + 5_500);
 		run_to_period(CLAIM_HISTORY + 2, &[]);
 		Rewards::on_idle(System::block_number(), frame_support::weights::Weight::MAX);
 		assert_eq!(OldestPeriod::<Test>::get(), 2);
 		assert!(Shares::<Test>::iter_prefix(0).next().is_none());
 		assert!(!Periods::<Test>::contains_key(0));
+		// What the forfeited shares were owed is owed no more: the supply that issuance
+		// counts with drops back.
+		assert_eq!(Accrued::<Test>::get(), 0);
+		assert_eq!(Rewards::supply(), INITIAL_SUPPLY);
 		// Alice's claim starts at the oldest retained period: period 0 is gone.
 		assert_ok!(claim("alice", 1));
 		assert_eq!(last_claim(), (2, 3, 0, false));
@@ -242,5 +250,36 @@ fn restake_pays_free_balance_once_the_staker_has_left() {
 		// passes the cap) with base (4 072 000 − 4 007 000) / 10 = 6 500, · 2/6.
 		assert_eq!(last_claim(), (0, 3, 4_000 + 3_000 + 2_166, false));
 		assert_eq!(free("alice"), before + 9_166, "no bond to restake onto: paid free");
+	});
+}
+
+#[test]
+fn an_account_that_never_served_has_nothing_to_claim_and_writes_nothing() {
+	world().build_and_execute(|| {
+		heartbeat("alice");
+		heartbeat("bob");
+		run_to_period(2, &["alice", "bob"]);
+		assert_eq!(NextToClose::<Test>::get(), 1);
+		assert_noop!(claim("carol", MAX_CLAIM), Error::<Test>::NothingToClaim);
+		assert_eq!(NextClaim::<Test>::get(account("carol")), None);
+		// A staker with shares claims them; then it too has nothing left.
+		assert_ok!(claim("alice", MAX_CLAIM));
+		assert_noop!(claim("alice", MAX_CLAIM), Error::<Test>::NothingToClaim);
+	});
+}
+
+#[test]
+fn a_share_taken_after_its_period_closed_is_no_longer_owed() {
+	world().build_and_execute(|| {
+		heartbeat("alice");
+		heartbeat("bob");
+		run_to_period(2, &[]);
+		assert_eq!(Accrued::<Test>::get(), 5_500);
+		// A deadline of period 0 recorded late (period 0 closed): Bob's 1 000 is forfeited.
+		<Staking as NodeStaking<_, _>>::record_missed_deadline(&account("bob"), 0);
+		assert_eq!(Accrued::<Test>::get(), 4_500);
+		assert_noop!(claim("bob", 1), Error::<Test>::NothingToClaim);
+		assert_ok!(claim("alice", 1));
+		assert_eq!((Accrued::<Test>::get(), Minted::<Test>::get()), (4_500, 4_500));
 	});
 }
