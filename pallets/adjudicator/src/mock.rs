@@ -102,6 +102,7 @@ impl pallet_kms_policies::Config for Test {
 	type RetentionPeriod = ConstU64<100>;
 	type MaxClaimPeriods = ConstU32<10>;
 	type ResponsePriority = ConstU64<1>;
+	type DepositPerByte = ConstU128<0>;
 	type WeightInfo = ();
 }
 

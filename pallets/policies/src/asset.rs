@@ -1,7 +1,8 @@
 //! Every movement of funds the Policies pallet makes, in one place: escrowing a policy's fees
 //! on its owner's account (a hold under [`HoldReason::Escrow`]), paying a node out of it,
-//! refunding the owner; and a request's pay-per-access payments, held on the requester's
-//! account (under [`HoldReason::AccessPayment`]) until the request is settled.
+//! refunding the owner; a request's pay-per-access payments, held on the requester's
+//! account (under [`HoldReason::AccessPayment`]) until the request is settled; and a request's
+//! storage deposit (under [`HoldReason::RequestDeposit`]) until the request is pruned.
 
 use crate::{BalanceOf, Config, HoldReason};
 use frame_support::traits::{
@@ -70,6 +71,23 @@ pub fn refund_access<T: Config>(requester: &T::AccountId, value: BalanceOf<T>) -
 		.map(|_| ())
 }
 
+/// Holds `value` of `requester`'s free balance as a request's storage deposit.
+pub fn hold_request_deposit<T: Config>(
+	requester: &T::AccountId,
+	value: BalanceOf<T>,
+) -> DispatchResult {
+	T::Currency::hold(&HoldReason::RequestDeposit.into(), requester, value)
+}
+
+/// Returns a pruned request's storage deposit, `value`, to `requester`'s free balance.
+pub fn release_request_deposit<T: Config>(
+	requester: &T::AccountId,
+	value: BalanceOf<T>,
+) -> DispatchResult {
+	T::Currency::release(&HoldReason::RequestDeposit.into(), requester, value, Precision::Exact)
+		.map(|_| ())
+}
+
 /// What `who` can transfer away and stay alive.
 pub fn spendable<T: Config>(who: &T::AccountId) -> BalanceOf<T> {
 	T::Currency::reducible_balance(who, Preservation::Preserve, Fortitude::Polite)
@@ -92,4 +110,11 @@ pub fn escrowed<T: Config>(owner: &T::AccountId) -> BalanceOf<T> {
 pub fn access_payments_held<T: Config>(requester: &T::AccountId) -> BalanceOf<T> {
 	use frame_support::traits::fungible::InspectHold as _;
 	T::Currency::balance_on_hold(&HoldReason::AccessPayment.into(), requester)
+}
+
+/// What `requester` has held as the storage deposits of its retained requests.
+#[cfg(any(feature = "std", feature = "try-runtime"))]
+pub fn request_deposits_held<T: Config>(requester: &T::AccountId) -> BalanceOf<T> {
+	use frame_support::traits::fungible::InspectHold as _;
+	T::Currency::balance_on_hold(&HoldReason::RequestDeposit.into(), requester)
 }

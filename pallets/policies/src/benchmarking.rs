@@ -507,13 +507,15 @@ mod benchmarks {
 			)
 			.expect("policy is valid");
 			accept_all::<T>(policy_id(i));
-			// Enough for the payments: `funded` for every requester would overflow the issuance.
+			// Enough for the payments and the deposit: `funded` for every requester would
+			// overflow the issuance.
 			let requester: T::AccountId = account("requester", i, 0);
 			let payments = T::MinFeeRate::get().saturating_mul(T::MaxConditionNodes::get().into());
 			T::Currency::set_balance(
 				&requester,
 				payments
 					.saturating_mul(2u32.into())
+					.saturating_add(Pallet::<T>::request_deposit(1, n))
 					.saturating_add(T::Currency::minimum_balance()),
 			);
 			Pallet::<T>::do_request(requester, policy_id(i), capsules::<T>(1))
@@ -534,7 +536,8 @@ mod benchmarks {
 		assert_eq!(AccessPayments::<T>::iter().count(), 0);
 	}
 
-	/// One request past its retention, answered by `n` nodes with `MaxCapsules` cfrags each.
+	/// One request past its retention, answered by `n` nodes with `MaxCapsules` cfrags each;
+	/// its storage deposit is released.
 	#[benchmark]
 	fn prune_request(n: Linear<1, { T::MaxNodes::get() }>) {
 		let owner = funded::<T>("owner", 0);

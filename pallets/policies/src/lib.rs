@@ -65,7 +65,7 @@ pub mod types;
 pub mod weights;
 
 use alloc::vec::Vec;
-use frame_support::{pallet_prelude::*, traits::fungible};
+use frame_support::{dispatch::WithPostDispatchInfo, pallet_prelude::*, traits::fungible};
 use frame_system::{
 	offchain::{AppCrypto, CreateAuthorizedTransaction, SigningTypes},
 	pallet_prelude::*,
@@ -205,6 +205,10 @@ pub mod pallet {
 		/// request is fulfilled, refunded when it fails or is cancelled.
 		#[codec(index = 1)]
 		AccessPayment,
+		/// A requester's deposit for the storage its retained request may take (its capsules
+		/// and every node's cfrags), released when the request is pruned.
+		#[codec(index = 2)]
+		RequestDeposit,
 	}
 
 	#[pallet::config]
@@ -247,7 +251,9 @@ pub mod pallet {
 		type MaxCapsules: Get<u32>;
 
 		/// The most requests per block: bounds the deadline work of the block after their
-		/// deadline (`MaxRequestsPerBlock × MaxNodes` missed-deadline records).
+		/// deadline (`MaxRequestsPerBlock × MaxNodes` missed-deadline records), and a node's
+		/// work per block: `integrity_test` checks that its worker re-encrypts a block's worth
+		/// of the largest requests in at most half a block's compute.
 		#[pallet::constant]
 		type MaxRequestsPerBlock: Get<u32>;
 
@@ -286,6 +292,12 @@ pub mod pallet {
 		/// Priority of authorized responses in the pool.
 		#[pallet::constant]
 		type ResponsePriority: Get<TransactionPriority>;
+
+		/// Held from a requester per byte its request may keep in storage until it is pruned
+		/// `RetentionPeriod` blocks after its deadline: its capsules and a cfrag per capsule
+		/// and node of the policy ([`Pallet::request_deposit`]).
+		#[pallet::constant]
+		type DepositPerByte: Get<BalanceOf<Self>>;
 
 		/// Weights of this pallet's calls, from its benchmarks.
 		type WeightInfo: WeightInfo;
@@ -396,6 +408,14 @@ pub mod pallet {
 	/// Twox64 hashing: request ids are a counter.
 	#[pallet::storage]
 	pub type AccessPayments<T: Config> =
+		StorageMap<_, Twox64Concat, RequestId, BalanceOf<T>, OptionQuery>;
+
+	/// Each retained request's storage deposit, held on its requester's account until the
+	/// request is pruned: bounded in time like the requests.
+	///
+	/// Twox64 hashing: request ids are a counter.
+	#[pallet::storage]
+	pub type RequestDeposits<T: Config> =
 		StorageMap<_, Twox64Concat, RequestId, BalanceOf<T>, OptionQuery>;
 
 	/// How many requests each requester and each policy made in the block `BlockLoad.block`:
@@ -552,6 +572,8 @@ pub mod pallet {
 		BalanceTooLow,
 		/// A `PayPerAccess` condition: the requester cannot pay.
 		CannotPayForAccess,
+		/// The requester cannot put up the request's storage deposit.
+		CannotPayRequestDeposit,
 		/// An `Any` condition: none of its alternatives holds.
 		NoAlternativeHolds,
 		/// A `Not` condition: its subtree holds.
@@ -631,6 +653,20 @@ pub mod pallet {
 			assert!(T::MinFeeRate::get() <= T::MaxFeeRate::get(), "MinFeeRate ≤ MaxFeeRate");
 			assert!(!T::ResponseWindow::get().is_zero(), "ResponseWindow must be at least 1");
 			assert!(!T::RetentionPeriod::get().is_zero(), "RetentionPeriod must be at least 1");
+			// The worker keeps up with what the chain admits: re-encrypting (and checking) a
+			// block's worth of the largest requests takes a node at most half of a block's
+			// compute, by the worker's own benchmark, so a node answers each block's requests
+			// before the next block's arrive.
+			let block = T::BlockWeights::get().max_block.ref_time();
+			let work = T::WeightInfo::worker_reencrypt(T::MaxCapsules::get())
+				.saturating_mul(T::MaxRequestsPerBlock::get().into())
+				.ref_time();
+			assert!(
+				work <= block / 2,
+				"MaxRequestsPerBlock requests of MaxCapsules capsules need {work} of a node's \
+				 worker per block; at most half a block's compute ({}) is allowed",
+				block / 2
+			);
 		}
 
 		#[cfg(feature = "try-runtime")]
@@ -719,20 +755,24 @@ pub mod pallet {
 		/// Signed by anyone meeting the policy's conditions; makes its `PayPerAccess` payments.
 		/// Its `PayPerAccess` payments are held on the caller's account and paid when the request
 		/// is fulfilled, or refunded if it fails or is cancelled, in the block after its
-		/// deadline. Emits `ReencryptionRequested` (and `AccessPaymentHeld`).
+		/// deadline. Charged for the answers it causes too ([`Pallet::request_weight`]): for
+		/// `MaxNodes` nodes up front, refunded down to the policy's nodes; a refused request is
+		/// charged its own weight only. Emits `ReencryptionRequested` (and
+		/// `AccessPaymentHeld`).
 		#[pallet::call_index(3)]
-		#[pallet::weight(T::WeightInfo::request_reencryption(
-			capsules.len() as u32,
-			T::MaxConditionNodes::get(),
-		).saturating_add(T::WeightInfo::process_deadlines(1))
-		.saturating_sub(T::WeightInfo::process_deadlines(0)))]
+		#[pallet::weight(Pallet::<T>::request_weight(capsules.len() as u32, T::MaxNodes::get()))]
 		pub fn request_reencryption(
 			origin: OriginFor<T>,
 			policy: PolicyId,
 			capsules: BoundedVec<CapsuleBytes, T::MaxCapsules>,
-		) -> DispatchResult {
+		) -> DispatchResultWithPostInfo {
 			let requester = ensure_signed(origin)?;
-			Self::do_request(requester, policy, capsules)
+			let count = capsules.len() as u32;
+			// Refused (a full block included), it caused no answers and no deadline.
+			let refused = T::WeightInfo::request_reencryption(count, T::MaxConditionNodes::get());
+			let nodes = Self::do_request(requester, policy, capsules)
+				.map_err(|error| error.with_weight(refused))?;
+			Ok(Some(Self::request_weight(count, nodes)).into())
 		}
 
 		/// Answer `request`, whose content hash is `request_hash` (so that the answer cannot
@@ -1177,7 +1217,7 @@ impl<T: Config> Pallet<T> {
 		requester: T::AccountId,
 		id: PolicyId,
 		capsules: BoundedVec<CapsuleBytes, T::MaxCapsules>,
-	) -> DispatchResult {
+	) -> Result<u32, DispatchError> {
 		let policy = Policies::<T>::get(id).ok_or(Error::<T>::UnknownPolicy)?;
 		Self::check_policy_access(&policy, &requester).map_err(Error::<T>::from)?;
 		ensure!(!capsules.is_empty(), Error::<T>::NoCapsules);
@@ -1206,6 +1246,12 @@ impl<T: Config> Pallet<T> {
 				amount: payments,
 			});
 		}
+		let deposit = Self::request_deposit(capsules.len() as u32, policy.nodes.len() as u32);
+		if !deposit.is_zero() {
+			asset::hold_request_deposit::<T>(&requester, deposit)
+				.map_err(|_| Error::<T>::CannotPayRequestDeposit)?;
+			RequestDeposits::<T>::insert(request, deposit);
+		}
 		NextRequestId::<T>::put(request.saturating_add(1));
 		let count = capsules.len() as u32;
 		Requests::<T>::insert(
@@ -1229,7 +1275,7 @@ impl<T: Config> Pallet<T> {
 			capsules: count,
 			deadline,
 		});
-		Ok(())
+		Ok(policy.nodes.len() as u32)
 	}
 
 	/// Counts a request of `requester` under `policy` in block `now`, within the per-requester
@@ -1484,6 +1530,32 @@ impl<T: Config> Pallet<T> {
 			.saturating_add(Self::decisions_weight(nodes))
 	}
 
+	/// What `request_reencryption` of `capsules` charges under a policy of `nodes` nodes: its
+	/// own benchmarked weight, its share of the deadline processing (the worst case of one
+	/// request: every other node of the policy recorded as missing, every payment made) and
+	/// the `nodes` answers it causes (free transactions the requester pays for: their checks
+	/// in the pool and their dispatch), so that one paid request never buys block space it
+	/// did not pay for.
+	pub fn request_weight(capsules: u32, nodes: u32) -> Weight {
+		let answer = T::WeightInfo::authorize_response(capsules)
+			.saturating_add(T::WeightInfo::submit_cfrags(capsules));
+		T::WeightInfo::request_reencryption(capsules, T::MaxConditionNodes::get())
+			.saturating_add(
+				T::WeightInfo::process_deadlines(1)
+					.saturating_sub(T::WeightInfo::process_deadlines(0)),
+			)
+			.saturating_add(answer.saturating_mul(nodes.into()))
+	}
+
+	/// The storage deposit of a request of `capsules` capsules under a policy of `nodes`
+	/// nodes: `DepositPerByte` for each byte it may keep, its capsules and one cfrag
+	/// per capsule and node.
+	pub fn request_deposit(capsules: u32, nodes: u32) -> BalanceOf<T> {
+		let cfrags = capsules.saturating_mul(nodes).saturating_mul(CFRAG_LEN as u32);
+		let bytes = capsules.saturating_mul(CAPSULE_LEN as u32).saturating_add(cfrags);
+		T::DepositPerByte::get().saturating_mul(bytes.into())
+	}
+
 	/// The weight of `nodes` free decisions: their checks in the pool and their dispatch.
 	pub fn decisions_weight(nodes: u32) -> Weight {
 		T::WeightInfo::authorize_decision()
@@ -1668,9 +1740,17 @@ impl<T: Config> Pallet<T> {
 				{
 					break
 				},
-				Some(_) => {
+				Some(request) => {
 					Requests::<T>::remove(oldest);
 					let _ = Responses::<T>::clear_prefix(oldest, T::MaxNodes::get(), None);
+					if let Some(deposit) = RequestDeposits::<T>::take(oldest) {
+						// Held when the request was made: releasing it cannot fail.
+						if asset::release_request_deposit::<T>(&request.requester, deposit)
+							.is_err()
+						{
+							frame_support::defensive!("a request deposit was not held");
+						}
+					}
 				},
 				None => {},
 			}
@@ -1770,6 +1850,8 @@ impl<T: Config> Pallet<T> {
 	///   version; a node that accepted has a fee share accruing from its acceptance (while it
 	///   has a share at all);
 	/// - `OwnerPolicies` indexes exactly the policies, under their owners;
+	/// - each requester's held request deposits are the sum of its retained requests'
+	///   deposits; pay-per-access holds likewise for the unsettled requests;
 	/// - every retained request refers to an existing policy, lies in
 	///   `OldestRequest..NextRequestId`, has its deadline within `ResponseWindow` of its
 	///   creation, has at most `MaxNodes` answers, each with a
@@ -1859,6 +1941,19 @@ impl<T: Config> Pallet<T> {
 			ensure!(
 				asset::access_payments_held::<T>(requester) == *amount,
 				"held access payments differ from the unsettled requests"
+			);
+		}
+
+		let mut deposits: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
+		for (id, amount) in RequestDeposits::<T>::iter() {
+			let request = Requests::<T>::get(id).ok_or("deposit of no request")?;
+			ensure!(!amount.is_zero(), "a zero deposit stored");
+			deposits.entry(request.requester).or_default().saturating_accrue(amount);
+		}
+		for (requester, amount) in &deposits {
+			ensure!(
+				asset::request_deposits_held::<T>(requester) == *amount,
+				"held request deposits differ from the retained requests"
 			);
 		}
 

@@ -74,6 +74,8 @@ frame_support::parameter_types! {
 	/// them.
 	pub static MaxRequestsPerRequester: u32 = MAX_REQUESTS;
 	pub static MaxRequestsPerPolicy: u32 = MAX_REQUESTS;
+	/// No request deposit unless a test sets one: the other tests count balances exactly.
+	pub static DepositPerByte: Balance = 0;
 }
 pub const MAX_CLAIM: u32 = 10;
 
@@ -115,6 +117,7 @@ impl Config for Test {
 	type RetentionPeriod = ConstU64<RETENTION>;
 	type MaxClaimPeriods = ConstU32<MAX_CLAIM>;
 	type ResponsePriority = ConstU64<{ 1 << 20 }>;
+	type DepositPerByte = DepositPerByte;
 	type WeightInfo = ();
 }
 

@@ -18,7 +18,7 @@ use sp_runtime::{
 	generic::Era,
 	traits::{Bounded, One, Verify},
 	transaction_validity::TransactionPriority,
-	FixedPointNumber, Perbill, Perquintill,
+	Perbill, Perquintill,
 };
 use sp_version::RuntimeVersion;
 
@@ -26,7 +26,7 @@ use super::{
 	AccountId, Aura, Balance, Balances, Block, BlockNumber, Hash, Nonce, PalletInfo, Policies,
 	Rewards, Runtime, RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason,
 	RuntimeOrigin, RuntimeTask, Signature, Staking, System, TxExtension, UncheckedExtrinsic,
-	MILLI_UNIT, SLOT_DURATION, UNIT, VERSION,
+	MICRO_UNIT, MILLI_UNIT, SLOT_DURATION, UNIT, VERSION,
 };
 
 /// The share of a block that ordinary (non-operational) extrinsics may fill.
@@ -265,8 +265,13 @@ pub mod policies {
 		pub const MinFeeRate: Balance = MILLI_UNIT;
 		/// The dearest: guards owners against a typo costing a fortune.
 		pub const MaxFeeRate: Balance = 1_000 * UNIT;
-		/// Responses go before ordinary transactions, as heartbeats do.
+		/// Responses go before ordinary transactions, as heartbeats do: their requests paid for
+		/// them (`request_weight`), and a late answer costs an honest node its period.
 		pub const ResponsePriority: TransactionPriority = TransactionPriority::MAX / 2;
+		/// A request's storage deposit per byte it may keep for `RetentionPeriod`: 10 µKMS, so
+		/// about 0.013 KMS for one capsule answered by three nodes, 0.5 KMS at most (8
+		/// capsules, 16 nodes), returned when the request is pruned.
+		pub const DepositPerByte: Balance = 10 * MICRO_UNIT;
 	}
 }
 
@@ -293,6 +298,7 @@ impl pallet_kms_policies::Config for Runtime {
 	// The staking pallet's history depth: a claim can always reach every period still known.
 	type MaxClaimPeriods = staking::HistoryDepth;
 	type ResponsePriority = policies::ResponsePriority;
+	type DepositPerByte = policies::DepositPerByte;
 	type WeightInfo = pallet_kms_policies::weights::SubstrateWeight<Runtime>;
 }
 

@@ -40,12 +40,7 @@ fn authorize_signed(
 fn a_policy_takes_requests_once_the_threshold_of_nodes_accepted() {
 	ExtBuilder::build_and_execute(|| {
 		let grant = NewPolicy::default().create_pending();
-		let capsules = || -> BoundedVec<CapsuleBytes, _> {
-			vec![capsule_bytes(&grant.encrypt(b"x").0)].try_into().expect("one")
-		};
-		let ask = || {
-			KmsPolicies::request_reencryption(RuntimeOrigin::signed(account("bob")), P1, capsules())
-		};
+		let ask = || try_request("bob", P1, vec![capsule_bytes(&grant.encrypt(b"x").0)]);
 		assert_eq!(PendingDecisions::<Test>::get(account("n1"), P1), Some(0));
 		assert_noop!(ask(), Error::<Test>::AwaitingAcceptance);
 		assert_eq!(
@@ -238,11 +233,7 @@ fn rotation_makes_every_node_decide_again_and_continuing_nodes_keep_their_share(
 		let policy = Policies::<Test>::get(P1).expect("kept");
 		assert_eq!(policy.accepted(), 0);
 		assert_noop!(
-			KmsPolicies::request_reencryption(
-				RuntimeOrigin::signed(account("bob")),
-				P1,
-				vec![capsule_bytes(&grant.encrypt(b"x").0)].try_into().expect("one")
-			),
+			try_request("bob", P1, vec![capsule_bytes(&grant.encrypt(b"x").0)]),
 			Error::<Test>::AwaitingAcceptance
 		);
 		// n2 served version 0: declining version 1 it keeps the current period, like a node
@@ -319,11 +310,7 @@ fn non_canonical_capsules_and_cfrags_are_refused_without_a_panic() {
 			&grant.encrypt(b"x").0,
 		));
 		let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-			KmsPolicies::request_reencryption(
-				RuntimeOrigin::signed(account("bob")),
-				P1,
-				vec![hostile.clone().try_into().expect("105")].try_into().expect("one"),
-			)
+			try_request("bob", P1, vec![hostile.clone().try_into().expect("105")])
 		}));
 		assert_eq!(
 			outcome.expect("no panic"),

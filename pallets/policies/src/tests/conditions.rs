@@ -13,11 +13,7 @@ fn verdict(conditions: Vec<Condition<AccountId, Balance, u64>>) -> Grant {
 fn agree(grant: &Grant, requester: &str, expected: Result<(), AccessDenied>) {
 	assert_eq!(KmsPolicies::check_access(P1, &account(requester)), expected);
 	let capsules = vec![capsule_bytes(&grant.encrypt(b"x").0)];
-	let result = KmsPolicies::request_reencryption(
-		RuntimeOrigin::signed(account(requester)),
-		P1,
-		capsules.try_into().expect("one"),
-	);
+	let result = try_request(requester, P1, capsules);
 	match expected {
 		Ok(()) => {
 			assert_ok!(result);

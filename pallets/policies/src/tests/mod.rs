@@ -97,12 +97,24 @@ fn request(
 	let encrypted: Vec<_> = plaintexts.iter().map(|p| grant.encrypt(p)).collect();
 	let capsules: Vec<CapsuleBytes> = encrypted.iter().map(|(c, _)| capsule_bytes(c)).collect();
 	let id = NextRequestId::<Test>::get();
-	assert_ok!(KmsPolicies::request_reencryption(
-		RuntimeOrigin::signed(account(requester)),
-		policy,
-		capsules.try_into().expect("few capsules"),
-	));
+	assert_ok!(try_request(requester, policy, capsules));
 	(id, encrypted)
+}
+
+/// `requester` requests re-encryption of `capsules` under `policy`. A refusal is charged only
+/// the request's own benchmarked weight, never the answers and deadline it would have caused:
+/// checked here for every refusal a test provokes, which then sees the error alone.
+fn try_request(requester: &str, policy: PolicyId, capsules: Vec<CapsuleBytes>) -> DispatchResult {
+	use crate::weights::WeightInfo;
+	let count = capsules.len() as u32;
+	let capsules = capsules.try_into().expect("at most MaxCapsules capsules");
+	KmsPolicies::request_reencryption(RuntimeOrigin::signed(account(requester)), policy, capsules)
+		.map(|_| ())
+		.map_err(|refused| {
+			let own = <() as WeightInfo>::request_reencryption(count, MAX_CONDITIONS);
+			assert_eq!(refused.post_info.actual_weight, Some(own), "a refusal's charge");
+			refused.error
+		})
 }
 
 /// `node` answers `request` correctly, signed by its operator account.

@@ -417,11 +417,7 @@ fn a_kfrag_whose_receiver_signature_fails_is_declined_not_slashed() {
 		assert_eq!(decision.decision, Decision::Decline(DeclineReason::SelfTestFailed));
 		assert!(Policies::<Test>::get(P1).expect("kept").nodes.is_empty());
 		assert_noop!(
-			KmsPolicies::request_reencryption(
-				RuntimeOrigin::signed(account("bob")),
-				P1,
-				vec![capsule_bytes(&capsule)].try_into().expect("one")
-			),
+			try_request("bob", P1, vec![capsule_bytes(&capsule)]),
 			Error::<Test>::AwaitingAcceptance
 		);
 		assert_eq!(escrow_of("alice"), 0, "every fee refunded");

@@ -208,11 +208,7 @@ fn malformed_capsules_are_refused() {
 		let grant = NewPolicy::default().create();
 		let good = capsule_bytes(&grant.encrypt(b"x").0);
 		let ask = |capsules: Vec<CapsuleBytes>| {
-			KmsPolicies::request_reencryption(
-				RuntimeOrigin::signed(account("bob")),
-				P1,
-				capsules.try_into().expect("few"),
-			)
+			try_request("bob", P1, capsules)
 		};
 		assert_noop!(ask(vec![]), Error::<Test>::NoCapsules);
 		let mut short = good.clone();
@@ -227,11 +223,7 @@ fn malformed_capsules_are_refused() {
 			Error::<Test>::MalformedCapsule
 		);
 		assert_noop!(
-			KmsPolicies::request_reencryption(
-				RuntimeOrigin::signed(account("bob")),
-				P2,
-				vec![good.clone()].try_into().expect("one")
-			),
+			try_request("bob", P2, vec![good.clone()]),
 			Error::<Test>::UnknownPolicy
 		);
 		assert_ok!(ask(vec![good.clone(), good.clone(), good]));
@@ -249,11 +241,7 @@ fn one_requester_or_policy_cannot_take_a_whole_block() {
 		let other = NewPolicy { id: P2, ..Default::default() }.create();
 		let ask = |grant: &Grant, policy, who: &str| {
 			let capsules = vec![capsule_bytes(&grant.encrypt(b"x").0)];
-			KmsPolicies::request_reencryption(
-				RuntimeOrigin::signed(account(who)),
-				policy,
-				capsules.try_into().expect("one"),
-			)
+			try_request(who, policy, capsules)
 		};
 		assert_ok!(ask(&grant, P1, "bob"));
 		assert_ok!(ask(&grant, P1, "bob"));
@@ -283,19 +271,11 @@ fn requests_per_block_are_bounded() {
 		}
 		let capsules = vec![capsule_bytes(&grant.encrypt(b"x").0)];
 		assert_noop!(
-			KmsPolicies::request_reencryption(
-				RuntimeOrigin::signed(account("bob")),
-				P1,
-				capsules.clone().try_into().expect("one")
-			),
+			try_request("bob", P1, capsules.clone()),
 			Error::<Test>::TooManyRequests
 		);
 		run_to_block(2);
-		assert_ok!(KmsPolicies::request_reencryption(
-			RuntimeOrigin::signed(account("bob")),
-			P1,
-			capsules.try_into().expect("one")
-		));
+		assert_ok!(try_request("bob", P1, capsules));
 	});
 }
 
@@ -350,11 +330,7 @@ fn revocation_cancels_pending_requests_without_penalty() {
 			Error::<Test>::RequestCancelled
 		);
 		assert_noop!(
-			KmsPolicies::request_reencryption(
-				RuntimeOrigin::signed(account("bob")),
-				P1,
-				vec![capsule_bytes(&grant.encrypt(b"y").0)].try_into().expect("one")
-			),
+			try_request("bob", P1, vec![capsule_bytes(&grant.encrypt(b"y").0)]),
 			Error::<Test>::PolicyRevoked
 		);
 		assert_eq!(KmsPolicies::check_access(P1, &account("bob")), Err(AccessDenied::Revoked));
@@ -377,11 +353,7 @@ fn requests_after_the_end_are_refused_but_pending_ones_are_answered() {
 		run_to_block(5);
 		assert_eq!(KmsPolicies::check_access(P1, &account("bob")), Err(AccessDenied::Expired));
 		assert_noop!(
-			KmsPolicies::request_reencryption(
-				RuntimeOrigin::signed(account("bob")),
-				P1,
-				vec![capsule_bytes(&grant.encrypt(b"y").0)].try_into().expect("one")
-			),
+			try_request("bob", P1, vec![capsule_bytes(&grant.encrypt(b"y").0)]),
 			Error::<Test>::PolicyExpired
 		);
 		assert_ok!(answer("n1", P1, id));
@@ -431,5 +403,75 @@ fn pruning_stays_within_its_budget() {
 		assert_eq!(OldestRequest::<Test>::get(), 2);
 		// Keep `try_state`'s deadline check honest for the skipped blocks.
 		Deadlines::<Test>::remove(1 + WINDOW);
+	});
+}
+
+/// Finding 2 of the request-economics issue: a request pays for the free answers it causes
+/// and for its deadline's processing; charged for `MaxNodes` nodes, refunded to the policy's.
+#[test]
+fn a_request_pays_for_the_answers_it_causes() {
+	use crate::weights::WeightInfo;
+	use frame_support::dispatch::GetDispatchInfo;
+	type Weights = ();
+	ExtBuilder::build_and_execute(|| {
+		let grant = NewPolicy::default().create();
+		let nodes = Policies::<Test>::get(P1).expect("created").nodes.len() as u32;
+		let capsules: BoundedVec<CapsuleBytes, _> =
+			vec![capsule_bytes(&grant.encrypt(b"x").0); 2].try_into().expect("two");
+		let call =
+			crate::Call::<Test>::request_reencryption { policy: P1, capsules: capsules.clone() };
+		let charged = call.get_dispatch_info().call_weight;
+		let info =
+			KmsPolicies::request_reencryption(RuntimeOrigin::signed(account("bob")), P1, capsules)
+				.expect("requested");
+		let actual = info.actual_weight.expect("refunded to the policy's nodes");
+		assert_eq!(actual, KmsPolicies::request_weight(2, nodes));
+		assert_eq!(charged, KmsPolicies::request_weight(2, MAX_NODES));
+		assert!(nodes < MAX_NODES && charged.all_gt(actual));
+		// At least the request itself, each answer's check in the pool and dispatch, and the
+		// request's share of the deadline's processing.
+		let answers = <Weights as WeightInfo>::authorize_response(2)
+			.saturating_add(<Weights as WeightInfo>::submit_cfrags(2))
+			.saturating_mul(nodes.into());
+		let deadline = <Weights as WeightInfo>::process_deadlines(1)
+			.saturating_sub(<Weights as WeightInfo>::process_deadlines(0));
+		let own = <Weights as WeightInfo>::request_reencryption(2, 0);
+		assert!(actual.all_gte(own.saturating_add(answers).saturating_add(deadline)));
+	});
+}
+
+/// Finding 6 of the request-economics issue: a request's storage is paid for by a deposit,
+/// held while the request and its cfrags are kept and returned when they are pruned.
+#[test]
+fn a_request_holds_a_storage_deposit_until_it_is_pruned() {
+	use frame_support::traits::fungible::InspectHold;
+	ExtBuilder::build_and_execute(|| {
+		DepositPerByte::set(2);
+		let grant = NewPolicy::default().create();
+		let deposit_held =
+			|| Balances::balance_on_hold(&HoldReason::RequestDeposit.into(), &account("bob"));
+		let bob = free("bob");
+		let (request, _) = request(&grant, P1, "bob", &[b"x", b"y"]);
+		// Two capsules, and a cfrag of each from each of the three nodes.
+		let deposit = 2 * (2 * CAPSULE_LEN as Balance + 2 * 3 * CFRAG_LEN as Balance);
+		assert_eq!(KmsPolicies::request_deposit(2, 3), deposit);
+		assert_eq!((deposit_held(), RequestDeposits::<Test>::get(request)), (deposit, Some(deposit)));
+		assert_eq!(free("bob"), bob - deposit);
+		assert_ok!(answer("n1", P1, request));
+		assert_ok!(answer("n2", P1, request));
+		// Kept through the deadline and the retention, returned when pruned.
+		run_to_block(1 + WINDOW + RETENTION + 1);
+		assert_eq!(deposit_held(), deposit);
+		run_to_block(1 + WINDOW + RETENTION + 2);
+		assert!(!Requests::<Test>::contains_key(request));
+		assert_eq!((deposit_held(), RequestDeposits::<Test>::get(request)), (0, None));
+		assert_eq!(free("bob"), bob);
+		// A requester who cannot put up the deposit is refused, and nothing is kept.
+		DepositPerByte::set(Balance::MAX / 1_000_000);
+		let capsules = vec![capsule_bytes(&grant.encrypt(b"x").0)];
+		assert_noop!(
+			try_request("bob", P1, capsules),
+			Error::<Test>::CannotPayRequestDeposit
+		);
 	});
 }
