@@ -179,6 +179,12 @@ pub fn new_full<
 		// The oldest identity: generated ones come after it.
 		seeds.insert(0, dev_seed);
 	}
+	// The offchain database now holds the seeds: as private as the seed file.
+	if !seeds.is_empty() {
+		if let Some(path) = config.database.path() {
+			crate::umbral_key::make_private(path).map_err(ServiceError::Other)?;
+		}
+	}
 	// What `kms_proveNodeKeys` signs with.
 	let identities = Arc::new(seeds);
 

@@ -3,7 +3,8 @@
 //!
 //! Each identity is a 32-byte seed (see `kms_primitives::staking::identity`), kept in
 //! `<base-path>/chains/<chain>/kms/umbral-seeds`, one hex seed per line, oldest first (mode
-//! 0600, directory 0700). The node loads every seed at start; a node hosting several KMS
+//! 0600, directory 0700). The node loads every seed at start into its offchain database,
+//! whose directory it makes private (0700) as well; a node hosting several KMS
 //! nodes keeps one seed per node, and a node that rotated its key keeps the old seed until no
 //! policy granted under it lives. The seeds never go on chain; the public key, printed by
 //! `generate` and `list`, is what `register_node` / `rotate_node_key` take.
@@ -72,6 +73,14 @@ pub fn read_seeds(path: &Path) -> Result<Vec<[u8; 32]>, String> {
 			})
 		})
 		.collect()
+}
+
+/// Makes `dir` private to the node's user (mode 0700): the offchain database the worker reads
+/// its seeds from is as private as the seed file, whatever the umask made it.
+pub fn make_private(dir: &Path) -> Result<(), String> {
+	use std::os::unix::fs::PermissionsExt;
+	fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+		.map_err(|error| format!("cannot make {} private: {error}", dir.display()))
 }
 
 fn write_seeds(path: &Path, seeds: &[[u8; 32]]) -> Result<(), String> {
@@ -159,6 +168,18 @@ mod tests {
 		assert_eq!(mode, 0o600);
 		let dir_mode = fs::metadata(path.parent().unwrap()).unwrap().permissions().mode() & 0o777;
 		assert_eq!(dir_mode, 0o700);
+	}
+
+	#[test]
+	fn a_directory_made_private_is_closed_to_others() {
+		use std::os::unix::fs::PermissionsExt;
+		let dir = tempfile::tempdir().unwrap();
+		let db = dir.path().join("db");
+		fs::create_dir(&db).unwrap();
+		fs::set_permissions(&db, fs::Permissions::from_mode(0o755)).unwrap();
+		make_private(&db).unwrap();
+		assert_eq!(fs::metadata(&db).unwrap().permissions().mode() & 0o777, 0o700);
+		assert!(make_private(&dir.path().join("absent")).unwrap_err().contains("absent"));
 	}
 
 	#[test]

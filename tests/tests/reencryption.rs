@@ -103,6 +103,20 @@ impl Grant {
 	}
 }
 
+/// The node at `base` holds Umbral seeds in its offchain database: the database's directory
+/// must be as private as the seed file.
+fn assert_private_database(base: &Path) {
+	use std::os::unix::fs::PermissionsExt;
+	// ParityDb by default, RocksDb with `--database rocksdb`.
+	let db = ["paritydb/full", "db/full"]
+		.map(|path| base.join("chains/kms_dev").join(path))
+		.into_iter()
+		.find(|path| path.exists())
+		.expect("the node's database");
+	let mode = std::fs::metadata(&db).expect("the database").permissions().mode();
+	assert_eq!(mode & 0o777, 0o700, "{} is open to others", db.display());
+}
+
 /// Verifies every answer's cfrag of capsule `index` and decrypts with the first `threshold`.
 fn open(
 	grant: &Grant,
@@ -152,6 +166,7 @@ async fn nodes_reencrypt_for_readers_miss_deadlines_and_get_slashed() {
 	let host_args: Vec<&str> = host_args.iter().map(String::as_str).collect();
 	let mut host = Node::start(&host_args);
 	host.wait_for_rpc().await;
+	assert_private_database(host_base);
 
 	for (uri, key) in [("//Bob", bob_key), ("//Charlie", charlie_key)] {
 		let (staker, operator) = (keypair(uri), account(&keypair(&format!("{uri}//kms"))));
@@ -305,6 +320,7 @@ async fn nodes_reencrypt_for_readers_miss_deadlines_and_get_slashed() {
 	assert_eq!(missed + missed_next, 1, "one missed deadline recorded against Bob's node");
 	let mut host = Node::start(&host_args);
 	host.wait_for_rpc().await;
+	assert_private_database(host_base);
 	let back = client.finalized_block().await.unwrap();
 	client.wait_for_block(back + 6).await.expect("blocks go on");
 	assert!(client.cfrags(request).await.unwrap().is_empty(), "no late answer");
