@@ -193,8 +193,7 @@ impl Client {
 		call: &Call,
 		signer: &Keypair,
 	) -> Result<Included, Error> {
-		let account = signer.public_key().to_account_id();
-		let nonce = self.rpc.system_account_next_index(&account).await.map_err(rpc)?;
+		let nonce = self.next_nonce(&signer.public_key().to_account_id()).await?;
 		let params = DefaultExtrinsicParamsBuilder::new().nonce(nonce).build();
 		let mut progress = self
 			.api
@@ -228,6 +227,12 @@ impl Client {
 			});
 		}
 		Err(Error::Refused("the node stopped reporting on the transaction".into()))
+	}
+
+	/// The next transaction index (nonce) of `account`, counting its transactions in the
+	/// node's pool: what a transaction signed now takes.
+	pub async fn next_nonce(&self, account: &AccountId) -> Result<u64, Error> {
+		self.rpc.system_account_next_index(account).await.map_err(rpc)
 	}
 
 	/// Waits until the block that included a transaction is finalized, so that queries (which

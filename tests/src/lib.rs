@@ -24,7 +24,7 @@ pub use jsonrpsee::rpc_params;
 use sp_maybe_compressed_blob as _;
 // The tests' own dependencies, linked into this crate's unit tests too.
 #[cfg(test)]
-use {codec as _, kms_client as _, subxt_signer as _, umbral_pre as _};
+use {codec as _, kms_client as _, subxt as _, subxt_signer as _, umbral_pre as _};
 
 /// The storage key of `pallet.item` (a plain value, or the prefix of a map).
 pub fn storage_prefix(pallet: &str, item: &str) -> Vec<u8> {
@@ -186,6 +186,11 @@ impl Node {
 			.spawn()
 			.expect("kms-node starts");
 		Node { child: Some(child), log_path, rpc_port, p2p_port, _dir: dir }
+	}
+
+	/// The node's process id, while it runs.
+	pub fn pid(&self) -> Option<u32> {
+		self.child.as_ref().map(Child::id)
 	}
 
 	/// A JSON-RPC client of this node.

@@ -11,6 +11,7 @@ use std::{process::Command, time::Duration};
 use codec as _;
 use hex as _;
 use kms_client as _;
+use subxt as _;
 use subxt_signer as _;
 use tempfile as _;
 use umbral_pre as _;

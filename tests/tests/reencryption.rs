@@ -34,6 +34,7 @@ use jsonrpsee as _;
 use serde_json as _;
 use sp_crypto_hashing as _;
 use sp_maybe_compressed_blob as _;
+use subxt as _;
 
 const UNIT: u128 = 1_000_000_000_000;
 
