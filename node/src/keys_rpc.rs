@@ -102,7 +102,7 @@ impl NodeKeysRpc {
 					hex::encode(wanted)
 				))
 			}),
-			None => held.last().ok_or_else(|| {
+			None => held.next_back().ok_or_else(|| {
 				no_such_key(
 					"the node holds no Umbral identity: `kms-node umbral-key generate`, \
 				             then restart it"

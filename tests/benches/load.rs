@@ -39,8 +39,7 @@ Exit status: 0 when every step ran (whatever it measured), 1 when the run failed
 arguments.";
 
 fn parse_args() -> Result<(load::Settings, Option<String>), String> {
-	let mut settings =
-		load::Settings { rates: vec![1, 2, 4, 8, 16, 32], capsules: 8, blocks: 20 };
+	let mut settings = load::Settings { rates: vec![1, 2, 4, 8, 16, 32], capsules: 8, blocks: 20 };
 	let mut json = None;
 	let mut args = std::env::args().skip(1);
 	while let Some(arg) = args.next() {
@@ -97,7 +96,10 @@ async fn main() {
 	let steps = match load::run(&node.ws_url(), pid, &settings, progress).await {
 		Ok(steps) => steps,
 		Err(error) => {
-			eprintln!("error: {error}\n--- last lines of the node's log ---\n{}", node.log_tail(40));
+			eprintln!(
+				"error: {error}\n--- last lines of the node's log ---\n{}",
+				node.log_tail(40)
+			);
 			std::process::exit(1);
 		},
 	};

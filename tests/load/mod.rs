@@ -207,8 +207,10 @@ async fn submit<Call: subxt::transactions::Payload>(
 fn process_usage(pid: u32) -> (f64, f64) {
 	let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
 	// The fields after the command name (which may hold spaces), from the state on.
-	let fields: Vec<&str> =
-		stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
+	let fields: Vec<&str> = stat
+		.rsplit_once(')')
+		.map(|(_, rest)| rest.split_whitespace().collect())
+		.unwrap_or_default();
 	let ticks: f64 = [11, 12]
 		.iter()
 		.filter_map(|index| fields.get(*index).and_then(|field| field.parse::<f64>().ok()))
@@ -282,8 +284,9 @@ pub async fn run(
 	// Submitted one after the other without waiting; they land in the next blocks.
 	let mut nonce = client.next_nonce(&alice_node).await.map_err(text)?;
 	for reader in &readers {
-		let call =
-			runtime::tx().balances().transfer_keep_alive(account(reader).into(), READER_FUNDS);
+		let call = runtime::tx()
+			.balances()
+			.transfer_keep_alive(account(reader).into(), READER_FUNDS);
 		submit(&client, &call, &alice, nonce).await?;
 		nonce += 1;
 	}
@@ -296,8 +299,8 @@ pub async fn run(
 		let signer = Signer::new(SecretKey::random());
 		let receiving = SecretKey::random().public_key();
 		let node = umbral::public_key(&node_key).map_err(text)?;
-		let sealed = umbral::seal_kfrags(&delegating, &signer, &receiving, 1, &[node])
-			.map_err(text)?;
+		let sealed =
+			umbral::seal_kfrags(&delegating, &signer, &receiving, 1, &[node]).map_err(text)?;
 		let mut policy_id = [0u8; 16];
 		policy_id[..2].copy_from_slice(&[b'L', index as u8]);
 		policy_id[2..6].copy_from_slice(&start.to_be_bytes());
@@ -337,8 +340,11 @@ pub async fn run(
 		.constants()
 		.entry(runtime::constants().system().block_weights())
 		.map_err(text)?;
-	let max_normal = limits.per_class.normal.max_total.map_or(limits.max_block.ref_time, |w| w.ref_time)
-		as f64;
+	let max_normal = limits
+		.per_class
+		.normal
+		.max_total
+		.map_or(limits.max_block.ref_time, |w| w.ref_time) as f64;
 
 	let mut reader =
 		Reader { next: client.best_block().await.map_err(text)? + 1, records: BTreeMap::new() };
@@ -414,7 +420,7 @@ pub async fn run(
 				step.weight_percent.push(record.normal_ref_time as f64 / max_normal * 100.0);
 			}
 		}
-		progress(&table(std::slice::from_ref(&step)).lines().nth(1).unwrap_or_default().to_string());
+		progress(table(std::slice::from_ref(&step)).lines().nth(1).unwrap_or_default());
 		steps.push(step);
 	}
 	Ok(steps)

@@ -1745,8 +1745,7 @@ impl<T: Config> Pallet<T> {
 					let _ = Responses::<T>::clear_prefix(oldest, T::MaxNodes::get(), None);
 					if let Some(deposit) = RequestDeposits::<T>::take(oldest) {
 						// Held when the request was made: releasing it cannot fail.
-						if asset::release_request_deposit::<T>(&request.requester, deposit)
-							.is_err()
+						if asset::release_request_deposit::<T>(&request.requester, deposit).is_err()
 						{
 							frame_support::defensive!("a request deposit was not held");
 						}

@@ -207,9 +207,7 @@ fn malformed_capsules_are_refused() {
 	ExtBuilder::build_and_execute(|| {
 		let grant = NewPolicy::default().create();
 		let good = capsule_bytes(&grant.encrypt(b"x").0);
-		let ask = |capsules: Vec<CapsuleBytes>| {
-			try_request("bob", P1, capsules)
-		};
+		let ask = |capsules: Vec<CapsuleBytes>| try_request("bob", P1, capsules);
 		assert_noop!(ask(vec![]), Error::<Test>::NoCapsules);
 		let mut short = good.clone();
 		short.pop();
@@ -222,10 +220,7 @@ fn malformed_capsules_are_refused() {
 			ask(vec![vec![0u8; CAPSULE_LEN].try_into().expect("105")]),
 			Error::<Test>::MalformedCapsule
 		);
-		assert_noop!(
-			try_request("bob", P2, vec![good.clone()]),
-			Error::<Test>::UnknownPolicy
-		);
+		assert_noop!(try_request("bob", P2, vec![good.clone()]), Error::<Test>::UnknownPolicy);
 		assert_ok!(ask(vec![good.clone(), good.clone(), good]));
 	});
 }
@@ -270,10 +265,7 @@ fn requests_per_block_are_bounded() {
 			request(&grant, P1, "bob", &[b"x"]);
 		}
 		let capsules = vec![capsule_bytes(&grant.encrypt(b"x").0)];
-		assert_noop!(
-			try_request("bob", P1, capsules.clone()),
-			Error::<Test>::TooManyRequests
-		);
+		assert_noop!(try_request("bob", P1, capsules.clone()), Error::<Test>::TooManyRequests);
 		run_to_block(2);
 		assert_ok!(try_request("bob", P1, capsules));
 	});
@@ -455,7 +447,10 @@ fn a_request_holds_a_storage_deposit_until_it_is_pruned() {
 		// Two capsules, and a cfrag of each from each of the three nodes.
 		let deposit = 2 * (2 * CAPSULE_LEN as Balance + 2 * 3 * CFRAG_LEN as Balance);
 		assert_eq!(KmsPolicies::request_deposit(2, 3), deposit);
-		assert_eq!((deposit_held(), RequestDeposits::<Test>::get(request)), (deposit, Some(deposit)));
+		assert_eq!(
+			(deposit_held(), RequestDeposits::<Test>::get(request)),
+			(deposit, Some(deposit))
+		);
 		assert_eq!(free("bob"), bob - deposit);
 		assert_ok!(answer("n1", P1, request));
 		assert_ok!(answer("n2", P1, request));
@@ -469,9 +464,6 @@ fn a_request_holds_a_storage_deposit_until_it_is_pruned() {
 		// A requester who cannot put up the deposit is refused, and nothing is kept.
 		DepositPerByte::set(Balance::MAX / 1_000_000);
 		let capsules = vec![capsule_bytes(&grant.encrypt(b"x").0)];
-		assert_noop!(
-			try_request("bob", P1, capsules),
-			Error::<Test>::CannotPayRequestDeposit
-		);
+		assert_noop!(try_request("bob", P1, capsules), Error::<Test>::CannotPayRequestDeposit);
 	});
 }
