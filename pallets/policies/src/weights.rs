@@ -62,6 +62,8 @@ pub struct SubstrateWeight<T>(PhantomData<T>);
 impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Policies::Policies` (r:1 w:1)
 	/// Proof: `Policies::Policies` (`max_values`: None, `max_size`: Some(1820), added: 4295, mode: `MaxEncodedLen`)
+	/// Storage: `System::BlockHash` (r:1 w:0)
+	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	/// Storage: `Staking::Nodes` (r:16 w:0)
 	/// Proof: `Staking::Nodes` (`max_values`: None, `max_size`: Some(370), added: 2845, mode: `MaxEncodedLen`)
 	/// Storage: `Staking::Ledgers` (r:16 w:0)
@@ -71,7 +73,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(139), added: 2614, mode: `MaxEncodedLen`)
 	/// Storage: `Policies::KeyUsage` (r:16 w:16)
 	/// Proof: `Policies::KeyUsage` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	/// Storage: `Policies::PendingDecisions` (r:0 w:16)
@@ -84,12 +86,13 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Policies::FeeShares` (`max_values`: None, `max_size`: Some(97), added: 2572, mode: `MaxEncodedLen`)
 	/// The range of component `n` is `[1, 16]`.
 	/// The range of component `c` is `[0, 16]`.
-	fn create_policy(n: u32, _c: u32, ) -> Weight {
-		// Proof size: measured `556`, estimated `5285`.
-		// Minimum execution time: 682_556_000 picoseconds.
-		Weight::from_parts(227_422_633, 5285)
-			.saturating_add(Weight::from_parts(526_617_461, 0).saturating_mul(n.into()))
-			.saturating_add(T::DbWeight::get().reads(3_u64))
+	fn create_policy(n: u32, c: u32, ) -> Weight {
+		// Proof size: measured `611`, estimated `5285`.
+		// Minimum execution time: 659_044_000 picoseconds.
+		Weight::from_parts(180_380_820, 5285)
+			.saturating_add(Weight::from_parts(366_545_211, 0).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(3_757_920, 0).saturating_mul(c.into()))
+			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 			.saturating_add(T::DbWeight::get().writes((4_u64).saturating_mul(n.into())))
@@ -104,7 +107,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(139), added: 2614, mode: `MaxEncodedLen`)
 	/// Storage: `Policies::PendingDecisions` (r:0 w:16)
 	/// Proof: `Policies::PendingDecisions` (`max_values`: None, `max_size`: Some(84), added: 2559, mode: `MaxEncodedLen`)
 	/// Storage: `Policies::KFrags` (r:0 w:16)
@@ -112,9 +115,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `n` is `[1, 16]`.
 	fn revoke_policy(n: u32, ) -> Weight {
 		// Proof size: measured `607`, estimated `5285`.
-		// Minimum execution time: 79_709_000 picoseconds.
-		Weight::from_parts(25_467_760, 5285)
-			.saturating_add(Weight::from_parts(55_310_730, 0).saturating_mul(n.into()))
+		// Minimum execution time: 61_022_000 picoseconds.
+		Weight::from_parts(28_243_983, 5285)
+			.saturating_add(Weight::from_parts(45_637_322, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
@@ -134,7 +137,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(139), added: 2614, mode: `MaxEncodedLen`)
 	/// Storage: `Policies::KeyUsage` (r:32 w:32)
 	/// Proof: `Policies::KeyUsage` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	/// Storage: `Policies::PendingDecisions` (r:0 w:32)
@@ -144,9 +147,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `n` is `[1, 16]`.
 	fn rotate_policy(n: u32, ) -> Weight {
 		// Proof size: measured `5220`, estimated `42142`.
-		// Minimum execution time: 1_519_483_000 picoseconds.
-		Weight::from_parts(1_038_945_909, 42142)
-			.saturating_add(Weight::from_parts(532_763_334, 0).saturating_mul(n.into()))
+		// Minimum execution time: 1_082_677_000 picoseconds.
+		Weight::from_parts(518_747_154, 42142)
+			.saturating_add(Weight::from_parts(413_820_798, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(35_u64))
 			.saturating_add(T::DbWeight::get().reads((5_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(67_u64))
@@ -155,24 +158,31 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	}
 	/// Storage: `Policies::Policies` (r:1 w:0)
 	/// Proof: `Policies::Policies` (`max_values`: None, `max_size`: Some(1820), added: 4295, mode: `MaxEncodedLen`)
-	/// Storage: `System::Account` (r:2 w:2)
+	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Policies::NextRequestId` (r:1 w:1)
 	/// Proof: `Policies::NextRequestId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
 	/// Storage: `Policies::Deadlines` (r:1 w:1)
 	/// Proof: `Policies::Deadlines` (`max_values`: None, `max_size`: Some(269), added: 2744, mode: `MaxEncodedLen`)
+	/// Storage: `Policies::RequestLoad` (r:1 w:1)
+	/// Proof: `Policies::RequestLoad` (`max_values`: Some(1), `max_size`: Some(1798), added: 2293, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(139), added: 2614, mode: `MaxEncodedLen`)
+	/// Storage: `Policies::AccessPayments` (r:0 w:1)
+	/// Proof: `Policies::AccessPayments` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
+	/// Storage: `Policies::RequestDeposits` (r:0 w:1)
+	/// Proof: `Policies::RequestDeposits` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	/// Storage: `Policies::Requests` (r:0 w:1)
 	/// Proof: `Policies::Requests` (`max_values`: None, `max_size`: Some(1479), added: 3954, mode: `MaxEncodedLen`)
 	/// The range of component `c` is `[1, 8]`.
 	/// The range of component `k` is `[0, 16]`.
-	fn request_reencryption(c: u32, k: u32, ) -> Weight {
-		// Proof size: measured `687`, estimated `6196`.
-		// Minimum execution time: 1_119_808_000 picoseconds.
-		Weight::from_parts(1_133_438_000, 6196)
-			.saturating_add(Weight::from_parts(417_223_659, 0).saturating_mul(c.into()))
-			.saturating_add(Weight::from_parts(1_537_483, 0).saturating_mul(k.into()))
-			.saturating_add(T::DbWeight::get().reads(4_u64))
-			.saturating_add(T::DbWeight::get().writes(4_u64))
+	fn request_reencryption(c: u32, _k: u32, ) -> Weight {
+		// Proof size: measured `705`, estimated `5285`.
+		// Minimum execution time: 419_727_000 picoseconds.
+		Weight::from_parts(433_067_000, 5285)
+			.saturating_add(Weight::from_parts(316_216_487, 0).saturating_mul(c.into()))
+			.saturating_add(T::DbWeight::get().reads(6_u64))
+			.saturating_add(T::DbWeight::get().writes(7_u64))
 	}
 	/// Storage: `Staking::Operators` (r:1 w:0)
 	/// Proof: `Staking::Operators` (`max_values`: None, `max_size`: Some(80), added: 2555, mode: `MaxEncodedLen`)
@@ -184,10 +194,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Policies::Responses` (`max_values`: None, `max_size`: Some(3129), added: 5604, mode: `MaxEncodedLen`)
 	/// The range of component `c` is `[1, 8]`.
 	fn submit_cfrags(c: u32, ) -> Weight {
-		// Proof size: measured `2446`, estimated `5285`.
-		// Minimum execution time: 196_193_000 picoseconds.
-		Weight::from_parts(56_319_229, 5285)
-			.saturating_add(Weight::from_parts(147_235_335, 0).saturating_mul(c.into()))
+		// Proof size: measured `2479`, estimated `5285`.
+		// Minimum execution time: 151_857_000 picoseconds.
+		Weight::from_parts(67_017_112, 5285)
+			.saturating_add(Weight::from_parts(101_265_564, 0).saturating_mul(c.into()))
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -201,10 +211,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	/// The range of component `c` is `[1, 8]`.
 	fn authorize_response(c: u32, ) -> Weight {
-		// Proof size: measured `2080`, estimated `5285`.
-		// Minimum execution time: 232_706_000 picoseconds.
-		Weight::from_parts(95_257_879, 5285)
-			.saturating_add(Weight::from_parts(145_825_697, 0).saturating_mul(c.into()))
+		// Proof size: measured `2113`, estimated `5285`.
+		// Minimum execution time: 183_995_000 picoseconds.
+		Weight::from_parts(116_363_183, 5285)
+			.saturating_add(Weight::from_parts(95_033_088, 0).saturating_mul(c.into()))
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 	}
 	/// Storage: `Policies::Policies` (r:1 w:1)
@@ -214,15 +224,15 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Staking::Service` (r:84 w:0)
 	/// Proof: `Staking::Service` (`max_values`: None, `max_size`: Some(65), added: 2540, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(139), added: 2614, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:2 w:2)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// The range of component `p` is `[1, 84]`.
 	fn claim_fees(p: u32, ) -> Weight {
 		// Proof size: measured `1221`, estimated `6196`.
-		// Minimum execution time: 92_678_000 picoseconds.
-		Weight::from_parts(89_371_046, 6196)
-			.saturating_add(Weight::from_parts(4_837_244, 0).saturating_mul(p.into()))
+		// Minimum execution time: 69_674_000 picoseconds.
+		Weight::from_parts(66_612_811, 6196)
+			.saturating_add(Weight::from_parts(4_047_851, 0).saturating_mul(p.into()))
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(p.into())))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
@@ -237,7 +247,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Staking::Service` (r:1344 w:0)
 	/// Proof: `Staking::Service` (`max_values`: None, `max_size`: Some(65), added: 2540, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(139), added: 2614, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:17 w:17)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Policies::PendingDecisions` (r:0 w:16)
@@ -248,10 +258,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `p` is `[1, 84]`.
 	fn settle_policy(n: u32, p: u32, ) -> Weight {
 		// Proof size: measured `0`, estimated `41630`.
-		// Minimum execution time: 508_537_000 picoseconds.
-		Weight::from_parts(518_542_000, 41630)
-			.saturating_add(Weight::from_parts(154_849_628, 0).saturating_mul(n.into()))
-			.saturating_add(Weight::from_parts(17_256_564, 0).saturating_mul(p.into()))
+		// Minimum execution time: 430_603_000 picoseconds.
+		Weight::from_parts(438_925_000, 41630)
+			.saturating_add(Weight::from_parts(144_297_248, 0).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(14_854_101, 0).saturating_mul(p.into()))
 			.saturating_add(T::DbWeight::get().reads(68_u64))
 			.saturating_add(T::DbWeight::get().reads((27_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().reads((6_u64).saturating_mul(p.into())))
@@ -262,27 +272,33 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	}
 	fn worker_open_kfrag() -> Weight {
 		// Proof size: measured `0`, estimated `0`.
-		// Minimum execution time: 4_168_237_000 picoseconds.
-		Weight::from_parts(4_204_712_000, 0)
+		// Minimum execution time: 2_778_178_000 picoseconds.
+		Weight::from_parts(3_023_625_000, 0)
 	}
 	/// The range of component `c` is `[1, 8]`.
 	fn worker_reencrypt(c: u32, ) -> Weight {
 		// Proof size: measured `0`, estimated `0`.
-		// Minimum execution time: 2_845_167_000 picoseconds.
-		Weight::from_parts(2_875_633_000, 0)
-			.saturating_add(Weight::from_parts(2_325_043_751, 0).saturating_mul(c.into()))
+		// Minimum execution time: 1_898_635_000 picoseconds.
+		Weight::from_parts(1_958_614_000, 0)
+			.saturating_add(Weight::from_parts(1_662_868_630, 0).saturating_mul(c.into()))
 	}
 	/// Storage: `Policies::Deadlines` (r:1 w:1)
 	/// Proof: `Policies::Deadlines` (`max_values`: None, `max_size`: Some(269), added: 2744, mode: `MaxEncodedLen`)
 	/// Storage: `Policies::Requests` (r:32 w:0)
 	/// Proof: `Policies::Requests` (`max_values`: None, `max_size`: Some(1479), added: 3954, mode: `MaxEncodedLen`)
-	/// Storage: `Policies::Policies` (r:1 w:0)
+	/// Storage: `Policies::Policies` (r:32 w:0)
 	/// Proof: `Policies::Policies` (`max_values`: None, `max_size`: Some(1820), added: 4295, mode: `MaxEncodedLen`)
+	/// Storage: `Policies::AccessPayments` (r:32 w:32)
+	/// Proof: `Policies::AccessPayments` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:32 w:32)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(139), added: 2614, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:512 w:512)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Staking::OldestServicePeriod` (r:1 w:0)
 	/// Proof: `Staking::OldestServicePeriod` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
-	/// Storage: `Staking::Service` (r:16 w:16)
+	/// Storage: `Staking::Service` (r:480 w:480)
 	/// Proof: `Staking::Service` (`max_values`: None, `max_size`: Some(65), added: 2540, mode: `MaxEncodedLen`)
-	/// Storage: `Rewards::Shares` (r:16 w:16)
+	/// Storage: `Rewards::Shares` (r:480 w:480)
 	/// Proof: `Rewards::Shares` (`max_values`: None, `max_size`: Some(80), added: 2555, mode: `MaxEncodedLen`)
 	/// Storage: `Rewards::NextToClose` (r:1 w:0)
 	/// Proof: `Rewards::NextToClose` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
@@ -290,14 +306,15 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Rewards::Periods` (`max_values`: None, `max_size`: Some(61), added: 2536, mode: `MaxEncodedLen`)
 	/// The range of component `r` is `[0, 32]`.
 	fn process_deadlines(r: u32, ) -> Weight {
-		// Proof size: measured `3862`, estimated `41870`.
-		// Minimum execution time: 4_747_000 picoseconds.
-		Weight::from_parts(150_532_463, 41870)
-			.saturating_add(Weight::from_parts(119_311_913, 0).saturating_mul(r.into()))
-			.saturating_add(T::DbWeight::get().reads(32_u64))
-			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(r.into())))
-			.saturating_add(T::DbWeight::get().writes(29_u64))
-			.saturating_add(Weight::from_parts(0, 3954).saturating_mul(r.into()))
+		// Proof size: measured `0`, estimated `3734`.
+		// Minimum execution time: 2_344_000 picoseconds.
+		Weight::from_parts(2_795_000, 3734)
+			.saturating_add(Weight::from_parts(943_224_845, 0).saturating_mul(r.into()))
+			.saturating_add(T::DbWeight::get().reads(4_u64))
+			.saturating_add(T::DbWeight::get().reads((50_u64).saturating_mul(r.into())))
+			.saturating_add(T::DbWeight::get().writes(2_u64))
+			.saturating_add(T::DbWeight::get().writes((48_u64).saturating_mul(r.into())))
+			.saturating_add(Weight::from_parts(0, 41648).saturating_mul(r.into()))
 	}
 	/// Storage: `Policies::OldestRequest` (r:1 w:1)
 	/// Proof: `Policies::OldestRequest` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
@@ -307,15 +324,20 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Policies::Requests` (`max_values`: None, `max_size`: Some(1479), added: 3954, mode: `MaxEncodedLen`)
 	/// Storage: `Policies::Responses` (r:16 w:16)
 	/// Proof: `Policies::Responses` (`max_values`: None, `max_size`: Some(3129), added: 5604, mode: `MaxEncodedLen`)
+	/// Storage: `Policies::RequestDeposits` (r:1 w:1)
+	/// Proof: `Policies::RequestDeposits` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:1 w:1)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(139), added: 2614, mode: `MaxEncodedLen`)
 	/// The range of component `n` is `[1, 16]`.
 	fn prune_request(n: u32, ) -> Weight {
-		// Proof size: measured `1241`, estimated `4944`.
-		// Minimum execution time: 22_343_000 picoseconds.
-		Weight::from_parts(22_890_323, 4944)
-			.saturating_add(Weight::from_parts(1_786_196, 0).saturating_mul(n.into()))
-			.saturating_add(T::DbWeight::get().reads(3_u64))
+		// Proof size: measured `1579`, estimated `4944`.
+		// Minimum execution time: 75_203_000 picoseconds.
+		Weight::from_parts(118_212_643, 4944)
+			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(n.into())))
-			.saturating_add(T::DbWeight::get().writes(2_u64))
+			.saturating_add(T::DbWeight::get().writes(5_u64))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 5604).saturating_mul(n.into()))
 	}
@@ -332,11 +354,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(139), added: 2614, mode: `MaxEncodedLen`)
 	fn decide_on_policy() -> Weight {
 		// Proof size: measured `3532`, estimated `5285`.
-		// Minimum execution time: 111_807_000 picoseconds.
-		Weight::from_parts(118_396_000, 5285)
+		// Minimum execution time: 111_226_000 picoseconds.
+		Weight::from_parts(128_371_000, 5285)
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
 	}
@@ -352,26 +374,27 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	fn authorize_decision() -> Weight {
 		// Proof size: measured `3123`, estimated `5285`.
-		// Minimum execution time: 93_069_000 picoseconds.
-		Weight::from_parts(98_086_000, 5285)
+		// Minimum execution time: 98_417_000 picoseconds.
+		Weight::from_parts(111_086_000, 5285)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 	}
 }
 
 /// The same weights with RocksDB's database weights, for tests and mocks.
 impl WeightInfo for () {
-	fn create_policy(n: u32, _c: u32, ) -> Weight {
-		Weight::from_parts(227_422_633, 5285)
-			.saturating_add(Weight::from_parts(526_617_461, 0).saturating_mul(n.into()))
-			.saturating_add(RocksDbWeight::get().reads(3_u64))
+	fn create_policy(n: u32, c: u32, ) -> Weight {
+		Weight::from_parts(180_380_820, 5285)
+			.saturating_add(Weight::from_parts(366_545_211, 0).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(3_757_920, 0).saturating_mul(c.into()))
+			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().reads((4_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 			.saturating_add(RocksDbWeight::get().writes((4_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 3201).saturating_mul(n.into()))
 	}
 	fn revoke_policy(n: u32, ) -> Weight {
-		Weight::from_parts(25_467_760, 5285)
-			.saturating_add(Weight::from_parts(55_310_730, 0).saturating_mul(n.into()))
+		Weight::from_parts(28_243_983, 5285)
+			.saturating_add(Weight::from_parts(45_637_322, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
@@ -379,44 +402,43 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 2572).saturating_mul(n.into()))
 	}
 	fn rotate_policy(n: u32, ) -> Weight {
-		Weight::from_parts(1_038_945_909, 42142)
-			.saturating_add(Weight::from_parts(532_763_334, 0).saturating_mul(n.into()))
+		Weight::from_parts(518_747_154, 42142)
+			.saturating_add(Weight::from_parts(413_820_798, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(35_u64))
 			.saturating_add(RocksDbWeight::get().reads((5_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes(67_u64))
 			.saturating_add(RocksDbWeight::get().writes((4_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 3201).saturating_mul(n.into()))
 	}
-	fn request_reencryption(c: u32, k: u32, ) -> Weight {
-		Weight::from_parts(1_133_438_000, 6196)
-			.saturating_add(Weight::from_parts(417_223_659, 0).saturating_mul(c.into()))
-			.saturating_add(Weight::from_parts(1_537_483, 0).saturating_mul(k.into()))
-			.saturating_add(RocksDbWeight::get().reads(4_u64))
-			.saturating_add(RocksDbWeight::get().writes(4_u64))
+	fn request_reencryption(c: u32, _k: u32, ) -> Weight {
+		Weight::from_parts(433_067_000, 5285)
+			.saturating_add(Weight::from_parts(316_216_487, 0).saturating_mul(c.into()))
+			.saturating_add(RocksDbWeight::get().reads(6_u64))
+			.saturating_add(RocksDbWeight::get().writes(7_u64))
 	}
 	fn submit_cfrags(c: u32, ) -> Weight {
-		Weight::from_parts(56_319_229, 5285)
-			.saturating_add(Weight::from_parts(147_235_335, 0).saturating_mul(c.into()))
+		Weight::from_parts(67_017_112, 5285)
+			.saturating_add(Weight::from_parts(101_265_564, 0).saturating_mul(c.into()))
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn authorize_response(c: u32, ) -> Weight {
-		Weight::from_parts(95_257_879, 5285)
-			.saturating_add(Weight::from_parts(145_825_697, 0).saturating_mul(c.into()))
+		Weight::from_parts(116_363_183, 5285)
+			.saturating_add(Weight::from_parts(95_033_088, 0).saturating_mul(c.into()))
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 	}
 	fn claim_fees(p: u32, ) -> Weight {
-		Weight::from_parts(89_371_046, 6196)
-			.saturating_add(Weight::from_parts(4_837_244, 0).saturating_mul(p.into()))
+		Weight::from_parts(66_612_811, 6196)
+			.saturating_add(Weight::from_parts(4_047_851, 0).saturating_mul(p.into()))
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(p.into())))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
 			.saturating_add(Weight::from_parts(0, 2540).saturating_mul(p.into()))
 	}
 	fn settle_policy(n: u32, p: u32, ) -> Weight {
-		Weight::from_parts(518_542_000, 41630)
-			.saturating_add(Weight::from_parts(154_849_628, 0).saturating_mul(n.into()))
-			.saturating_add(Weight::from_parts(17_256_564, 0).saturating_mul(p.into()))
+		Weight::from_parts(438_925_000, 41630)
+			.saturating_add(Weight::from_parts(144_297_248, 0).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(14_854_101, 0).saturating_mul(p.into()))
 			.saturating_add(RocksDbWeight::get().reads(68_u64))
 			.saturating_add(RocksDbWeight::get().reads((27_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().reads((6_u64).saturating_mul(p.into())))
@@ -426,36 +448,36 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 15994).saturating_mul(p.into()))
 	}
 	fn worker_open_kfrag() -> Weight {
-		Weight::from_parts(4_204_712_000, 0)
+		Weight::from_parts(3_023_625_000, 0)
 	}
 	fn worker_reencrypt(c: u32, ) -> Weight {
-		Weight::from_parts(2_875_633_000, 0)
-			.saturating_add(Weight::from_parts(2_325_043_751, 0).saturating_mul(c.into()))
+		Weight::from_parts(1_958_614_000, 0)
+			.saturating_add(Weight::from_parts(1_662_868_630, 0).saturating_mul(c.into()))
 	}
 	fn process_deadlines(r: u32, ) -> Weight {
-		Weight::from_parts(150_532_463, 41870)
-			.saturating_add(Weight::from_parts(119_311_913, 0).saturating_mul(r.into()))
-			.saturating_add(RocksDbWeight::get().reads(32_u64))
-			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(r.into())))
-			.saturating_add(RocksDbWeight::get().writes(29_u64))
-			.saturating_add(Weight::from_parts(0, 3954).saturating_mul(r.into()))
+		Weight::from_parts(2_795_000, 3734)
+			.saturating_add(Weight::from_parts(943_224_845, 0).saturating_mul(r.into()))
+			.saturating_add(RocksDbWeight::get().reads(4_u64))
+			.saturating_add(RocksDbWeight::get().reads((50_u64).saturating_mul(r.into())))
+			.saturating_add(RocksDbWeight::get().writes(2_u64))
+			.saturating_add(RocksDbWeight::get().writes((48_u64).saturating_mul(r.into())))
+			.saturating_add(Weight::from_parts(0, 41648).saturating_mul(r.into()))
 	}
 	fn prune_request(n: u32, ) -> Weight {
-		Weight::from_parts(22_890_323, 4944)
-			.saturating_add(Weight::from_parts(1_786_196, 0).saturating_mul(n.into()))
-			.saturating_add(RocksDbWeight::get().reads(3_u64))
+		Weight::from_parts(118_212_643, 4944)
+			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(n.into())))
-			.saturating_add(RocksDbWeight::get().writes(2_u64))
+			.saturating_add(RocksDbWeight::get().writes(5_u64))
 			.saturating_add(RocksDbWeight::get().writes((1_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 5604).saturating_mul(n.into()))
 	}
 	fn decide_on_policy() -> Weight {
-		Weight::from_parts(118_396_000, 5285)
+		Weight::from_parts(128_371_000, 5285)
 			.saturating_add(RocksDbWeight::get().reads(7_u64))
 			.saturating_add(RocksDbWeight::get().writes(7_u64))
 	}
 	fn authorize_decision() -> Weight {
-		Weight::from_parts(98_086_000, 5285)
+		Weight::from_parts(111_086_000, 5285)
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 	}
 }

@@ -64,13 +64,13 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(139), added: 2614, mode: `MaxEncodedLen`)
 	/// Storage: `Staking::TotalActive` (r:1 w:1)
 	/// Proof: `Staking::TotalActive` (`max_values`: Some(1), `max_size`: Some(16), added: 511, mode: `MaxEncodedLen`)
 	fn bond() -> Weight {
 		// Proof size: measured `536`, estimated `4191`.
-		// Minimum execution time: 65_858_000 picoseconds.
-		Weight::from_parts(68_763_000, 4191)
+		// Minimum execution time: 50_495_000 picoseconds.
+		Weight::from_parts(54_211_000, 4191)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -79,13 +79,13 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(139), added: 2614, mode: `MaxEncodedLen`)
 	/// Storage: `Staking::TotalActive` (r:1 w:1)
 	/// Proof: `Staking::TotalActive` (`max_values`: Some(1), `max_size`: Some(16), added: 511, mode: `MaxEncodedLen`)
 	fn bond_extra() -> Weight {
 		// Proof size: measured `1241`, estimated `4191`.
-		// Minimum execution time: 69_453_000 picoseconds.
-		Weight::from_parts(72_588_000, 4191)
+		// Minimum execution time: 53_190_000 picoseconds.
+		Weight::from_parts(56_845_000, 4191)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -93,8 +93,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Staking::Ledgers` (`max_values`: None, `max_size`: Some(726), added: 3201, mode: `MaxEncodedLen`)
 	fn prolong() -> Weight {
 		// Proof size: measured `1042`, estimated `4191`.
-		// Minimum execution time: 16_394_000 picoseconds.
-		Weight::from_parts(17_847_000, 4191)
+		// Minimum execution time: 12_028_000 picoseconds.
+		Weight::from_parts(13_199_000, 4191)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -102,34 +102,44 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Staking::Ledgers` (`max_values`: None, `max_size`: Some(726), added: 3201, mode: `MaxEncodedLen`)
 	fn set_wind_down() -> Weight {
 		// Proof size: measured `1042`, estimated `4191`.
-		// Minimum execution time: 15_282_000 picoseconds.
-		Weight::from_parts(16_565_000, 4191)
+		// Minimum execution time: 11_056_000 picoseconds.
+		Weight::from_parts(12_228_000, 4191)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	/// Storage: `Staking::Ledgers` (r:1 w:1)
 	/// Proof: `Staking::Ledgers` (`max_values`: None, `max_size`: Some(726), added: 3201, mode: `MaxEncodedLen`)
+	/// Storage: `Staking::Nodes` (r:1 w:1)
+	/// Proof: `Staking::Nodes` (`max_values`: None, `max_size`: Some(370), added: 2845, mode: `MaxEncodedLen`)
+	/// Storage: `Policies::KeyUsage` (r:1 w:0)
+	/// Proof: `Policies::KeyUsage` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
+	/// Storage: `Staking::NodeCount` (r:1 w:1)
+	/// Proof: `Staking::NodeCount` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	/// Storage: `Staking::TotalActive` (r:1 w:1)
 	/// Proof: `Staking::TotalActive` (`max_values`: Some(1), `max_size`: Some(16), added: 511, mode: `MaxEncodedLen`)
+	/// Storage: `Staking::Operators` (r:0 w:1)
+	/// Proof: `Staking::Operators` (`max_values`: None, `max_size`: Some(80), added: 2555, mode: `MaxEncodedLen`)
+	/// Storage: `Staking::KeyOwners` (r:0 w:8)
+	/// Proof: `Staking::KeyOwners` (`max_values`: None, `max_size`: Some(81), added: 2556, mode: `MaxEncodedLen`)
 	fn unbond() -> Weight {
-		// Proof size: measured `1045`, estimated `4191`.
-		// Minimum execution time: 19_950_000 picoseconds.
-		Weight::from_parts(21_472_000, 4191)
-			.saturating_add(T::DbWeight::get().reads(2_u64))
-			.saturating_add(T::DbWeight::get().writes(2_u64))
+		// Proof size: measured `1483`, estimated `4191`.
+		// Minimum execution time: 56_434_000 picoseconds.
+		Weight::from_parts(70_295_000, 4191)
+			.saturating_add(T::DbWeight::get().reads(5_u64))
+			.saturating_add(T::DbWeight::get().writes(13_u64))
 	}
 	/// Storage: `Staking::Ledgers` (r:1 w:1)
 	/// Proof: `Staking::Ledgers` (`max_values`: None, `max_size`: Some(726), added: 3201, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(139), added: 2614, mode: `MaxEncodedLen`)
 	/// Storage: `Staking::Nodes` (r:1 w:0)
 	/// Proof: `Staking::Nodes` (`max_values`: None, `max_size`: Some(370), added: 2845, mode: `MaxEncodedLen`)
 	fn withdraw_unbonded() -> Weight {
 		// Proof size: measured `1363`, estimated `4191`.
-		// Minimum execution time: 59_649_000 picoseconds.
-		Weight::from_parts(63_054_000, 4191)
+		// Minimum execution time: 45_799_000 picoseconds.
+		Weight::from_parts(50_025_000, 4191)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -141,34 +151,38 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Staking::Operators` (`max_values`: None, `max_size`: Some(80), added: 2555, mode: `MaxEncodedLen`)
 	/// Storage: `Staking::KeyOwners` (r:1 w:1)
 	/// Proof: `Staking::KeyOwners` (`max_values`: None, `max_size`: Some(81), added: 2556, mode: `MaxEncodedLen`)
+	/// Storage: `System::BlockHash` (r:1 w:0)
+	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	/// Storage: `Staking::NodeCount` (r:1 w:1)
 	/// Proof: `Staking::NodeCount` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	fn register_node() -> Weight {
-		// Proof size: measured `656`, estimated `4191`.
-		// Minimum execution time: 62_092_000 picoseconds.
-		Weight::from_parts(64_657_000, 4191)
-			.saturating_add(T::DbWeight::get().reads(5_u64))
+		// Proof size: measured `718`, estimated `4191`.
+		// Minimum execution time: 297_564_000 picoseconds.
+		Weight::from_parts(326_707_000, 4191)
+			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
 	/// Storage: `Staking::KeyOwners` (r:1 w:2)
 	/// Proof: `Staking::KeyOwners` (`max_values`: None, `max_size`: Some(81), added: 2556, mode: `MaxEncodedLen`)
 	/// Storage: `Staking::Nodes` (r:1 w:1)
 	/// Proof: `Staking::Nodes` (`max_values`: None, `max_size`: Some(370), added: 2845, mode: `MaxEncodedLen`)
+	/// Storage: `System::BlockHash` (r:1 w:0)
+	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	/// Storage: `Policies::KeyUsage` (r:1 w:0)
 	/// Proof: `Policies::KeyUsage` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	fn rotate_node_key() -> Weight {
-		// Proof size: measured `931`, estimated `3835`.
-		// Minimum execution time: 62_282_000 picoseconds.
-		Weight::from_parts(65_527_000, 3835)
-			.saturating_add(T::DbWeight::get().reads(3_u64))
+		// Proof size: measured `985`, estimated `3835`.
+		// Minimum execution time: 302_712_000 picoseconds.
+		Weight::from_parts(325_466_000, 3835)
+			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
 	/// Storage: `Staking::Nodes` (r:1 w:1)
 	/// Proof: `Staking::Nodes` (`max_values`: None, `max_size`: Some(370), added: 2845, mode: `MaxEncodedLen`)
 	fn set_min_fee_rate() -> Weight {
 		// Proof size: measured `739`, estimated `3835`.
-		// Minimum execution time: 18_487_000 picoseconds.
-		Weight::from_parts(20_641_000, 3835)
+		// Minimum execution time: 17_997_000 picoseconds.
+		Weight::from_parts(26_669_000, 3835)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -186,13 +200,27 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Staking::KeyOwners` (`max_values`: None, `max_size`: Some(81), added: 2556, mode: `MaxEncodedLen`)
 	fn unregister_node() -> Weight {
 		// Proof size: measured `859`, estimated `4191`.
-		// Minimum execution time: 47_580_000 picoseconds.
-		Weight::from_parts(50_826_000, 4191)
+		// Minimum execution time: 43_385_000 picoseconds.
+		Weight::from_parts(54_201_000, 4191)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(11_u64))
 	}
+	/// Storage: `Staking::Nodes` (r:1 w:1)
+	/// Proof: `Staking::Nodes` (`max_values`: None, `max_size`: Some(370), added: 2845, mode: `MaxEncodedLen`)
+	/// Storage: `Staking::Ledgers` (r:1 w:0)
+	/// Proof: `Staking::Ledgers` (`max_values`: None, `max_size`: Some(726), added: 3201, mode: `MaxEncodedLen`)
+	/// Storage: `Policies::KeyUsage` (r:1 w:0)
+	/// Proof: `Policies::KeyUsage` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
+	/// Storage: `Staking::NodeCount` (r:1 w:1)
+	/// Proof: `Staking::NodeCount` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `Staking::Operators` (r:0 w:1)
+	/// Proof: `Staking::Operators` (`max_values`: None, `max_size`: Some(80), added: 2555, mode: `MaxEncodedLen`)
+	/// Storage: `Staking::KeyOwners` (r:0 w:8)
+	/// Proof: `Staking::KeyOwners` (`max_values`: None, `max_size`: Some(81), added: 2556, mode: `MaxEncodedLen`)
 	fn chill_other() -> Weight {
-		Weight::from_parts(50_826_000, 4191)
+		// Proof size: measured `859`, estimated `4191`.
+		// Minimum execution time: 48_723_000 picoseconds.
+		Weight::from_parts(64_917_000, 4191)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(11_u64))
 	}
@@ -210,8 +238,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Rewards::Periods` (`max_values`: None, `max_size`: Some(61), added: 2536, mode: `MaxEncodedLen`)
 	fn heartbeat() -> Weight {
 		// Proof size: measured `717`, estimated `6070`.
-		// Minimum execution time: 48_162_000 picoseconds.
-		Weight::from_parts(51_257_000, 6070)
+		// Minimum execution time: 34_412_000 picoseconds.
+		Weight::from_parts(40_371_000, 6070)
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
@@ -223,8 +251,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	fn authorize_heartbeat() -> Weight {
 		// Proof size: measured `562`, estimated `3835`.
-		// Minimum execution time: 60_490_000 picoseconds.
-		Weight::from_parts(63_335_000, 3835)
+		// Minimum execution time: 48_763_000 picoseconds.
+		Weight::from_parts(52_068_000, 3835)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 	}
 }
@@ -232,67 +260,67 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with RocksDB's database weights, for tests and mocks.
 impl WeightInfo for () {
 	fn bond() -> Weight {
-		Weight::from_parts(68_763_000, 4191)
+		Weight::from_parts(54_211_000, 4191)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn bond_extra() -> Weight {
-		Weight::from_parts(72_588_000, 4191)
+		Weight::from_parts(56_845_000, 4191)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn prolong() -> Weight {
-		Weight::from_parts(17_847_000, 4191)
+		Weight::from_parts(13_199_000, 4191)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn set_wind_down() -> Weight {
-		Weight::from_parts(16_565_000, 4191)
+		Weight::from_parts(12_228_000, 4191)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn unbond() -> Weight {
-		Weight::from_parts(21_472_000, 4191)
-			.saturating_add(RocksDbWeight::get().reads(2_u64))
-			.saturating_add(RocksDbWeight::get().writes(2_u64))
+		Weight::from_parts(70_295_000, 4191)
+			.saturating_add(RocksDbWeight::get().reads(5_u64))
+			.saturating_add(RocksDbWeight::get().writes(13_u64))
 	}
 	fn withdraw_unbonded() -> Weight {
-		Weight::from_parts(63_054_000, 4191)
+		Weight::from_parts(50_025_000, 4191)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn register_node() -> Weight {
-		Weight::from_parts(64_657_000, 4191)
-			.saturating_add(RocksDbWeight::get().reads(5_u64))
+		Weight::from_parts(326_707_000, 4191)
+			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn rotate_node_key() -> Weight {
-		Weight::from_parts(65_527_000, 3835)
-			.saturating_add(RocksDbWeight::get().reads(3_u64))
+		Weight::from_parts(325_466_000, 3835)
+			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn set_min_fee_rate() -> Weight {
-		Weight::from_parts(20_641_000, 3835)
+		Weight::from_parts(26_669_000, 3835)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn unregister_node() -> Weight {
-		Weight::from_parts(50_826_000, 4191)
+		Weight::from_parts(54_201_000, 4191)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(11_u64))
 	}
 	fn chill_other() -> Weight {
-		Weight::from_parts(50_826_000, 4191)
+		Weight::from_parts(64_917_000, 4191)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(11_u64))
 	}
 	fn heartbeat() -> Weight {
-		Weight::from_parts(51_257_000, 6070)
+		Weight::from_parts(40_371_000, 6070)
 			.saturating_add(RocksDbWeight::get().reads(7_u64))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
 	fn authorize_heartbeat() -> Weight {
-		Weight::from_parts(63_335_000, 3835)
+		Weight::from_parts(52_068_000, 3835)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 	}
 }
