@@ -28,6 +28,9 @@ def main(source, target):
         whis=(5, 95),
         showfliers=True,
     )
+    longest = max((max(s["latencies"]) for s in steps if s["latencies"]), default=1)
+    latency.set_ylim(0, longest + 1)
+    latency.yaxis.get_major_locator().set_params(integer=True)
     latency.set_xlabel("requests offered per block (capsules per block)")
     latency.set_ylabel("latency (blocks, request to fulfilment)")
     latency.set_title("Latency (box: quartiles, whiskers: 5th-95th percentile)")
