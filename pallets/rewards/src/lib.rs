@@ -202,8 +202,10 @@ pub mod pallet {
 	pub enum Error<T> {
 		/// `up_to_periods` is zero or more than `MaxClaimPeriods`.
 		InvalidPeriodCount,
-		/// The caller has no share in any closed period not yet claimed (periods close two
-		/// periods after they end).
+		/// The caller has no share in the closed periods it asked for, and has never claimed
+		/// (periods close two periods after they end; a first claim asking for
+		/// `MaxClaimPeriods` looks at every retained period when `MaxClaimPeriods ≥
+		/// ClaimHistory`, as in the runtime).
 		NothingToClaim,
 		/// The reward could not be credited to the staker's account.
 		CannotPay,
@@ -360,7 +362,8 @@ impl<T: Config> Pallet<T> {
 			Error::<T>::InvalidPeriodCount
 		);
 		let oldest = OldestPeriod::<T>::get();
-		let from = NextClaim::<T>::get(staker).unwrap_or(oldest).max(oldest);
+		let cursor = NextClaim::<T>::get(staker);
+		let from = cursor.unwrap_or(oldest).max(oldest);
 		let to = NextToClose::<T>::get().min(from.saturating_add(up_to_periods));
 		ensure!(from < to, Error::<T>::NothingToClaim);
 		let (mut reward, mut found) = (BalanceOf::<T>::zero(), false);
@@ -370,10 +373,10 @@ impl<T: Config> Pallet<T> {
 				found = true;
 			}
 		}
-		// No share up to the newest closed period: nothing to claim, and nothing written for
-		// an account that never served. A staker with no share in a window but later ones
-		// moves its cursor past the window.
-		ensure!(found || to < NextToClose::<T>::get(), Error::<T>::NothingToClaim);
+		// A cursor is written only for an account that has been paid a share: one that never
+		// served writes nothing. A staker that has claimed before moves its cursor past a
+		// window without shares.
+		ensure!(found || cursor.is_some(), Error::<T>::NothingToClaim);
 		NextClaim::<T>::insert(staker, to);
 		// Rounding and slashing burns only ever leave room; this only guards the cap.
 		let room = T::MaxSupply::get()
@@ -400,7 +403,8 @@ impl<T: Config> Pallet<T> {
 	fn prune(budget: Weight) -> Weight {
 		let db = T::DbWeight::get();
 		let mut used = db.reads(2);
-		let per_item = db.reads_writes(1, 1);
+		// Each share: the iterator's seek and the value read, then its removal.
+		let per_item = db.reads_writes(2, 1);
 		// Per period: its totals read, `Accrued` updated, the period and `OldestPeriod` written.
 		let per_period = db.reads_writes(2, 3);
 		if !budget.all_gte(used.saturating_add(per_item).saturating_add(per_period)) {

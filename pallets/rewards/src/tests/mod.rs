@@ -222,9 +222,9 @@ fn old_shares_are_forfeited_and_pruned() {
 		// counts with drops back.
 		assert_eq!(Accrued::<Test>::get(), 0);
 		assert_eq!(Rewards::supply(), INITIAL_SUPPLY);
-		// Alice's claim starts at the oldest retained period: period 0 is gone.
-		assert_ok!(claim("alice", 1));
-		assert_eq!(last_claim(), (2, 3, 0, false));
+		// Alice's claim starts at the oldest retained period: period 0 is gone, and with it
+		// all she had.
+		assert_noop!(claim("alice", MAX_CLAIM), Error::<Test>::NothingToClaim);
 	});
 }
 
@@ -261,10 +261,13 @@ fn an_account_that_never_served_has_nothing_to_claim_and_writes_nothing() {
 		run_to_period(2, &["alice", "bob"]);
 		assert_eq!(NextToClose::<Test>::get(), 1);
 		assert_noop!(claim("carol", MAX_CLAIM), Error::<Test>::NothingToClaim);
-		assert_eq!(NextClaim::<Test>::get(account("carol")), None);
 		// A staker with shares claims them; then it too has nothing left.
 		assert_ok!(claim("alice", MAX_CLAIM));
 		assert_noop!(claim("alice", MAX_CLAIM), Error::<Test>::NothingToClaim);
+		// However few periods Carol asks for, while more closed ones lie beyond them.
+		run_to_period(MAX_CLAIM + 4, &[]);
+		assert_noop!(claim("carol", 1), Error::<Test>::NothingToClaim);
+		assert_eq!(NextClaim::<Test>::get(account("carol")), None);
 	});
 }
 
