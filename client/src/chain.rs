@@ -570,6 +570,52 @@ impl Client {
 		self.submit(&runtime::tx().policies().revoke_policy(id), owner).await
 	}
 
+	/// Closes policy `id` if it ended and settles up to `max_periods` periods of each of its
+	/// fee shares. Anyone may sign.
+	pub async fn settle_policy(
+		&self,
+		signer: &Keypair,
+		id: PolicyId,
+		max_periods: u32,
+	) -> Result<Included, Error> {
+		self.submit(&runtime::tx().policies().settle_policy(id, max_periods), signer)
+			.await
+	}
+
+	/// Removes the owner's closed, settled policy `id` whose requests are pruned. Returns what
+	/// of its storage deposit came back.
+	pub async fn remove_policy(
+		&self,
+		owner: &Keypair,
+		id: PolicyId,
+	) -> Result<(Balance, Included), Error> {
+		let included = self.submit(&runtime::tx().policies().remove_policy(id), owner).await?;
+		let removed = included
+			.events
+			.find_first::<runtime::policies::events::PolicyRemoved>()
+			.ok_or_else(|| Error::Protocol("no PolicyRemoved event".into()))?
+			.map_err(chain)?;
+		Ok((removed.released, included))
+	}
+
+	/// The most periods of a share one settlement covers (`Policies::MaxClaimPeriods`).
+	pub async fn max_settle_periods(&self) -> Result<u32, Error> {
+		self.constant(runtime::constants().policies().max_claim_periods()).await
+	}
+
+	/// What a request burns for its slot (`Policies::RequestPrice`, or its floor
+	/// `MinRequestPrice`) in the finalized state: the price moves every block with the load.
+	pub async fn request_price(&self) -> Result<Balance, Error> {
+		let floor = self.constant(runtime::constants().policies().min_request_price()).await?;
+		let stored = self.fetch(runtime::storage().policies().request_price(), ()).await?;
+		Ok(stored.unwrap_or_default().max(floor))
+	}
+
+	/// Blocks the chain keeps a request after its deadline (`Policies::RetentionPeriod`).
+	pub async fn retention_period(&self) -> Result<BlockNumber, Error> {
+		self.constant(runtime::constants().policies().retention_period()).await
+	}
+
 	/// Asks the policy's nodes to re-encrypt `capsules` (standard bytes) for `reader`.
 	/// Returns the request's id and the block it is in.
 	pub async fn request_reencryption(

@@ -15,7 +15,9 @@
 //!   and challenges it, and Charlie is slashed;
 //! - Alice rotates a policy onto nodes the chain draws; operators set a minimum rate, wind down
 //!   and rotate a node key, as `node status` then shows;
-//! - Alice revokes; Bob's next decrypt fails with "revoked at block …" and exit code 3.
+//! - Alice revokes; Bob's next decrypt fails with "revoked at block …" and exit code 3; `kms
+//!   remove` is refused for Bob, for the active policy, and (with when to try again) while the
+//!   revoked policy's fees and requests remain.
 
 // Integration tests link every dependency of the package; this one uses few of them.
 #![allow(unused_crate_dependencies)]
@@ -415,7 +417,14 @@ async fn owners_readers_and_operators_use_kms_end_to_end() {
 	);
 	assert_eq!(eve["stake"]["wind_down"], true);
 
+	// Removal: only the owner's, only once closed; then refused, with when to try again, while
+	// fees of the current period or the policy's requests remain (the pallet's tests follow it
+	// to the end).
+	kms.fails("bob", &["remove", &policy], REFUSED, "not to you");
+	kms.fails("alice", &["remove", &policy], REFUSED, &format!("policy {policy} is active"));
 	let revoked = kms.json("alice", &["revoke", &policy]);
+	let stderr = kms.fails("alice", &["remove", &policy], REFUSED, &format!("policy {policy}"));
+	assert!(stderr.contains(&format!("run `kms remove {policy}` again")), "{stderr}");
 	let block = revoked["block"].as_u64().expect("a block");
 	let revoked_args = ["decrypt", "--policy", &policy, path(&big_kms), "-o", path(&big_out)];
 	let says = format!("policy {policy} was revoked at block {block}");

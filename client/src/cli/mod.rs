@@ -34,6 +34,7 @@ A session:
       --expires 30d --rate 0.01 --condition 'requester-is(<Bob's address>)'
   kms decrypt --policy <id> report.kms -o report.pdf   # Bob
   kms revoke <id>                                      # Alice
+  kms remove <id>              # Alice, after its requests are pruned: the deposit back
 
 Exit codes:
   0  success
@@ -93,6 +94,9 @@ enum Command {
 	Revoke(policy::Revoke),
 	/// Replace a policy's kfrags: new nodes, threshold or reader; the old ones stop working.
 	Rotate(policy::Rotate),
+	/// Remove a revoked or ended policy from the chain (settling its fees first) and get its
+	/// storage deposit back.
+	Remove(policy::Remove),
 	/// List policies (yours by default).
 	Policies(policy::List),
 	/// Inspect one policy.
@@ -249,6 +253,7 @@ impl Cli {
 			Command::Grant(command) => command.run(&ctx).await,
 			Command::Revoke(command) => command.run(&ctx).await,
 			Command::Rotate(command) => command.run(&ctx).await,
+			Command::Remove(command) => command.run(&ctx).await,
 			Command::Policies(command) => command.run(&ctx).await,
 			Command::Policy(command) => command.run(&ctx).await,
 			Command::Encrypt(command) => command.run(&ctx).await,

@@ -1,4 +1,4 @@
-//! `kms grant`, `revoke`, `rotate`, `policies`, `policy show`: the owner's commands.
+//! `kms grant`, `revoke`, `rotate`, `remove`, `policies`, `policy show`: the owner's commands.
 
 use super::{
 	included_json, parse_account, parse_policy_id, parse_public_key, policy_hex, Context, Exit,
@@ -79,6 +79,18 @@ const DEFAULT_ACCEPT_BLOCKS: u32 = 20;
 
 #[derive(Debug, Args)]
 pub(super) struct Revoke {
+	/// The policy's id.
+	#[arg(value_parser = parse_policy_id)]
+	id: PolicyId,
+}
+
+/// Remove a revoked or ended policy from the chain and get its storage deposit back: its fees
+/// are settled first (nodes paid for the periods they served, the rest refunded), then the
+/// policy goes; its id stays taken. The chain keeps a policy's requests for its retention period
+/// after their deadlines (a day in production): until then the removal is refused, with the
+/// block to try again after.
+#[derive(Debug, Args)]
+pub(super) struct Remove {
 	/// The policy's id.
 	#[arg(value_parser = parse_policy_id)]
 	id: PolicyId,
@@ -409,8 +421,8 @@ fn acceptance_json(acceptance: Option<&crate::Acceptance>) -> serde_json::Value 
 	}
 }
 
-/// The owner's policy `id`, or why not.
-async fn own_policy(
+/// The owner's policy `id`, in any state, or why not.
+async fn owned_policy(
 	client: &Client,
 	keyring: &Keyring,
 	id: PolicyId,
@@ -427,6 +439,16 @@ async fn own_policy(
 			keyring.account_id()
 		)));
 	}
+	Ok(policy)
+}
+
+/// The owner's active policy `id`, or why not.
+async fn own_policy(
+	client: &Client,
+	keyring: &Keyring,
+	id: PolicyId,
+) -> Result<PolicyRecord, Failure> {
+	let policy = owned_policy(client, keyring, id).await?;
 	match policy.status {
 		PolicyStatus::Active => Ok(policy),
 		PolicyStatus::Revoked(block) => Err(Failure::refused(format!(
@@ -462,6 +484,96 @@ impl Revoke {
 				policy_hex(&self.id),
 				included.block,
 				format_amount(refunded)
+			),
+			json,
+		);
+		Ok(())
+	}
+}
+
+/// The most settlement rounds `kms remove` sends before asking to be run again.
+const MAX_SETTLE_ROUNDS: u32 = 32;
+
+impl Remove {
+	pub(super) async fn run(self, ctx: &Context) -> Outcome {
+		let (keyring, client) = ctx.signed().await?;
+		let hex = policy_hex(&self.id);
+		let policy = owned_policy(&client, &keyring, self.id).await?;
+		let window = client.response_window().await?;
+		// Requests made before it closed are answered (and kept) after it.
+		let closed_at = match policy.status {
+			PolicyStatus::Active => {
+				let now = client.best_block().await?;
+				let settles_at = policy.end.saturating_add(window);
+				if now < settles_at {
+					return Err(Failure::refused(format!(
+						"policy {hex} is active: it ends at block {} and can be removed from \
+						 block {settles_at}",
+						policy.end
+					))
+					.hint(format!("revoke it first to remove it now: kms revoke {hex}")));
+				}
+				policy.end
+			},
+			PolicyStatus::Revoked(block) => block,
+			PolicyStatus::Expired => policy.end,
+		};
+		let owner = keyring.account();
+		let max_periods = client.max_settle_periods().await?;
+		let mut settled = false;
+		for round in 1..=MAX_SETTLE_ROUNDS {
+			ctx.note(format!("settling policy {hex}'s fees (round {round})"));
+			match client.settle_policy(&owner, self.id, max_periods).await {
+				Ok(included) => ctx.settle(&client, &included).await?,
+				Err(error) if error.is("Policies", "NothingToSettle") => {
+					settled = true;
+					break;
+				},
+				Err(error) => return Err(error.into()),
+			}
+		}
+		if !settled {
+			return Err(Failure::refused(format!(
+				"policy {hex} still has fees to settle after {MAX_SETTLE_ROUNDS} rounds"
+			))
+			.hint(format!("run `kms remove {hex}` again")));
+		}
+		let (released, included) = match client.remove_policy(&owner, self.id).await {
+			Ok(removed) => removed,
+			// The shares of the period it closed in settle once that period is over.
+			Err(error) if error.is("Policies", "PolicyUnsettled") => {
+				let next = client.current_period().await?.saturating_add(1);
+				let from = client.period_length().await?.saturating_mul(next);
+				return Err(Failure::refused(format!(
+					"policy {hex}'s nodes are owed fees for the current period"
+				))
+				.hint(format!(
+					"they settle when the period is over: run `kms remove {hex}` again from \
+					 block {from}"
+				)));
+			},
+			Err(error) if error.is("Policies", "RequestsRetained") => {
+				let retention = client.retention_period().await?;
+				let after = closed_at.saturating_add(window).saturating_add(retention);
+				return Err(Failure::refused(format!(
+					"policy {hex} is settled, but the chain still keeps its requests"
+				))
+				.hint(format!(
+					"requests are pruned {retention} blocks after their deadlines: run \
+					 `kms remove {hex}` again after block {after}"
+				)));
+			},
+			Err(error) => return Err(error.into()),
+		};
+		ctx.settle(&client, &included).await?;
+		let mut json = included_json(&included);
+		json["policy"] = hex.clone().into();
+		json["released"] = released.to_string().into();
+		ctx.print(
+			format!(
+				"removed policy {hex} in block {} ({} of its deposit returned)",
+				included.block,
+				format_amount(released)
 			),
 			json,
 		);

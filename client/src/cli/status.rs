@@ -21,6 +21,7 @@ impl Status {
 		let best = client.best_block().await?;
 		let finalized = client.finalized_block().await?;
 		let period_length = client.period_length().await?;
+		let request_price = client.request_price().await?;
 		let balance = client.free_balance(&account).await?;
 		let (node_text, node_json) = node_status(&client, &account).await?;
 		let ids = client.policies_of(&account).await?;
@@ -40,10 +41,12 @@ impl Status {
 			}
 		}
 		let text = format!(
-			"chain    {} head {best}, finalized {finalized}, period {} ({period_length} blocks)\n\
+			"chain    {} head {best}, finalized {finalized}, period {} ({period_length} blocks), \
+			 a request slot costs {}\n\
 			 account  {account}, {} free\n{node_text}\npolicies {} owned, {active} active (`kms policies`)",
 			ctx.url,
 			finalized / period_length,
+			format_amount(request_price),
 			format_amount(balance),
 			ids.len(),
 		);
@@ -56,6 +59,7 @@ impl Status {
 					"finalized": finalized,
 					"period": finalized / period_length,
 					"period_length": period_length,
+					"request_price": request_price.to_string(),
 				},
 				"account": account.to_string(),
 				"free_balance": balance.to_string(),

@@ -103,6 +103,7 @@ impl pallet_kms_policies::Config for Test {
 	type MaxClaimPeriods = ConstU32<10>;
 	type ResponsePriority = ConstU64<1>;
 	type DepositPerByte = ConstU128<0>;
+	type MinRequestPrice = ConstU128<0>;
 	type WeightInfo = ();
 }
 

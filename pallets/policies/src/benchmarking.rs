@@ -236,12 +236,12 @@ fn cfrags<T: Config>(count: u32) -> CfragsOf<T> {
 	alloc::vec![cfrag; count as usize].try_into().expect("at most MaxCapsules")
 }
 
-/// A request of `c` capsules under a policy of `MaxNodes` nodes, answered by all but the
-/// last node; returns the request and that node.
+/// A request of `c` capsules under a policy of `MaxNodes` nodes (all needed) and the most
+/// payments, answered by all but the last node; returns the request and that node.
 fn pending_request<T: Config>(c: u32) -> (RequestId, T::AccountId) {
 	let owner = funded::<T>("owner", 0);
 	let max = T::MaxNodes::get();
-	let nodes = policy::<T>(policy_id(0), &owner, 0, max, 2, 0);
+	let nodes = policy::<T>(policy_id(0), &owner, 0, max, 2, T::MaxConditionNodes::get());
 	let requester = funded::<T>("requester", 0);
 	Pallet::<T>::do_request(requester, policy_id(0), capsules::<T>(c)).expect("request works");
 	let request = NextRequestId::<T>::get().saturating_sub(1);
@@ -375,7 +375,8 @@ mod benchmarks {
 	}
 
 	/// The last of `MaxNodes` nodes answers `c` capsules: the policy's node list and the
-	/// answers so far are scanned, `c` cfrags decoded.
+	/// answers so far are scanned, `c` cfrags decoded, and the request fulfilled: every access
+	/// payment of the largest condition tree made.
 	#[benchmark]
 	fn submit_cfrags(c: Linear<1, { T::MaxCapsules::get() }>) {
 		let (request, node) = pending_request::<T>(c);
@@ -384,6 +385,7 @@ mod benchmarks {
 		#[extrinsic_call]
 		_(RawOrigin::Signed(operator), request, hash, cfrags::<T>(c));
 		assert!(Responses::<T>::contains_key(request, &node));
+		assert!(!AccessPayments::<T>::contains_key(request), "paid on fulfilment");
 	}
 
 	/// The checks of an authorized response of `c` cfrags, signature included.
@@ -453,6 +455,26 @@ mod benchmarks {
 		assert_eq!(FeeShares::<T>::iter_prefix(policy_id(0)).count(), 0);
 	}
 
+	/// A revoked and settled policy of `MaxNodes` nodes and the largest condition tree removed;
+	/// a younger request is retained, read to show that the policy's requests are pruned.
+	#[benchmark]
+	fn remove_policy() {
+		frame_system::Pallet::<T>::set_block_number(period_start::<T>(1));
+		let owner = funded::<T>("owner", 0);
+		let max = T::MaxNodes::get();
+		policy::<T>(policy_id(0), &owner, 0, max, 2, T::MaxConditionNodes::get());
+		Pallet::<T>::do_revoke_policy(&owner, policy_id(0)).expect("revokes");
+		let next = T::Staking::current_period().saturating_add(1);
+		frame_system::Pallet::<T>::set_block_number(period_start::<T>(next));
+		Pallet::<T>::do_settle_policy(policy_id(0), T::MaxClaimPeriods::get()).expect("settles");
+		policy::<T>(policy_id(1), &owner, max, 1, 2, 0);
+		Pallet::<T>::do_request(owner.clone(), policy_id(1), capsules::<T>(1)).expect("request");
+		#[extrinsic_call]
+		_(RawOrigin::Signed(owner), policy_id(0));
+		assert!(!Policies::<T>::contains_key(policy_id(0)));
+		assert!(RetiredPolicies::<T>::contains_key(policy_id(0)));
+	}
+
 	/// The re-encryption worker checking a kfrag (off chain, no call pays it; measured for
 	/// operators): decrypt the envelope with the node's secret, decode, `KeyFrag::verify`,
 	/// and the self-test (a re-encryption checked with `CapsuleFrag::verify`).
@@ -483,10 +505,11 @@ mod benchmarks {
 		Ok(())
 	}
 
-	/// `r` requests expiring in one block, each of its own requester under its own 1-of-
-	/// `MaxNodes` policy of distinct nodes, all of which accepted before the request: each
-	/// fulfilled by one answer, so `MaxNodes − 1` missed deadlines are recorded and its
-	/// `MaxConditionNodes − 1` access payments made to distinct payees.
+	/// `r` requests expiring in one block, each of its own requester under its own 2-of-
+	/// `MaxNodes` policy of distinct nodes with the most access payments, all of which accepted
+	/// before the request: each answered once, so each fails, `MaxNodes − 1` missed deadlines
+	/// are recorded and its held payments refunded. (A fulfilled request was paid by its last
+	/// answer, and records fewer misses.)
 	#[benchmark]
 	fn process_deadlines(r: Linear<0, { T::MaxRequestsPerBlock::get() }>) {
 		let owner = funded::<T>("owner", 0);
@@ -500,7 +523,7 @@ mod benchmarks {
 				&owner,
 				policy_id(i),
 				Default::default(),
-				1,
+				n.min(2),
 				grants::<T>(&nodes),
 				end,
 				conditions,

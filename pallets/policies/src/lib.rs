@@ -209,6 +209,10 @@ pub mod pallet {
 		/// and every node's cfrags), released when the request is pruned.
 		#[codec(index = 2)]
 		RequestDeposit,
+		/// An owner's deposit for the storage its policy takes (its record and, while it is
+		/// live, every node's kfrag envelope and fee share), released by `remove_policy`.
+		#[codec(index = 3)]
+		PolicyDeposit,
 	}
 
 	#[pallet::config]
@@ -293,24 +297,49 @@ pub mod pallet {
 		#[pallet::constant]
 		type ResponsePriority: Get<TransactionPriority>;
 
-		/// Held from a requester per byte its request may keep in storage until it is pruned
-		/// `RetentionPeriod` blocks after its deadline: its capsules and a cfrag per capsule
-		/// and node of the policy ([`Pallet::request_deposit`]).
+		/// Held per byte a request or policy may keep in storage, until the request is pruned
+		/// ([`Pallet::request_deposit`]) or the policy removed ([`Pallet::policy_deposit`]).
 		#[pallet::constant]
 		type DepositPerByte: Get<BalanceOf<Self>>;
+
+		/// The floor of the price a request burns for its slot in a block
+		/// ([`RequestPrice`]). The price rises by up to an eighth after each block with more
+		/// requests than half of `MaxRequestsPerBlock`, and falls as fast after emptier ones.
+		#[pallet::constant]
+		type MinRequestPrice: Get<BalanceOf<Self>>;
 
 		/// Weights of this pallet's calls, from its benchmarks.
 		type WeightInfo: WeightInfo;
 	}
 
-	/// Every policy ever created, by id. Ids are never reused: ended policies stay, without
-	/// their kfrags.
+	/// Every policy not removed, by id: ended policies stay, without their kfrags, until
+	/// their owner removes them (`remove_policy`). Paid for by the owner's deposit in
+	/// [`PolicyDeposits`].
 	///
 	/// Blake2 hashing: the owner chooses the id.
 	#[pallet::storage]
 	pub type Policies<T: Config> = StorageMap<_, Blake2_128Concat, PolicyId, PolicyOf<T>>;
 
-	/// The encrypted kfrag of each node of each active policy (current version).
+	/// The storage deposit each policy holds on its owner's account
+	/// ([`Pallet::policy_deposit`]): follows the policy's size through rotations, released
+	/// when it is removed.
+	///
+	/// Blake2 hashing: the owner chooses the id.
+	#[pallet::storage]
+	pub type PolicyDeposits<T: Config> =
+		StorageMap<_, Blake2_128Concat, PolicyId, BalanceOf<T>, OptionQuery>;
+
+	/// The ids of removed policies: ids are never reused (judged offences are counted by
+	/// policy id and version). Paid for by the part of the policy's deposit `remove_policy`
+	/// burns ([`Pallet::RETIRED_BYTES`] bytes' worth).
+	///
+	/// Blake2 hashing: the owner chose the id.
+	#[pallet::storage]
+	pub type RetiredPolicies<T: Config> =
+		StorageMap<_, Blake2_128Concat, PolicyId, (), OptionQuery>;
+
+	/// The encrypted kfrag of each node of each active policy (current version). Bounded in
+	/// time (dropped when the policy closes) and paid for by the policy's deposit.
 	///
 	/// Blake2 hashing: owner-chosen id, then an account.
 	#[pallet::storage]
@@ -323,14 +352,16 @@ pub mod pallet {
 		EncryptedKFrag,
 	>;
 
-	/// Each node's unsettled fee share of each policy. Removed once settled.
+	/// Each node's unsettled fee share of each policy. Removed once settled; paid for by the
+	/// policy's deposit.
 	///
 	/// Blake2 hashing: owner-chosen id, then an account.
 	#[pallet::storage]
 	pub type FeeShares<T: Config> =
 		StorageDoubleMap<_, Blake2_128Concat, PolicyId, Blake2_128Concat, T::AccountId, FeeShare>;
 
-	/// The policies of each owner (for paging through them).
+	/// The policies of each owner (for paging through them). Removed with the policy; paid for
+	/// by its deposit.
 	///
 	/// Blake2 hashing: an account, then an owner-chosen id.
 	#[pallet::storage]
@@ -338,7 +369,8 @@ pub mod pallet {
 		StorageDoubleMap<_, Blake2_128Concat, T::AccountId, Blake2_128Concat, PolicyId, ()>;
 
 	/// How many active policies use each node's key of each version: what the staking pallet
-	/// asks before a node leaves or drops a key.
+	/// asks before a node leaves or drops a key. An entry exists while a count is not zero, so
+	/// at most one per node key the policies' deposits pay for.
 	///
 	/// Blake2 for the account; Twox64 for the version (small, not chosen freely).
 	#[pallet::storage]
@@ -354,7 +386,8 @@ pub mod pallet {
 
 	/// The policy versions each node has yet to decide on (accept or decline): its worker's
 	/// list of work. An entry exists exactly while the node is pending in the current version
-	/// of an active policy; it goes with the decision, a rotation or the policy's end.
+	/// of an active policy; it goes with the decision, a rotation or the policy's end (paid
+	/// for by the policy's deposit meanwhile).
 	///
 	/// Blake2 hashing: an account, then an owner-chosen id.
 	#[pallet::storage]
@@ -367,7 +400,8 @@ pub mod pallet {
 		PolicyVersion,
 	>;
 
-	/// Retained requests, by id.
+	/// Retained requests, by id. Bounded in time (pruned `RetentionPeriod` blocks after their
+	/// deadline) and paid for by their deposits in [`RequestDeposits`].
 	///
 	/// Twox64 hashing: ids are a counter.
 	#[pallet::storage]
@@ -381,7 +415,8 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type OldestRequest<T: Config> = StorageValue<_, RequestId, ValueQuery>;
 
-	/// Each node's cfrags for each retained request.
+	/// Each node's cfrags for each retained request: pruned with it and paid for by its
+	/// deposit.
 	///
 	/// Twox64 for the request (a counter; lets a request's answers be cleared by prefix),
 	/// Blake2 for the node.
@@ -389,7 +424,8 @@ pub mod pallet {
 	pub type Responses<T: Config> =
 		StorageDoubleMap<_, Twox64Concat, RequestId, Blake2_128Concat, T::AccountId, CfragsOf<T>>;
 
-	/// The requests whose deadline is each block, processed at the block after it.
+	/// The requests whose deadline is each block, processed (and removed) at the block after
+	/// it: at most `ResponseWindow + 1` entries of `MaxRequestsPerBlock` ids.
 	///
 	/// Twox64 hashing: block numbers are not chosen by users.
 	#[pallet::storage]
@@ -402,8 +438,9 @@ pub mod pallet {
 	>;
 
 	/// What each paid request holds on its requester's account for its `PayPerAccess`
-	/// payments, until it is settled in the block after its deadline: bounded in time, at
-	/// most `MaxRequestsPerBlock × (ResponseWindow + 1)` entries.
+	/// payments, until the answer that fulfils it pays them, or the block after its deadline
+	/// refunds them. Bounded in time: at most `MaxRequestsPerBlock × (ResponseWindow + 1)`
+	/// entries.
 	///
 	/// Twox64 hashing: request ids are a counter.
 	#[pallet::storage]
@@ -423,6 +460,14 @@ pub mod pallet {
 	/// `MaxRequestsPerBlock` entries of each, and nothing to prune).
 	#[pallet::storage]
 	pub type RequestLoad<T: Config> = StorageValue<_, BlockLoadOf<T>, OptionQuery>;
+
+	/// What a request made in this block burns for its slot, above `MinRequestPrice`
+	/// (absent: the floor). Set at the start of each block from the number of requests in the
+	/// block before, against a target of half of `MaxRequestsPerBlock`, as EIP-1559 sets its
+	/// base fee: holding most request slots block after block gets exponentially dearer, and
+	/// the price falls back as soon as the load does. Read it with [`Pallet::request_price`].
+	#[pallet::storage]
+	pub type RequestPrice<T: Config> = StorageValue<_, BalanceOf<T>, OptionQuery>;
 
 	#[pallet::event]
 	#[pallet::generate_deposit(pub(super) fn deposit_event)]
@@ -449,6 +494,9 @@ pub mod pallet {
 		},
 		/// Policy `id` ended and its kfrags were dropped; its fees settle by claims.
 		PolicyExpired { id: PolicyId },
+		/// Policy `id` was removed from storage: its id stays taken, and `released` of its
+		/// deposit went back to its owner.
+		PolicyRemoved { id: PolicyId, released: BalanceOf<T> },
 		/// `node` checked its kfrag of policy `id` at `version` and serves it.
 		PolicyAccepted { id: PolicyId, version: PolicyVersion, node: T::AccountId },
 		/// `node` declined policy `id` at `version` because of `reason` and left it; `refunded`
@@ -463,7 +511,7 @@ pub mod pallet {
 		/// The threshold of nodes accepted policy `id` at `version`: it takes requests.
 		PolicyReady { id: PolicyId, version: PolicyVersion },
 		/// `requester` asked for re-encryption of `capsules` capsules under `policy` (at
-		/// `version`); nodes answer until block `deadline`.
+		/// `version`), burning `price` for its slot; nodes answer until block `deadline`.
 		ReencryptionRequested {
 			request: RequestId,
 			policy: PolicyId,
@@ -471,8 +519,9 @@ pub mod pallet {
 			requester: T::AccountId,
 			capsules: u32,
 			deadline: BlockNumberFor<T>,
+			price: BalanceOf<T>,
 		},
-		/// `requester` paid `amount` to `to` for access to `policy`: its request was
+		/// `requester` paid `amount` to `to` for access to `policy`: its request was just
 		/// fulfilled (paid from what the request held).
 		AccessPaid {
 			policy: PolicyId,
@@ -506,6 +555,16 @@ pub mod pallet {
 	pub enum Error<T> {
 		/// A policy with this id exists or existed: ids are never reused.
 		PolicyIdInUse,
+		/// The owner cannot pay the policy's storage deposit (`policy_deposit`).
+		CannotPayPolicyDeposit,
+		/// Only a revoked or expired policy can be removed (`settle_policy` closes an ended
+		/// one).
+		PolicyNotClosed,
+		/// The policy has fee shares to settle first (`settle_policy`).
+		PolicyUnsettled,
+		/// Requests under the policy are still retained: it can be removed once they are pruned,
+		/// `RetentionPeriod` blocks after their deadlines.
+		RequestsRetained,
 		/// No policy has this id.
 		UnknownPolicy,
 		/// Only the policy's owner may do this.
@@ -574,6 +633,8 @@ pub mod pallet {
 		CannotPayForAccess,
 		/// The requester cannot put up the request's storage deposit.
 		CannotPayRequestDeposit,
+		/// The requester cannot pay the request slot's price (`RequestPrice`).
+		CannotPayRequestPrice,
 		/// An `Any` condition: none of its alternatives holds.
 		NoAlternativeHolds,
 		/// A `Not` condition: its subtree holds.
@@ -631,7 +692,8 @@ pub mod pallet {
 	#[pallet::hooks]
 	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
 		fn on_initialize(now: BlockNumberFor<T>) -> Weight {
-			Self::process_deadlines(now.saturating_sub(One::one()))
+			let previous = now.saturating_sub(One::one());
+			Self::update_request_price(previous).saturating_add(Self::process_deadlines(previous))
 		}
 
 		fn on_idle(now: BlockNumberFor<T>, remaining: Weight) -> Weight {
@@ -752,13 +814,12 @@ pub mod pallet {
 		}
 
 		/// Ask the nodes of `policy` to re-encrypt `capsules` for the policy's receiving key.
-		/// Signed by anyone meeting the policy's conditions; makes its `PayPerAccess` payments.
-		/// Its `PayPerAccess` payments are held on the caller's account and paid when the request
-		/// is fulfilled, or refunded if it fails or is cancelled, in the block after its
-		/// deadline. Charged for the answers it causes too ([`Pallet::request_weight`]): for
-		/// `MaxNodes` nodes up front, refunded down to the policy's nodes; a refused request is
-		/// charged its own weight only. Emits `ReencryptionRequested` (and
-		/// `AccessPaymentHeld`).
+		/// Signed by anyone meeting the policy's conditions. Its `PayPerAccess` payments are held
+		/// on the caller's account, paid by the answer that fulfils the request, and refunded in
+		/// the block after its deadline if it failed or was cancelled first. Charged for the
+		/// answers it causes too ([`Pallet::request_weight`]): for `MaxNodes` nodes up front,
+		/// refunded down to the policy's nodes; a refused request is charged its own weight
+		/// only. Emits `ReencryptionRequested` (and `AccessPaymentHeld`).
 		#[pallet::call_index(3)]
 		#[pallet::weight(Pallet::<T>::request_weight(capsules.len() as u32, T::MaxNodes::get()))]
 		pub fn request_reencryption(
@@ -778,7 +839,8 @@ pub mod pallet {
 		/// Answer `request`, whose content hash is `request_hash` (so that the answer cannot
 		/// land on a different request with the same id on another fork), with one cfrag per
 		/// capsule, for the node the caller operates. Signed by the node's operator account.
-		/// Emits `CfragsSubmitted` (and `RequestFulfilled` when the threshold is reached).
+		/// Emits `CfragsSubmitted` (and `RequestFulfilled` and `AccessPaid` when the threshold is
+		/// reached).
 		#[pallet::call_index(4)]
 		#[pallet::weight(T::WeightInfo::submit_cfrags(cfrags.len() as u32))]
 		pub fn submit_cfrags(
@@ -794,7 +856,8 @@ pub mod pallet {
 
 		/// The same answer, free: sent by the node's offchain worker and authorized by the
 		/// operator key's signature over `response` (see [`Pallet::authorize_response`]).
-		/// Emits `CfragsSubmitted` (and `RequestFulfilled` when the threshold is reached).
+		/// Emits `CfragsSubmitted` (and `RequestFulfilled` and `AccessPaid` when the threshold is
+		/// reached).
 		#[pallet::call_index(5)]
 		#[pallet::weight(T::WeightInfo::submit_cfrags(response.cfrags.len() as u32))]
 		#[pallet::authorize(Pallet::<T>::authorize_response)]
@@ -867,6 +930,18 @@ pub mod pallet {
 			ensure_signed(origin)?;
 			Self::do_settle_policy(id, max_periods.min(T::MaxClaimPeriods::get()))
 		}
+
+		/// Remove policy `id` from storage once it is closed (revoked, or expired by
+		/// `settle_policy`), every fee share is settled and its requests are pruned
+		/// (`RetentionPeriod` blocks after their deadlines). Its id stays taken; its deposit
+		/// goes back to the owner, less the part that pays for keeping the id taken. Signed by
+		/// the owner. Emits `PolicyRemoved`.
+		#[pallet::call_index(9)]
+		#[pallet::weight(T::WeightInfo::remove_policy())]
+		pub fn remove_policy(origin: OriginFor<T>, id: PolicyId) -> DispatchResult {
+			let owner = ensure_signed(origin)?;
+			Self::do_remove_policy(&owner, id).map(|_| ())
+		}
 	}
 }
 
@@ -903,7 +978,10 @@ impl<T: Config> Pallet<T> {
 			delegating: delegating_key,
 			receiving: receiving_key,
 		} = keys;
-		ensure!(!Policies::<T>::contains_key(id), Error::<T>::PolicyIdInUse);
+		ensure!(
+			!Policies::<T>::contains_key(id) && !RetiredPolicies::<T>::contains_key(id),
+			Error::<T>::PolicyIdInUse
+		);
 		let now = frame_system::Pallet::<T>::block_number();
 		ensure!(end > now, Error::<T>::EndInPast);
 		ensure!(
@@ -946,26 +1024,25 @@ impl<T: Config> Pallet<T> {
 			KFrags::<T>::insert(id, &grant.node, grant.kfrag);
 			PendingDecisions::<T>::insert(&grant.node, id, 0);
 		}
+		let policy = Policy {
+			owner: owner.clone(),
+			label,
+			delegating_key,
+			verifying_key,
+			receiving_key,
+			threshold,
+			nodes,
+			start: now,
+			end,
+			fee_rate,
+			fees: PolicyFees { escrowed, ..Default::default() },
+			conditions,
+			status: PolicyStatus::Active,
+			version: 0,
+		};
+		Self::set_policy_deposit(id, &policy)?;
 		OwnerPolicies::<T>::insert(&owner, id, ());
-		Policies::<T>::insert(
-			id,
-			Policy {
-				owner: owner.clone(),
-				label,
-				delegating_key,
-				verifying_key,
-				receiving_key,
-				threshold,
-				nodes,
-				start: now,
-				end,
-				fee_rate,
-				fees: PolicyFees { escrowed, ..Default::default() },
-				conditions,
-				status: PolicyStatus::Active,
-				version: 0,
-			},
-		);
+		Policies::<T>::insert(id, policy);
 		Self::deposit_event(Event::PolicyCreated {
 			id,
 			owner,
@@ -1185,6 +1262,7 @@ impl<T: Config> Pallet<T> {
 		policy.threshold = threshold;
 		policy.receiving_key = receiving_key;
 		policy.version = version;
+		Self::set_policy_deposit(id, &policy)?;
 		Policies::<T>::insert(id, policy);
 		Self::deposit_event(Event::PolicyRotated { id, version, escrowed, refunded });
 		Ok(())
@@ -1252,6 +1330,11 @@ impl<T: Config> Pallet<T> {
 				.map_err(|_| Error::<T>::CannotPayRequestDeposit)?;
 			RequestDeposits::<T>::insert(request, deposit);
 		}
+		let price = Self::request_price();
+		if !price.is_zero() {
+			asset::burn_request_price::<T>(&requester, price)
+				.map_err(|_| Error::<T>::CannotPayRequestPrice)?;
+		}
 		NextRequestId::<T>::put(request.saturating_add(1));
 		let count = capsules.len() as u32;
 		Requests::<T>::insert(
@@ -1274,6 +1357,7 @@ impl<T: Config> Pallet<T> {
 			requester,
 			capsules: count,
 			deadline,
+			price,
 		});
 		Ok(policy.nodes.len() as u32)
 	}
@@ -1297,12 +1381,12 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Why `node` may not answer `request` now, if it may not: the checks both answer paths
-	/// share, cheapest first. Returns the request and its policy's threshold.
+	/// share, cheapest first. Returns the request and its policy.
 	fn check_answer(
 		request_id: RequestId,
 		node: &T::AccountId,
 		cfrag_count: usize,
-	) -> Result<(RequestOf<T>, u32), Error<T>> {
+	) -> Result<(RequestOf<T>, PolicyOf<T>), Error<T>> {
 		let request = Requests::<T>::get(request_id).ok_or(Error::<T>::UnknownRequest)?;
 		let now = frame_system::Pallet::<T>::block_number();
 		ensure!(now <= request.deadline, Error::<T>::DeadlinePassed);
@@ -1312,7 +1396,7 @@ impl<T: Config> Pallet<T> {
 		ensure!(entry.accepted.is_some(), Error::<T>::NotAccepted);
 		ensure!(!request.answered.contains(node), Error::<T>::AlreadyAnswered);
 		ensure!(cfrag_count == request.capsules.len(), Error::<T>::WrongCfragCount);
-		Ok((request, policy.threshold))
+		Ok((request, policy))
 	}
 
 	/// Whether the request still belongs to its policy: same version, not revoked.
@@ -1337,21 +1421,25 @@ impl<T: Config> Pallet<T> {
 		node: T::AccountId,
 		cfrags: CfragsOf<T>,
 	) -> DispatchResult {
-		let (mut request, threshold) = Self::check_answer(request_id, &node, cfrags.len())?;
+		let (mut request, policy) = Self::check_answer(request_id, &node, cfrags.len())?;
 		ensure!(request.content_hash() == request_hash, Error::<T>::RequestMismatch);
 		Self::check_cfrags(&cfrags)?;
 		request
 			.answered
 			.try_push(node.clone())
 			.map_err(|_| Error::<T>::AlreadyAnswered)?;
-		let answers = request.answered.len() as u32;
-		let policy = request.policy;
-		Requests::<T>::insert(request_id, request);
 		Responses::<T>::insert(request_id, &node, cfrags);
 		Self::deposit_event(Event::CfragsSubmitted { request: request_id, node });
-		if answers == threshold {
-			Self::deposit_event(Event::RequestFulfilled { request: request_id, policy });
+		if request.answered.len() as u32 == policy.threshold {
+			Self::deposit_event(Event::RequestFulfilled {
+				request: request_id,
+				policy: request.policy,
+			});
+			// Paid as soon as the requester is served: nothing the owner does before the
+			// deadline (a revocation, a rotation) can take the payment back.
+			Self::settle_access_payments(request_id, &request, &policy);
 		}
+		Requests::<T>::insert(request_id, request);
 		Ok(())
 	}
 
@@ -1548,12 +1636,125 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// The storage deposit of a request of `capsules` capsules under a policy of `nodes`
-	/// nodes: `DepositPerByte` for each byte it may keep, its capsules and one cfrag
-	/// per capsule and node.
+	/// nodes: `DepositPerByte` for each byte it may keep, each entry with its key: the request
+	/// (its capsules, and its other fields at their largest), its deposit's entry, and for
+	/// each node its place among the answers and its cfrags, one per capsule.
 	pub fn request_deposit(capsules: u32, nodes: u32) -> BalanceOf<T> {
-		let cfrags = capsules.saturating_mul(nodes).saturating_mul(CFRAG_LEN as u32);
-		let bytes = capsules.saturating_mul(CAPSULE_LEN as u32).saturating_add(cfrags);
+		// A storage prefix, and a request id hashed with `Twox64Concat`.
+		let key = 32 + 8 + RequestId::max_encoded_len();
+		let account = T::AccountId::max_encoded_len();
+		let fixed = RequestOf::<T>::max_encoded_len()
+			.saturating_sub(BoundedVec::<CapsuleBytes, T::MaxCapsules>::max_encoded_len())
+			.saturating_sub(BoundedVec::<T::AccountId, T::MaxNodes>::max_encoded_len())
+			.saturating_add(2 * codec::Compact::<u32>::max_encoded_len())
+			.saturating_add(key * 2 + BalanceOf::<T>::max_encoded_len());
+		let per_node = account + key + 16 + account + codec::Compact::<u32>::max_encoded_len();
+		let cfrags = CapsuleFragBytes::max_encoded_len() as u32;
+		let bytes =
+			(fixed as u32)
+				.saturating_add(capsules.saturating_mul(CapsuleBytes::max_encoded_len() as u32))
+				.saturating_add(nodes.saturating_mul(
+					(per_node as u32).saturating_add(capsules.saturating_mul(cfrags)),
+				));
 		T::DepositPerByte::get().saturating_mul(bytes.into())
+	}
+
+	/// The bytes of a retired policy's id in [`RetiredPolicies`]: the entry's key (the
+	/// storage prefix, the id's hash and the id).
+	pub const RETIRED_BYTES: u32 = 32 + 16 + 16;
+
+	/// The bytes each node adds to a policy while it is live: its entry in the policy, its
+	/// kfrag envelope, fee share, pending decision and key use, each entry with its key
+	/// (storage prefix, hashed ids and accounts).
+	fn bytes_per_node() -> u32 {
+		let entry = |key: usize, value: usize| (32 + key + value) as u32;
+		let account = 16 + T::AccountId::max_encoded_len();
+		let id = 16 + PolicyId::max_encoded_len();
+		PolicyNodeOf::<T>::max_encoded_len() as u32
+			+ entry(id + account, EncryptedKFrag::max_encoded_len())
+			+ entry(id + account, FeeShare::max_encoded_len())
+			+ entry(account + id, PolicyVersion::max_encoded_len())
+			+ entry(account + 8 + KeyVersion::max_encoded_len(), u32::max_encoded_len())
+	}
+
+	/// The storage deposit of `policy`: `DepositPerByte` for each byte it may keep: its record
+	/// at its largest but for its label and conditions as they are (they never change), its
+	/// deposit's and its owner index's entries, what each node adds while it is live
+	/// ([`Self::bytes_per_node`]), and its id's retirement ([`Self::RETIRED_BYTES`]). It
+	/// changes with the number of nodes only, at rotations (a declining node leaves it as it
+	/// is).
+	pub fn policy_deposit(policy: &PolicyOf<T>) -> BalanceOf<T> {
+		let id = 16 + PolicyId::max_encoded_len();
+		let fixed = PolicyOf::<T>::max_encoded_len()
+			.saturating_sub(BoundedVec::<u8, T::MaxLabelLen>::max_encoded_len())
+			.saturating_sub(ConditionsOf::<T>::max_encoded_len())
+			.saturating_sub(BoundedVec::<PolicyNodeOf<T>, T::MaxNodes>::max_encoded_len());
+		let record = 32
+			+ id + fixed
+			+ policy.label.encoded_size()
+			+ policy.conditions.encoded_size()
+			+ codec::Compact::<u32>::max_encoded_len();
+		let deposit = 32 + id + BalanceOf::<T>::max_encoded_len();
+		let owner_index = 32 + 16 + T::AccountId::max_encoded_len() + id;
+		let bytes = ((record + deposit + owner_index) as u32)
+			.saturating_add(Self::bytes_per_node().saturating_mul(policy.nodes.len() as u32))
+			.saturating_add(Self::RETIRED_BYTES);
+		T::DepositPerByte::get().saturating_mul(bytes.into())
+	}
+
+	/// Holds (or releases) what it takes for policy `id`'s deposit to be
+	/// [`Self::policy_deposit`] of `policy` on its owner's account.
+	fn set_policy_deposit(id: PolicyId, policy: &PolicyOf<T>) -> DispatchResult {
+		let new = Self::policy_deposit(policy);
+		let old = PolicyDeposits::<T>::get(id).unwrap_or_default();
+		if new > old {
+			asset::hold_policy_deposit::<T>(&policy.owner, new.saturating_sub(old))
+				.map_err(|_| Error::<T>::CannotPayPolicyDeposit)?;
+		} else if old > new {
+			asset::release_policy_deposit::<T>(&policy.owner, old.saturating_sub(new))?;
+		}
+		if new.is_zero() {
+			PolicyDeposits::<T>::remove(id);
+		} else {
+			PolicyDeposits::<T>::insert(id, new);
+		}
+		Ok(())
+	}
+
+	/// Removes closed, settled policy `id` whose requests are all pruned: its record goes, its
+	/// id is retired, and its deposit goes back to its owner but for the retirement's part
+	/// (burned: the id's entry stays for good). Returns what was released.
+	pub(crate) fn do_remove_policy(
+		owner: &T::AccountId,
+		id: PolicyId,
+	) -> Result<BalanceOf<T>, DispatchError> {
+		let policy = Policies::<T>::get(id).ok_or(Error::<T>::UnknownPolicy)?;
+		ensure!(&policy.owner == owner, Error::<T>::NotOwner);
+		// Requests made under it were made before this block.
+		let closed_at = match policy.status {
+			PolicyStatus::Active => return Err(Error::<T>::PolicyNotClosed.into()),
+			PolicyStatus::Revoked(at) => at,
+			PolicyStatus::Expired => policy.end,
+		};
+		ensure!(FeeShares::<T>::iter_key_prefix(id).next().is_none(), Error::<T>::PolicyUnsettled);
+		// Requests are pruned in order of their ids, which follow their blocks: once the oldest
+		// retained request is younger than the policy's close, none of its requests remain.
+		let oldest = OldestRequest::<T>::get();
+		if oldest < NextRequestId::<T>::get() {
+			let retained = Requests::<T>::get(oldest).is_none_or(|r| r.created <= closed_at);
+			ensure!(!retained, Error::<T>::RequestsRetained);
+		}
+		let deposit = PolicyDeposits::<T>::take(id).unwrap_or_default();
+		let retirement =
+			T::DepositPerByte::get().saturating_mul(Self::RETIRED_BYTES.into()).min(deposit);
+		asset::burn_policy_deposit::<T>(owner, retirement)?;
+		let released = deposit.saturating_sub(retirement);
+		asset::release_policy_deposit::<T>(owner, released)?;
+		Policies::<T>::remove(id);
+		OwnerPolicies::<T>::remove(owner, id);
+		RetiredPolicies::<T>::insert(id, ());
+		Self::deposit_event(Event::PolicyRemoved { id, released });
+		Ok(released)
 	}
 
 	/// The weight of `nodes` free decisions: their checks in the pool and their dispatch.
@@ -1688,10 +1889,10 @@ impl<T: Config> Pallet<T> {
 		T::WeightInfo::process_deadlines(count)
 	}
 
-	/// Settles what request `id` held for its access payments: paid to the policy's payees if
-	/// it was fulfilled under its policy version, else (failed, cancelled by a revocation or
-	/// rotation) refunded. A payment that cannot be made (a payee that cannot receive it) is
-	/// refunded too: nothing stays held.
+	/// Settles what request `id` held for its access payments: paid to the policy's payees by
+	/// the answer that fulfils it, else (failed, or cancelled by a revocation or rotation
+	/// first) refunded in the block after its deadline. A payment that cannot be made (a payee
+	/// that cannot receive it) is refunded too: nothing stays held.
 	fn settle_access_payments(id: RequestId, request: &RequestOf<T>, policy: &PolicyOf<T>) {
 		let Some(mut held) = AccessPayments::<T>::take(id) else { return };
 		let requester = &request.requester;
@@ -1758,6 +1959,32 @@ impl<T: Config> Pallet<T> {
 		}
 		OldestRequest::<T>::put(oldest);
 		used
+	}
+
+	/// What a request made now burns for its slot.
+	pub fn request_price() -> BalanceOf<T> {
+		RequestPrice::<T>::get().unwrap_or_default().max(T::MinRequestPrice::get())
+	}
+
+	/// Moves the request price after block `block` (the one before this): up by an eighth
+	/// times how far its requests were above the target (half of `MaxRequestsPerBlock`),
+	/// down likewise below it, never under `MinRequestPrice`.
+	pub(crate) fn update_request_price(block: BlockNumberFor<T>) -> Weight {
+		// Every request of `block` is due at the same block.
+		let made = Deadlines::<T>::decode_len(block.saturating_add(T::ResponseWindow::get()))
+			.unwrap_or(0) as u32;
+		let target = (T::MaxRequestsPerBlock::get() / 2).max(1);
+		let price = Self::request_price();
+		let step = sp_runtime::Perbill::from_rational(made.abs_diff(target).min(target), target)
+			* (price / 8u32.into());
+		let next =
+			if made > target { price.saturating_add(step) } else { price.saturating_sub(step) };
+		if next <= T::MinRequestPrice::get() {
+			RequestPrice::<T>::kill();
+		} else {
+			RequestPrice::<T>::put(next);
+		}
+		T::DbWeight::get().reads_writes(2, 1)
 	}
 
 	/// The status of a retained request.
@@ -1912,6 +2139,26 @@ impl<T: Config> Pallet<T> {
 				"held escrow differs from the policies"
 			);
 		}
+		let mut policy_deposits: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
+		// (What each policy holds is not compared with `policy_deposit`: an upgrade may change
+		// `DepositPerByte`, and deposits keep what they were.)
+		for (id, policy) in Policies::<T>::iter() {
+			let deposit = PolicyDeposits::<T>::get(id).unwrap_or_default();
+			policy_deposits.entry(policy.owner).or_default().saturating_accrue(deposit);
+		}
+		for (id, amount) in PolicyDeposits::<T>::iter() {
+			ensure!(Policies::<T>::contains_key(id), "deposit of no policy");
+			ensure!(!amount.is_zero(), "a zero deposit stored");
+		}
+		for (owner, amount) in &policy_deposits {
+			ensure!(
+				asset::policy_deposits_held::<T>(owner) == *amount,
+				"held policy deposits differ from the policies"
+			);
+		}
+		for id in RetiredPolicies::<T>::iter_keys() {
+			ensure!(!Policies::<T>::contains_key(id), "a retired id in use");
+		}
 		for (owner, id, ()) in OwnerPolicies::<T>::iter() {
 			ensure!(Policies::<T>::get(id).is_some_and(|p| p.owner == owner), "stale owner index");
 		}
@@ -1976,6 +2223,10 @@ impl<T: Config> Pallet<T> {
 		}
 		let now = frame_system::Pallet::<T>::block_number();
 		ensure!(Deadlines::<T>::iter_keys().all(|block| block >= now), "unprocessed deadline");
+		ensure!(
+			RequestPrice::<T>::get().is_none_or(|price| price > T::MinRequestPrice::get()),
+			"a request price at or below the floor stored"
+		);
 		Ok(())
 	}
 }

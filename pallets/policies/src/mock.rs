@@ -70,12 +70,17 @@ pub const MAX_DEPTH: u32 = 3;
 pub const MAX_REQUESTS: u32 = 4;
 
 frame_support::parameter_types! {
+	/// Requests per block: few, unless a test loads blocks as the runtime admits.
+	pub static MaxRequestsPerBlock: u32 = MAX_REQUESTS;
 	/// Per-requester and per-policy shares of a block: the whole block unless a test lowers
 	/// them.
 	pub static MaxRequestsPerRequester: u32 = MAX_REQUESTS;
 	pub static MaxRequestsPerPolicy: u32 = MAX_REQUESTS;
-	/// No request deposit unless a test sets one: the other tests count balances exactly.
+	/// No request or policy deposit unless a test sets one: the other tests count balances
+	/// exactly.
 	pub static DepositPerByte: Balance = 0;
+	/// No request price unless a test sets one, likewise.
+	pub static MinRequestPrice: Balance = 0;
 }
 pub const MAX_CLAIM: u32 = 10;
 
@@ -108,7 +113,7 @@ impl Config for Test {
 	type MaxConditionNodes = ConstU32<MAX_CONDITIONS>;
 	type MaxConditionDepth = ConstU32<MAX_DEPTH>;
 	type MaxCapsules = ConstU32<MAX_CAPSULES>;
-	type MaxRequestsPerBlock = ConstU32<MAX_REQUESTS>;
+	type MaxRequestsPerBlock = MaxRequestsPerBlock;
 	type MaxRequestsPerRequester = MaxRequestsPerRequester;
 	type MaxRequestsPerPolicy = MaxRequestsPerPolicy;
 	type MinFeeRate = ConstU128<MIN_RATE>;
@@ -118,6 +123,7 @@ impl Config for Test {
 	type MaxClaimPeriods = ConstU32<MAX_CLAIM>;
 	type ResponsePriority = ConstU64<{ 1 << 20 }>;
 	type DepositPerByte = DepositPerByte;
+	type MinRequestPrice = MinRequestPrice;
 	type WeightInfo = ();
 }
 

@@ -315,7 +315,18 @@ impl<T: Config> Pallet<T> {
 				continue;
 			}
 			Self::index_submitted(record, request.deadline);
-			log::info!(target: WORKER_TARGET, "request {id} seen: answering for node {node:?}");
+			// Answers go out in the run of the request's own block, unless the node fell behind
+			// (or the answer sent then did not land): say so.
+			let late = now.saturating_sub(request.created);
+			if late.is_zero() {
+				log::info!(target: WORKER_TARGET, "request {id} seen: answering for node {node:?}");
+			} else {
+				log::warn!(
+					target: WORKER_TARGET,
+					"request {id} answered {late:?} blocks after it was made, for node {node:?}: \
+					 this node is behind, or its first answer did not land"
+				);
+			}
 			match Self::reencrypt(&policy, &request, node, secret, rng) {
 				Ok(cfrags) => Self::respond(id, request_hash, node, cfrags),
 				Err(reason) => {

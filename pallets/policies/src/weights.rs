@@ -55,6 +55,7 @@ pub trait WeightInfo {
 	fn prune_request(n: u32, ) -> Weight;
 	fn decide_on_policy() -> Weight;
 	fn authorize_decision() -> Weight;
+	fn remove_policy() -> Weight;
 }
 
 /// Weights measured on the reference machine, with the runtime's database weights.
@@ -378,6 +379,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		Weight::from_parts(111_086_000, 5285)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 	}
+	fn remove_policy() -> Weight {
+		Weight::from_parts(60_000_000, 8000)
+			.saturating_add(T::DbWeight::get().reads(7_u64))
+			.saturating_add(T::DbWeight::get().writes(6_u64))
+	}
 }
 
 /// The same weights with RocksDB's database weights, for tests and mocks.
@@ -479,5 +485,10 @@ impl WeightInfo for () {
 	fn authorize_decision() -> Weight {
 		Weight::from_parts(111_086_000, 5285)
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
+	}
+	fn remove_policy() -> Weight {
+		Weight::from_parts(60_000_000, 8000)
+			.saturating_add(RocksDbWeight::get().reads(7_u64))
+			.saturating_add(RocksDbWeight::get().writes(6_u64))
 	}
 }

@@ -268,10 +268,16 @@ pub mod policies {
 		/// Responses go before ordinary transactions, as heartbeats do: their requests paid for
 		/// them (`request_weight`), and a late answer costs an honest node its period.
 		pub const ResponsePriority: TransactionPriority = TransactionPriority::MAX / 2;
-		/// A request's storage deposit per byte it may keep for `RetentionPeriod`: 10 µKMS, so
-		/// about 0.013 KMS for one capsule answered by three nodes, 0.5 KMS at most (8
-		/// capsules, 16 nodes), returned when the request is pruned.
+		/// A request's or policy's storage deposit per byte it may keep: 10 µKMS, so about
+		/// 0.013 KMS for a request of one capsule answered by three nodes, 0.5 KMS at most (8
+		/// capsules, 16 nodes), returned when the request is pruned; about 0.03 KMS for a policy
+		/// of three nodes, returned (but for 640 µKMS that keep its id retired) when the owner
+		/// removes it.
 		pub const DepositPerByte: Balance = 10 * MICRO_UNIT;
+		/// A request slot's price at rest: 1 mKMS, burned. After a block with more than 16
+		/// requests it rises by up to an eighth: holding all 32 slots block after block costs
+		/// about 1 KMS a request after 60 blocks and 1,000 KMS after 120.
+		pub const MinRequestPrice: Balance = MILLI_UNIT;
 	}
 }
 
@@ -299,6 +305,7 @@ impl pallet_kms_policies::Config for Runtime {
 	type MaxClaimPeriods = staking::HistoryDepth;
 	type ResponsePriority = policies::ResponsePriority;
 	type DepositPerByte = policies::DepositPerByte;
+	type MinRequestPrice = policies::MinRequestPrice;
 	type WeightInfo = pallet_kms_policies::weights::SubstrateWeight<Runtime>;
 }
 

@@ -2,6 +2,7 @@
 //! agreeing with `request_reencryption`.
 
 use super::*;
+use kms_primitives::policies::RequestStatus;
 use Condition::*;
 
 /// Creates P1 with `conditions`, then checks that `check_access` and a real request agree
@@ -104,16 +105,19 @@ fn pay_per_access_pays_the_recipient_on_each_fulfilled_request() {
 		let (alice, bob, carol) = (free("alice"), free("bob"), free("carol"));
 		agree(&grant, "bob", Ok(()));
 		agree(&grant, "bob", Ok(()));
-		// Held on Bob's account until the requests settle, the block after their deadline.
+		// Held on Bob's account until the answer that fulfils the request.
 		assert_eq!((free("alice"), free("bob"), free("carol")), (alice, bob - 20, carol));
 		assert_eq!(AccessPayments::<Test>::get(0), Some(10));
 		for request in [0, 1] {
 			assert_ok!(answer("n1", P1, request));
+			assert_eq!(AccessPayments::<Test>::get(request), Some(10), "one answer of two");
 			assert_ok!(answer("n2", P1, request));
 		}
-		run_to_block(1 + WINDOW + 1);
 		assert_eq!((free("alice"), free("bob"), free("carol")), (alice + 14, bob - 20, carol + 6));
 		assert_eq!(AccessPayments::<Test>::iter().count(), 0);
+		// Nothing changes at the deadline.
+		run_to_block(1 + WINDOW + 1);
+		assert_eq!((free("alice"), free("bob"), free("carol")), (alice + 14, bob - 20, carol + 6));
 		assert!(events().contains(&Event::AccessPaid {
 			policy: P1,
 			requester: account("bob"),
@@ -164,5 +168,23 @@ fn pay_per_access_is_refunded_when_the_request_fails_or_is_cancelled() {
 		run_to_block(System::block_number() + WINDOW + 1);
 		assert_eq!((free("carol"), free("bob")), (carol, bob));
 		assert_eq!(AccessPayments::<Test>::iter().count(), 0);
+	});
+}
+
+/// The owner cannot take back a payment for a request that was served: revoking (or rotating)
+/// after the fulfilling answer, before the deadline, refunds nothing.
+#[test]
+fn a_served_request_stays_paid_when_the_policy_is_revoked_before_its_deadline() {
+	ExtBuilder::build_and_execute(|| {
+		let grant = verdict(vec![PayPerAccess { to: account("carol"), amount: 7 }]);
+		let (carol, bob) = (free("carol"), free("bob"));
+		agree(&grant, "bob", Ok(()));
+		assert_ok!(answer("n1", P1, 0));
+		assert_ok!(answer("n2", P1, 0));
+		assert_ok!(KmsPolicies::revoke_policy(RuntimeOrigin::signed(account("alice")), P1));
+		run_to_block(1 + WINDOW + 1);
+		assert_eq!((free("carol"), free("bob")), (carol + 7, bob - 7));
+		assert!(!events().iter().any(|e| matches!(e, Event::AccessRefunded { .. })));
+		assert_eq!(KmsPolicies::request_status(0), Some(RequestStatus::Fulfilled { answers: 2 }));
 	});
 }

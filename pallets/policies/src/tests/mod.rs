@@ -6,6 +6,7 @@ mod conditions;
 mod create;
 mod fees;
 mod offchain;
+mod removal;
 mod requests;
 mod rotation;
 

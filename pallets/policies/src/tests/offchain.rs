@@ -569,3 +569,106 @@ fn listed_nodes_answer_with_wrong_cfrags_under_test_tamper() {
 		assert_eq!(Requests::<Test>::get(id).expect("retained").answered.len(), 2);
 	});
 }
+
+/// The runtime's admitted maximum of requests per block.
+const FULL_BLOCK: u32 = 32;
+
+/// Runs `blocks` blocks at the runtime's admitted maximum of requests, one capsule each, from
+/// the current block: `policy_of(block, i)` names the policy of the block's `i`-th request. The
+/// worker runs at the end of each block and its answers land in the next. Returns every request
+/// with its policy and whether it was fulfilled in the block after it.
+fn full_blocks(
+	pool: &Arc<parking_lot::RwLock<PoolState>>,
+	grants: &[(PolicyId, &Grant)],
+	blocks: u64,
+	policy_of: impl Fn(u64, u32) -> PolicyId,
+) -> Vec<(RequestId, PolicyId, bool)> {
+	MaxRequestsPerBlock::set(FULL_BLOCK);
+	MaxRequestsPerRequester::set(FULL_BLOCK);
+	MaxRequestsPerPolicy::set(FULL_BLOCK);
+	let mut made = Vec::new();
+	let first = System::block_number();
+	for block in first..first + blocks {
+		let mut this_block = Vec::new();
+		for i in 0..FULL_BLOCK {
+			let policy = policy_of(block, i);
+			let grant = grants.iter().find(|(id, _)| *id == policy).expect("a known policy").1;
+			this_block.push((request(grant, policy, "bob", &[b"load"]).0, policy));
+		}
+		// The block is full.
+		let (_, grant) = grants[0];
+		let one_more = vec![capsule_bytes(&grant.encrypt(b"one more").0)];
+		assert_noop!(try_request("bob", grants[0].0, one_more), Error::<Test>::TooManyRequests);
+		KmsPolicies::offchain_worker(block);
+		run_to_block(block + 1);
+		land(pool);
+		made.extend(this_block.into_iter().map(|(id, policy)| (id, policy, fulfilled(id))));
+	}
+	// Past every deadline, so that misses would be recorded.
+	run_to_block(first + blocks + WINDOW + 1);
+	made
+}
+
+/// Whether `request` was fulfilled.
+fn fulfilled(request: RequestId) -> bool {
+	let policy = Requests::<Test>::get(request).expect("retained").policy;
+	events().contains(&Event::RequestFulfilled { request, policy })
+}
+
+fn missed(node: &str) -> u32 {
+	(0..=Staking::current_period())
+		.map(|period| {
+			pallet_kms_staking::Service::<Test>::get(period, account(node)).missed_deadlines
+		})
+		.sum()
+}
+
+/// Finding 1 of the request-economics issue: at the admitted maximum of requests per block for
+/// longer than a response window, every request is answered in the block after it, the one
+/// request to another node of the worker among them too, and no deadline is missed.
+#[test]
+fn the_worker_keeps_up_at_the_admitted_maximum() {
+	with_worker(&["n1", "n4"], |pool| {
+		let busy = NewPolicy { nodes: vec!["n1"], threshold: 1, ..Default::default() }.create();
+		let other =
+			NewPolicy { id: P2, nodes: vec!["n4"], threshold: 1, ..Default::default() }.create();
+		let middle = 1 + (WINDOW + 5) / 2;
+		let made = full_blocks(&pool, &[(P1, &busy), (P2, &other)], WINDOW + 5, |block, i| {
+			if block == middle && i == FULL_BLOCK / 2 {
+				P2
+			} else {
+				P1
+			}
+		});
+		assert_eq!(made.len() as u64, FULL_BLOCK as u64 * (WINDOW + 5));
+		assert_eq!(made.iter().filter(|(_, policy, _)| *policy == P2).count(), 1);
+		for (request, _, next_block) in &made {
+			assert!(next_block, "request {request} answered in the block after it");
+		}
+		assert!(!events().iter().any(|e| matches!(e, Event::RequestFailed { .. })));
+		assert_eq!((missed("n1"), missed("n4")), (0, 0));
+	});
+}
+
+/// The head-of-line case: a request this worker cannot answer (its node is elsewhere), then a
+/// block's worth of fillers, then a good request: nothing waits behind the unanswerable one.
+#[test]
+fn an_unanswerable_request_holds_up_nothing() {
+	with_worker(&["n1"], |pool| {
+		let busy = NewPolicy { nodes: vec!["n1"], threshold: 1, ..Default::default() }.create();
+		let elsewhere =
+			NewPolicy { id: P2, nodes: vec!["n2"], threshold: 1, ..Default::default() }.create();
+		let made = full_blocks(&pool, &[(P1, &busy), (P2, &elsewhere)], 2, |block, i| {
+			if block == 1 && i == 0 {
+				P2
+			} else {
+				P1
+			}
+		});
+		for (request, policy, next_block) in &made {
+			assert_eq!(*next_block, *policy == P1, "request {request}");
+			assert_eq!(fulfilled(*request), *policy == P1, "request {request}");
+		}
+		assert_eq!((missed("n1"), missed("n2")), (0, 1));
+	});
+}

@@ -22,6 +22,7 @@ fn two_of_three_nodes_answer_and_bob_decrypts() {
 				requester: account("bob"),
 				capsules: 2,
 				deadline: 1 + WINDOW,
+				price: 0,
 			})
 		);
 		assert_eq!(
@@ -444,9 +445,7 @@ fn a_request_holds_a_storage_deposit_until_it_is_pruned() {
 			|| Balances::balance_on_hold(&HoldReason::RequestDeposit.into(), &account("bob"));
 		let bob = free("bob");
 		let (request, _) = request(&grant, P1, "bob", &[b"x", b"y"]);
-		// Two capsules, and a cfrag of each from each of the three nodes.
-		let deposit = 2 * (2 * CAPSULE_LEN as Balance + 2 * 3 * CFRAG_LEN as Balance);
-		assert_eq!(KmsPolicies::request_deposit(2, 3), deposit);
+		let deposit = KmsPolicies::request_deposit(2, 3);
 		assert_eq!(
 			(deposit_held(), RequestDeposits::<Test>::get(request)),
 			(deposit, Some(deposit))
@@ -454,6 +453,21 @@ fn a_request_holds_a_storage_deposit_until_it_is_pruned() {
 		assert_eq!(free("bob"), bob - deposit);
 		assert_ok!(answer("n1", P1, request));
 		assert_ok!(answer("n2", P1, request));
+		assert_ok!(answer("n3", P1, request));
+		// It pays for every byte the request and its answers keep, keys included.
+		let stored = |key: Vec<u8>| {
+			(key.len() + sp_io::storage::get(&key).expect("stored").len()) as Balance
+		};
+		let mut bytes = stored(Requests::<Test>::hashed_key_for(request))
+			+ stored(RequestDeposits::<Test>::hashed_key_for(request));
+		for node in ["n1", "n2", "n3"] {
+			bytes += stored(Responses::<Test>::hashed_key_for(request, account(node)));
+		}
+		assert!(2 * bytes <= deposit, "{bytes} bytes stored for a deposit of {deposit}");
+		assert!(
+			2 * (bytes + 3 * 2 * CFRAG_LEN as Balance) > deposit,
+			"and not much more: {bytes} bytes stored for a deposit of {deposit}"
+		);
 		// Kept through the deadline and the retention, returned when pruned.
 		run_to_block(1 + WINDOW + RETENTION + 1);
 		assert_eq!(deposit_held(), deposit);
@@ -465,5 +479,62 @@ fn a_request_holds_a_storage_deposit_until_it_is_pruned() {
 		DepositPerByte::set(Balance::MAX / 1_000_000);
 		let capsules = vec![capsule_bytes(&grant.encrypt(b"x").0)];
 		assert_noop!(try_request("bob", P1, capsules), Error::<Test>::CannotPayRequestDeposit);
+	});
+}
+
+/// Review of the request-economics issue (cheap slot holding): a request burns its slot's
+/// price, which rises after every block with more requests than half the block's slots, so
+/// holding most slots block after block gets exponentially dearer, and falls back once the
+/// load does. Half-full blocks keep the floor.
+#[test]
+fn the_request_price_follows_the_load() {
+	ExtBuilder::build_and_execute(|| {
+		MinRequestPrice::set(800);
+		let grant = NewPolicy::default().create();
+		let fill = |count: u32| {
+			for _ in 0..count {
+				let before = (free("bob"), Balances::total_issuance());
+				let price = KmsPolicies::request_price();
+				let (id, _) = request(&grant, P1, "bob", &[b"x"]);
+				assert!(events().iter().any(|e| matches!(
+					e,
+					Event::ReencryptionRequested { request, price: paid, .. }
+						if *request == id && *paid == price
+				)));
+				assert_eq!(
+					(free("bob"), Balances::total_issuance()),
+					(before.0 - price, before.1 - price)
+				);
+			}
+			run_to_block(System::block_number() + 1);
+			KmsPolicies::request_price()
+		};
+		// Half of the 4 slots: the floor stays.
+		assert_eq!(fill(MAX_REQUESTS / 2), 800);
+		// Full blocks: an eighth more each.
+		assert_eq!(fill(MAX_REQUESTS), 900);
+		assert_eq!(fill(MAX_REQUESTS), 1_012);
+		assert_eq!(fill(MAX_REQUESTS), 1_138);
+		// Three quarters full: a sixteenth more.
+		assert_eq!(fill(3), 1_138 + 1_138 / 8 / 2);
+		// Empty blocks bring it back down, to the floor and no lower.
+		let mut price = KmsPolicies::request_price();
+		for _ in 0..5 {
+			let next = fill(0);
+			assert!(next < price || next == 800);
+			price = next;
+		}
+		assert_eq!(price, 800);
+		assert!(!RequestPrice::<Test>::exists());
+	});
+}
+
+#[test]
+fn a_reader_who_cannot_pay_the_slot_price_is_refused() {
+	ExtBuilder::build_and_execute(|| {
+		let grant = NewPolicy::default().create();
+		MinRequestPrice::set(FUNDS);
+		let capsules = vec![capsule_bytes(&grant.encrypt(b"x").0)];
+		assert_noop!(try_request("bob", P1, capsules), Error::<Test>::CannotPayRequestPrice);
 	});
 }
