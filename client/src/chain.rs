@@ -611,21 +611,40 @@ impl Client {
 		Ok(stored.unwrap_or_default().max(floor))
 	}
 
+	/// The most requests a block takes (`Policies::MaxRequestsPerBlock`).
+	pub async fn max_requests_per_block(&self) -> Result<u32, Error> {
+		self.constant(runtime::constants().policies().max_requests_per_block()).await
+	}
+
 	/// Blocks the chain keeps a request after its deadline (`Policies::RetentionPeriod`).
 	pub async fn retention_period(&self) -> Result<BlockNumber, Error> {
 		self.constant(runtime::constants().policies().retention_period()).await
 	}
 
-	/// Asks the policy's nodes to re-encrypt `capsules` (standard bytes) for `reader`.
-	/// Returns the request's id and the block it is in.
+	/// Asks the policy's nodes to re-encrypt `capsules` (standard bytes) for `reader`, paying
+	/// at most twice the request slot's current price ([`Client::request_price`]; it rises
+	/// by at most an eighth a block). Returns the request's id and the block it is in.
 	pub async fn request_reencryption(
 		&self,
 		reader: &Keypair,
 		policy: PolicyId,
 		capsules: Vec<Vec<u8>>,
 	) -> Result<(RequestId, Included), Error> {
+		let max_price = self.request_price().await?.saturating_mul(2);
+		self.request_reencryption_within(reader, policy, capsules, max_price).await
+	}
+
+	/// The same, paying at most `max_price` for the request's slot (refused with
+	/// `Policies::RequestPriceAboveMax` if it costs more when the request lands).
+	pub async fn request_reencryption_within(
+		&self,
+		reader: &Keypair,
+		policy: PolicyId,
+		capsules: Vec<Vec<u8>>,
+		max_price: Balance,
+	) -> Result<(RequestId, Included), Error> {
 		let capsules = BoundedVec(capsules.into_iter().map(BoundedVec).collect());
-		let call = runtime::tx().policies().request_reencryption(policy, capsules);
+		let call = runtime::tx().policies().request_reencryption(policy, capsules, max_price);
 		let included = self.submit(&call, reader).await?;
 		let requested = included
 			.events

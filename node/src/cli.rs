@@ -49,9 +49,19 @@ pub enum Subcommand {
 	/// Revert the chain to a previous state.
 	Revert(sc_cli::RevertCmd),
 
-	/// Benchmarks: pallet weights (with `--features runtime-benchmarks`), blocks, machine.
+	/// Benchmarks: pallet weights, blocks, storage, machine.
+	#[cfg(feature = "runtime-benchmarks")]
 	#[command(subcommand)]
 	Benchmark(frame_benchmarking_cli::BenchmarkCmd),
+
+	/// Benchmarks: not in this build (build with `--features runtime-benchmarks`, as
+	/// `scripts/benchmark.sh` does).
+	#[cfg(not(feature = "runtime-benchmarks"))]
+	Benchmark {
+		/// The benchmark's arguments, ignored.
+		#[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+		args: Vec<String>,
+	},
 
 	/// Database meta columns information.
 	ChainInfo(sc_cli::ChainInfoCmd),

@@ -316,6 +316,7 @@ fn a_policy_serves_and_judges_python_made_umbral_objects() {
 			vec![fixtures::CAPSULE.to_vec().try_into().expect("105 bytes")]
 				.try_into()
 				.expect("one capsule"),
+			crate::Policies::request_price(),
 		));
 		let hash =
 			|id| pallet_kms_policies::Requests::<Runtime>::get(id).expect("made").content_hash();
@@ -368,6 +369,7 @@ fn a_policy_serves_and_judges_python_made_umbral_objects() {
 			vec![fixtures::CAPSULE.to_vec().try_into().expect("105 bytes")]
 				.try_into()
 				.expect("one capsule"),
+			crate::Policies::request_price(),
 		));
 		assert_ok!(crate::Policies::submit_cfrags(
 			crate::RuntimeOrigin::signed(alice.to_account_id()),

@@ -53,8 +53,11 @@ fn parse_args() -> Result<(load::Settings, Option<String>), String> {
 				settings.rates = value("--rates")?
 					.split(',')
 					.map(|rate| match rate.trim().parse::<u32>() {
-						Ok(rate @ 1..=32) => Ok(rate),
-						_ => Err(format!("--rates: {rate} is not a rate from 1 to 32")),
+						Ok(rate @ 1..=load::MAX_PER_BLOCK) => Ok(rate),
+						_ => Err(format!(
+							"--rates: {rate} is not a rate from 1 to {}",
+							load::MAX_PER_BLOCK
+						)),
 					})
 					.collect::<Result<_, _>>()?;
 			},

@@ -23,10 +23,15 @@ use umbral_pre::{SecretKey, Signer};
 /// `MaxRequestsPerPolicy`, 16, requests per block).
 pub const POLICIES: usize = 4;
 /// Readers, each making at most one request per block (an account makes at most
-/// `MaxRequestsPerRequester`, 8): enough for the chain's `MaxRequestsPerBlock`, 32.
-pub const READERS: usize = 32;
-/// What each reader is given to pay fees and request deposits with.
+/// `MaxRequestsPerRequester`, 8): as many as the chain's `MaxRequestsPerBlock`
+/// ([`MAX_PER_BLOCK`]).
+pub const READERS: usize = MAX_PER_BLOCK as usize;
+/// The chain's `MaxRequestsPerBlock`, the most a step may offer (checked against the chain).
+pub const MAX_PER_BLOCK: u32 = 32;
+/// What each reader is given to pay fees, request deposits and slot prices with.
 const READER_FUNDS: u128 = 1_000 * UNIT;
+/// The most a request may pay for its slot.
+const MAX_PRICE: u128 = 10 * UNIT;
 const UNIT: u128 = 1_000_000_000_000;
 /// The longest wait for the next block before the run gives up.
 const BLOCK_TIMEOUT: Duration = Duration::from_secs(30);
@@ -271,6 +276,16 @@ pub async fn run(
 		.ok_or("Alice's node is not registered: is this a --dev chain?")?;
 	let window = client.response_window().await.map_err(text)?;
 	let period = client.period_length().await.map_err(text)?;
+	let admitted = client.max_requests_per_block().await.map_err(text)?;
+	if admitted != MAX_PER_BLOCK {
+		return Err(format!(
+			"the chain admits {admitted} requests per block; this benchmark is made for \
+			 {MAX_PER_BLOCK} (MAX_PER_BLOCK)"
+		));
+	}
+	if let Some(rate) = settings.rates.iter().find(|rate| **rate > MAX_PER_BLOCK) {
+		return Err(format!("rate {rate}: the chain admits at most {MAX_PER_BLOCK} a block"));
+	}
 
 	// Long enough for every step, its deadlines and the setup.
 	let blocks_needed: u32 =
@@ -375,6 +390,9 @@ pub async fn run(
 							})
 							.collect(),
 					),
+					// The slot price rises while blocks are over half full; the readers pay
+					// what it takes (they are funded for far more than a run costs).
+					MAX_PRICE,
 				);
 				match submit(&client, &call, &readers[slot], nonces[slot]).await {
 					Ok(()) => {

@@ -134,3 +134,16 @@ fn local_chain_spec_is_raw_with_four_authorities_and_the_runtime() {
 	assert_eq!(authorities.len(), 1 + 4 * 32);
 	assert_eq!(authorities[0], 0x10);
 }
+
+/// The development node is built without `frame-benchmarking-cli`: `benchmark` says how to get
+/// it, and fails.
+#[test]
+fn benchmarks_need_a_benchmarking_build() {
+	let output = Command::new(node_binary())
+		.args(["benchmark", "pallet", "--pallet", "pallet_kms_policies"])
+		.output()
+		.expect("kms-node runs");
+	assert!(!output.status.success());
+	let stderr = String::from_utf8_lossy(&output.stderr);
+	assert!(stderr.contains("--features runtime-benchmarks"), "{stderr}");
+}

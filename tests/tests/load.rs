@@ -23,16 +23,17 @@ async fn the_node_answers_every_request_at_the_admitted_maximum() {
 	let mut node = Node::start(&["--dev", "--tmp"]);
 	node.wait_for_rpc().await;
 	let pid = node.pid().expect("the node runs");
-	// `MaxRequestsPerBlock` is 32; two capsules each keep the run short.
-	let settings = load::Settings { rates: vec![32], capsules: 2, blocks: 3 };
+	// Two capsules each keep the run short.
+	let max = load::MAX_PER_BLOCK;
+	let settings = load::Settings { rates: vec![max], capsules: 2, blocks: 3 };
 	let steps = load::run(&node.ws_url(), pid, &settings, |line| eprintln!("{line}"))
 		.await
 		.unwrap_or_else(|error| node.fail(error));
 	eprintln!("{}", load::table(&steps));
 	let step = &steps[0];
-	assert_eq!(step.offered, 32 * 3, "the pool took every request");
+	assert_eq!(step.offered, max * 3, "the pool took every request");
 	// A block that also gets the previous block's stragglers (submissions that missed it)
-	// refuses what passes 32: the per-block cap, not the node. Most must get in, or the run
+	// refuses what passes the maximum: the per-block cap, not the node. Most must get in, or the run
 	// did not load the chain to its maximum.
 	assert!(
 		step.admitted * 4 >= step.offered * 3,

@@ -8,7 +8,8 @@ use crate::{
 	runtime::{self, runtime_types::kms_primitives::policies::PolicyStatus},
 	stream::{self, Header},
 	umbral::{self, PolicyKeys},
-	AccountId, PolicyId, RequestId,
+	units::{format_amount, parse_amount},
+	AccountId, Balance, PolicyId, RequestId,
 };
 use base64::Engine as _;
 use clap::{ArgGroup, Args, Subcommand};
@@ -66,6 +67,10 @@ pub(super) struct Decrypt {
 	/// and pays you part of the penalty; it costs a deposit if the cfrag was right).
 	#[arg(long)]
 	no_challenge: bool,
+	/// The most the request may burn for its slot in a block, e.g. `0.01` (KMS). The price
+	/// rises while blocks are full (`kms status` shows it); by default, twice the current one.
+	#[arg(long, value_parser = parse_amount)]
+	max_price: Option<Balance>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -97,6 +102,10 @@ pub(super) enum Secret {
 		/// Do not challenge nodes whose cfrags fail verification.
 		#[arg(long)]
 		no_challenge: bool,
+		/// The most the request may burn for its slot (KMS; by default, twice the current
+		/// price).
+		#[arg(long, value_parser = parse_amount)]
+		max_price: Option<Balance>,
 	},
 }
 
@@ -202,15 +211,24 @@ struct Retrieval {
 	challenges: Vec<serde_json::Value>,
 }
 
-/// Requests re-encryption of `capsule` under policy `id` as `keyring`'s account, waits for
-/// `threshold` cfrags that verify, and challenges those that do not (unless `no_challenge`).
+/// How a reader asks: whether to challenge wrong cfrags, and the most to pay for the slot.
+#[derive(Clone, Copy)]
+struct Asking {
+	no_challenge: bool,
+	max_price: Option<Balance>,
+}
+
+/// Requests re-encryption of `capsule` under policy `id` as `keyring`'s account (paying at
+/// most `asking.max_price` for the slot), waits for `threshold` cfrags that verify, and
+/// challenges those that do not (unless `asking.no_challenge`).
 async fn retrieve(
 	ctx: &Context,
 	keyring: &Keyring,
 	id: PolicyId,
 	capsule: &[u8],
-	no_challenge: bool,
+	asking: Asking,
 ) -> Result<Retrieval, Failure> {
+	let Asking { no_challenge, max_price } = asking;
 	let client = ctx.connect().await?;
 	let hex = policy_hex(&id);
 	let policy = client
@@ -239,20 +257,34 @@ async fn retrieve(
 	let capsule_object = umbral::capsule(capsule)?;
 	let (threshold, shares) = (policy.threshold as usize, policy.nodes.0.len());
 
-	let (request, included) =
-		match client.request_reencryption(&me, id, vec![capsule.to_vec()]).await {
-			Ok(requested) => requested,
-			// Revoked or ended between the check and the request.
-			Err(error) if error.is("Policies", "PolicyRevoked") => {
-				let block = match client.policy(id).await?.map(|p| p.status) {
-					Some(PolicyStatus::Revoked(block)) => block.to_string(),
-					_ => "?".into(),
-				};
-				return Err(Failure::refused(format!("policy {hex} was revoked at block {block}"))
-					.hint("ask the owner for a new grant"));
-			},
-			Err(error) => return Err(error.into()),
-		};
+	let max_price = match max_price {
+		Some(max) => max,
+		None => client.request_price().await?.saturating_mul(2),
+	};
+	let requested = client.request_reencryption_within(&me, id, vec![capsule.to_vec()], max_price);
+	let (request, included) = match requested.await {
+		Ok(requested) => requested,
+		Err(error) if error.is("Policies", "RequestPriceAboveMax") => {
+			return Err(Failure::refused(format!(
+				"a request slot now costs more than {}: blocks are full of requests",
+				format_amount(max_price)
+			))
+			.hint(
+				"`kms status` shows the price, which falls as the load does; pass \
+				       --max-price to pay more",
+			));
+		},
+		// Revoked or ended between the check and the request.
+		Err(error) if error.is("Policies", "PolicyRevoked") => {
+			let block = match client.policy(id).await?.map(|p| p.status) {
+				Some(PolicyStatus::Revoked(block)) => block.to_string(),
+				_ => "?".into(),
+			};
+			return Err(Failure::refused(format!("policy {hex} was revoked at block {block}"))
+				.hint("ask the owner for a new grant"));
+		},
+		Err(error) => return Err(error.into()),
+	};
 	ctx.note(format!(
 		"requested re-encryption under policy {hex} in block {} (request {request})",
 		included.block
@@ -328,8 +360,8 @@ async fn retrieve(
 					Some(event) => {
 						ctx.note(format!(
 							"  node {node} was slashed {}; you received {}",
-							crate::units::format_amount(event.penalty),
-							crate::units::format_amount(event.reward)
+							format_amount(event.penalty),
+							format_amount(event.reward)
 						));
 						serde_json::json!({
 							"node": node.to_string(), "challenged": true, "penalized": true,
@@ -370,10 +402,10 @@ impl Decrypt {
 		let (mut input, length) = open_input(&self.input)?;
 		let header = Header::read(&mut input)?;
 		let keyring = ctx.open_keyring()?;
+		let asking = Asking { no_challenge: self.no_challenge, max_price: self.max_price };
 		let (key, retrieval) = match (&self.policy, &self.label) {
 			(Some(id), _) => {
-				let retrieval =
-					retrieve(ctx, &keyring, *id, &header.capsule, self.no_challenge).await?;
+				let retrieval = retrieve(ctx, &keyring, *id, &header.capsule, asking).await?;
 				let key = stream::unwrap_as_reader(
 					&header,
 					&keyring.receiving_key(),
@@ -459,7 +491,8 @@ impl Secret {
 				);
 				Ok(())
 			},
-			Secret::Get { policy, label, text, no_challenge } => {
+			Secret::Get { policy, label, text, no_challenge, max_price } => {
+				let asking = Asking { no_challenge, max_price };
 				let text = String::from_utf8(argument_or_stdin(text)?)
 					.map_err(|_| Failure::data("the secret's text is not UTF-8"))?;
 				let sealed = text
@@ -476,7 +509,7 @@ impl Secret {
 				let keyring = ctx.open_keyring()?;
 				let plaintext = match (policy, label) {
 					(Some(id), _) => {
-						let retrieval = retrieve(ctx, &keyring, id, capsule, no_challenge).await?;
+						let retrieval = retrieve(ctx, &keyring, id, capsule, asking).await?;
 						umbral::open(
 							&keyring.receiving_key(),
 							&retrieval.delegating,

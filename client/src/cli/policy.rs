@@ -519,38 +519,39 @@ impl Remove {
 			PolicyStatus::Expired => policy.end,
 		};
 		let owner = keyring.account();
-		let max_periods = client.max_settle_periods().await?;
-		let mut settled = false;
-		for round in 1..=MAX_SETTLE_ROUNDS {
-			ctx.note(format!("settling policy {hex}'s fees (round {round})"));
-			match client.settle_policy(&owner, self.id, max_periods).await {
-				Ok(included) => ctx.settle(&client, &included).await?,
-				Err(error) if error.is("Policies", "NothingToSettle") => {
-					settled = true;
+		// Settle (and close, if it ended) only what needs it: every transaction costs a fee.
+		let settled = |policy: &PolicyRecord| {
+			!matches!(policy.status, PolicyStatus::Active)
+				&& policy.fees.escrowed == policy.fees.paid.saturating_add(policy.fees.refunded)
+		};
+		if !settled(&policy) {
+			let max_periods = client.max_settle_periods().await?;
+			for round in 1..=MAX_SETTLE_ROUNDS {
+				ctx.note(format!("settling policy {hex}'s fees (round {round})"));
+				match client.settle_policy(&owner, self.id, max_periods).await {
+					Ok(included) => ctx.settle(&client, &included).await?,
+					// What is left is the current period's: it settles once the period is over.
+					Err(error) if error.is("Policies", "NothingToSettle") => {
+						return Err(owed_this_period(&client, &hex).await?)
+					},
+					Err(error) => return Err(error.into()),
+				}
+				let now = client.policy(self.id).await?;
+				if now.as_ref().is_some_and(settled) {
 					break;
-				},
-				Err(error) => return Err(error.into()),
+				}
+				if round == MAX_SETTLE_ROUNDS {
+					return Err(Failure::refused(format!(
+						"policy {hex} still has fees to settle after {MAX_SETTLE_ROUNDS} rounds"
+					))
+					.hint(format!("run `kms remove {hex}` again")));
+				}
 			}
-		}
-		if !settled {
-			return Err(Failure::refused(format!(
-				"policy {hex} still has fees to settle after {MAX_SETTLE_ROUNDS} rounds"
-			))
-			.hint(format!("run `kms remove {hex}` again")));
 		}
 		let (released, included) = match client.remove_policy(&owner, self.id).await {
 			Ok(removed) => removed,
-			// The shares of the period it closed in settle once that period is over.
 			Err(error) if error.is("Policies", "PolicyUnsettled") => {
-				let next = client.current_period().await?.saturating_add(1);
-				let from = client.period_length().await?.saturating_mul(next);
-				return Err(Failure::refused(format!(
-					"policy {hex}'s nodes are owed fees for the current period"
-				))
-				.hint(format!(
-					"they settle when the period is over: run `kms remove {hex}` again from \
-					 block {from}"
-				)));
+				return Err(owed_this_period(&client, &hex).await?)
 			},
 			Err(error) if error.is("Policies", "RequestsRetained") => {
 				let retention = client.retention_period().await?;
@@ -559,8 +560,8 @@ impl Remove {
 					"policy {hex} is settled, but the chain still keeps its requests"
 				))
 				.hint(format!(
-					"requests are pruned {retention} blocks after their deadlines: run \
-					 `kms remove {hex}` again after block {after}"
+					"requests are pruned {retention} blocks after their deadlines, in blocks' \
+					 spare weight: run `kms remove {hex}` again after block {after}"
 				)));
 			},
 			Err(error) => return Err(error.into()),
@@ -579,6 +580,18 @@ impl Remove {
 		);
 		Ok(())
 	}
+}
+
+/// Why a closed policy cannot be removed yet: its nodes' shares of the current period settle
+/// once the period is over.
+async fn owed_this_period(client: &Client, hex: &str) -> Result<Failure, Failure> {
+	let length = client.period_length().await?;
+	let from = (client.best_block().await? / length).saturating_add(1).saturating_mul(length);
+	Ok(Failure::refused(format!("policy {hex}'s nodes are owed fees for the current period")).hint(
+		format!(
+			"they settle when the period is over: run `kms remove {hex}` again from block {from}"
+		),
+	))
 }
 
 impl Rotate {

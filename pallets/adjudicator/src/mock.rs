@@ -336,6 +336,7 @@ pub fn stored_answer(node: &str, capsule: &Capsule, cfrag: Vec<u8>) -> RequestId
 		vec![capsule.to_bytes().expect("ok").to_vec().try_into().expect("105")]
 			.try_into()
 			.expect("one"),
+		Balance::MAX,
 	));
 	let cfrag: CapsuleFragBytes = cfrag.try_into().expect("381 bytes");
 	let hash = pallet_kms_policies::Requests::<Test>::get(request)

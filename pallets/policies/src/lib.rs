@@ -635,6 +635,9 @@ pub mod pallet {
 		CannotPayRequestDeposit,
 		/// The requester cannot pay the request slot's price (`RequestPrice`).
 		CannotPayRequestPrice,
+		/// The request slot's price (`RequestPrice`) is above the request's `max_price`: blocks
+		/// are full and the price is rising.
+		RequestPriceAboveMax,
 		/// An `Any` condition: none of its alternatives holds.
 		NoAlternativeHolds,
 		/// A `Not` condition: its subtree holds.
@@ -715,6 +718,9 @@ pub mod pallet {
 			assert!(T::MinFeeRate::get() <= T::MaxFeeRate::get(), "MinFeeRate ≤ MaxFeeRate");
 			assert!(!T::ResponseWindow::get().is_zero(), "ResponseWindow must be at least 1");
 			assert!(!T::RetentionPeriod::get().is_zero(), "RetentionPeriod must be at least 1");
+			// An eighth of a smaller price rounds to nothing: it would never rise.
+			let floor = T::MinRequestPrice::get();
+			assert!(floor.is_zero() || floor >= 8u32.into(), "MinRequestPrice is 0 or at least 8");
 			// The worker keeps up with what the chain admits: re-encrypting (and checking) a
 			// block's worth of the largest requests takes a node at most half of a block's
 			// compute, by the worker's own benchmark, so a node answers each block's requests
@@ -819,19 +825,21 @@ pub mod pallet {
 		/// the block after its deadline if it failed or was cancelled first. Charged for the
 		/// answers it causes too ([`Pallet::request_weight`]): for `MaxNodes` nodes up front,
 		/// refunded down to the policy's nodes; a refused request is charged its own weight
-		/// only. Emits `ReencryptionRequested` (and `AccessPaymentHeld`).
+		/// only. It burns the slot's price ([`RequestPrice`]), refused if that is above
+		/// `max_price`. Emits `ReencryptionRequested` (and `AccessPaymentHeld`).
 		#[pallet::call_index(3)]
 		#[pallet::weight(Pallet::<T>::request_weight(capsules.len() as u32, T::MaxNodes::get()))]
 		pub fn request_reencryption(
 			origin: OriginFor<T>,
 			policy: PolicyId,
 			capsules: BoundedVec<CapsuleBytes, T::MaxCapsules>,
+			max_price: BalanceOf<T>,
 		) -> DispatchResultWithPostInfo {
 			let requester = ensure_signed(origin)?;
 			let count = capsules.len() as u32;
 			// Refused (a full block included), it caused no answers and no deadline.
 			let refused = T::WeightInfo::request_reencryption(count, T::MaxConditionNodes::get());
-			let nodes = Self::do_request(requester, policy, capsules)
+			let nodes = Self::do_request(requester, policy, capsules, max_price)
 				.map_err(|error| error.with_weight(refused))?;
 			Ok(Some(Self::request_weight(count, nodes)).into())
 		}
@@ -1295,6 +1303,7 @@ impl<T: Config> Pallet<T> {
 		requester: T::AccountId,
 		id: PolicyId,
 		capsules: BoundedVec<CapsuleBytes, T::MaxCapsules>,
+		max_price: BalanceOf<T>,
 	) -> Result<u32, DispatchError> {
 		let policy = Policies::<T>::get(id).ok_or(Error::<T>::UnknownPolicy)?;
 		Self::check_policy_access(&policy, &requester).map_err(Error::<T>::from)?;
@@ -1307,11 +1316,9 @@ impl<T: Config> Pallet<T> {
 		let request = NextRequestId::<T>::get();
 		Deadlines::<T>::try_mutate(deadline, |ids| ids.try_push(request))
 			.map_err(|_| Error::<T>::TooManyRequests)?;
+		let price = Self::request_price();
+		ensure!(price <= max_price, Error::<T>::RequestPriceAboveMax);
 		Self::count_request(now, &requester, id)?;
-		// The expensive check last.
-		for capsule in &capsules {
-			wire::decode_capsule(capsule).map_err(|_| Error::<T>::MalformedCapsule)?;
-		}
 		let payments = conditions::payments::<T>(&policy.conditions)
 			.fold(BalanceOf::<T>::zero(), |total, (_, amount)| total.saturating_add(amount));
 		if !payments.is_zero() {
@@ -1330,10 +1337,13 @@ impl<T: Config> Pallet<T> {
 				.map_err(|_| Error::<T>::CannotPayRequestDeposit)?;
 			RequestDeposits::<T>::insert(request, deposit);
 		}
-		let price = Self::request_price();
 		if !price.is_zero() {
 			asset::burn_request_price::<T>(&requester, price)
 				.map_err(|_| Error::<T>::CannotPayRequestPrice)?;
+		}
+		// The expensive check last: a requester who cannot pay makes the chain decode nothing.
+		for capsule in &capsules {
+			wire::decode_capsule(capsule).map_err(|_| Error::<T>::MalformedCapsule)?;
 		}
 		NextRequestId::<T>::put(request.saturating_add(1));
 		let count = capsules.len() as u32;
@@ -1737,6 +1747,11 @@ impl<T: Config> Pallet<T> {
 			PolicyStatus::Expired => policy.end,
 		};
 		ensure!(FeeShares::<T>::iter_key_prefix(id).next().is_none(), Error::<T>::PolicyUnsettled);
+		let fees = &policy.fees;
+		ensure!(
+			fees.escrowed == fees.paid.saturating_add(fees.refunded),
+			Error::<T>::PolicyUnsettled
+		);
 		// Requests are pruned in order of their ids, which follow their blocks: once the oldest
 		// retained request is younger than the policy's close, none of its requests remain.
 		let oldest = OldestRequest::<T>::get();

@@ -49,13 +49,13 @@ pub trait WeightInfo {
 	fn authorize_response(c: u32, ) -> Weight;
 	fn claim_fees(p: u32, ) -> Weight;
 	fn settle_policy(n: u32, p: u32, ) -> Weight;
+	fn remove_policy() -> Weight;
 	fn worker_open_kfrag() -> Weight;
 	fn worker_reencrypt(c: u32, ) -> Weight;
 	fn process_deadlines(r: u32, ) -> Weight;
 	fn prune_request(n: u32, ) -> Weight;
 	fn decide_on_policy() -> Weight;
 	fn authorize_decision() -> Weight;
-	fn remove_policy() -> Weight;
 }
 
 /// Weights measured on the reference machine, with the runtime's database weights.
@@ -63,6 +63,8 @@ pub struct SubstrateWeight<T>(PhantomData<T>);
 impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Policies::Policies` (r:1 w:1)
 	/// Proof: `Policies::Policies` (`max_values`: None, `max_size`: Some(1820), added: 4295, mode: `MaxEncodedLen`)
+	/// Storage: `Policies::RetiredPolicies` (r:1 w:0)
+	/// Proof: `Policies::RetiredPolicies` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	/// Storage: `System::BlockHash` (r:1 w:0)
 	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	/// Storage: `Staking::Nodes` (r:16 w:0)
@@ -74,9 +76,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(139), added: 2614, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
 	/// Storage: `Policies::KeyUsage` (r:16 w:16)
 	/// Proof: `Policies::KeyUsage` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
+	/// Storage: `Policies::PolicyDeposits` (r:1 w:1)
+	/// Proof: `Policies::PolicyDeposits` (`max_values`: None, `max_size`: Some(48), added: 2523, mode: `MaxEncodedLen`)
 	/// Storage: `Policies::PendingDecisions` (r:0 w:16)
 	/// Proof: `Policies::PendingDecisions` (`max_values`: None, `max_size`: Some(84), added: 2559, mode: `MaxEncodedLen`)
 	/// Storage: `Policies::OwnerPolicies` (r:0 w:1)
@@ -87,15 +91,14 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Policies::FeeShares` (`max_values`: None, `max_size`: Some(97), added: 2572, mode: `MaxEncodedLen`)
 	/// The range of component `n` is `[1, 16]`.
 	/// The range of component `c` is `[0, 16]`.
-	fn create_policy(n: u32, c: u32, ) -> Weight {
+	fn create_policy(n: u32, _c: u32, ) -> Weight {
 		// Proof size: measured `611`, estimated `5285`.
-		// Minimum execution time: 659_044_000 picoseconds.
-		Weight::from_parts(180_380_820, 5285)
-			.saturating_add(Weight::from_parts(366_545_211, 0).saturating_mul(n.into()))
-			.saturating_add(Weight::from_parts(3_757_920, 0).saturating_mul(c.into()))
-			.saturating_add(T::DbWeight::get().reads(4_u64))
+		// Minimum execution time: 762_839_000 picoseconds.
+		Weight::from_parts(2_073_757_175, 5285)
+			.saturating_add(Weight::from_parts(399_579_907, 0).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(n.into())))
-			.saturating_add(T::DbWeight::get().writes(4_u64))
+			.saturating_add(T::DbWeight::get().writes(5_u64))
 			.saturating_add(T::DbWeight::get().writes((4_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 3201).saturating_mul(n.into()))
 	}
@@ -108,17 +111,17 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(139), added: 2614, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
 	/// Storage: `Policies::PendingDecisions` (r:0 w:16)
 	/// Proof: `Policies::PendingDecisions` (`max_values`: None, `max_size`: Some(84), added: 2559, mode: `MaxEncodedLen`)
 	/// Storage: `Policies::KFrags` (r:0 w:16)
 	/// Proof: `Policies::KFrags` (`max_values`: None, `max_size`: Some(539), added: 3014, mode: `MaxEncodedLen`)
 	/// The range of component `n` is `[1, 16]`.
 	fn revoke_policy(n: u32, ) -> Weight {
-		// Proof size: measured `607`, estimated `5285`.
-		// Minimum execution time: 61_022_000 picoseconds.
-		Weight::from_parts(28_243_983, 5285)
-			.saturating_add(Weight::from_parts(45_637_322, 0).saturating_mul(n.into()))
+		// Proof size: measured `659`, estimated `5285`.
+		// Minimum execution time: 69_544_000 picoseconds.
+		Weight::from_parts(18_921_708, 5285)
+			.saturating_add(Weight::from_parts(56_025_045, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
@@ -138,22 +141,24 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(139), added: 2614, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
 	/// Storage: `Policies::KeyUsage` (r:32 w:32)
 	/// Proof: `Policies::KeyUsage` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
+	/// Storage: `Policies::PolicyDeposits` (r:1 w:1)
+	/// Proof: `Policies::PolicyDeposits` (`max_values`: None, `max_size`: Some(48), added: 2523, mode: `MaxEncodedLen`)
 	/// Storage: `Policies::PendingDecisions` (r:0 w:32)
 	/// Proof: `Policies::PendingDecisions` (`max_values`: None, `max_size`: Some(84), added: 2559, mode: `MaxEncodedLen`)
 	/// Storage: `Policies::KFrags` (r:0 w:32)
 	/// Proof: `Policies::KFrags` (`max_values`: None, `max_size`: Some(539), added: 3014, mode: `MaxEncodedLen`)
 	/// The range of component `n` is `[1, 16]`.
 	fn rotate_policy(n: u32, ) -> Weight {
-		// Proof size: measured `5220`, estimated `42142`.
-		// Minimum execution time: 1_082_677_000 picoseconds.
-		Weight::from_parts(518_747_154, 42142)
-			.saturating_add(Weight::from_parts(413_820_798, 0).saturating_mul(n.into()))
-			.saturating_add(T::DbWeight::get().reads(35_u64))
+		// Proof size: measured `5309`, estimated `42142`.
+		// Minimum execution time: 1_328_443_000 picoseconds.
+		Weight::from_parts(915_535_475, 42142)
+			.saturating_add(Weight::from_parts(435_897_103, 0).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads(36_u64))
 			.saturating_add(T::DbWeight::get().reads((5_u64).saturating_mul(n.into())))
-			.saturating_add(T::DbWeight::get().writes(67_u64))
+			.saturating_add(T::DbWeight::get().writes(68_u64))
 			.saturating_add(T::DbWeight::get().writes((4_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 3201).saturating_mul(n.into()))
 	}
@@ -164,11 +169,13 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Policies::NextRequestId` (r:1 w:1)
 	/// Proof: `Policies::NextRequestId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
 	/// Storage: `Policies::Deadlines` (r:1 w:1)
-	/// Proof: `Policies::Deadlines` (`max_values`: None, `max_size`: Some(269), added: 2744, mode: `MaxEncodedLen`)
+	/// Proof: `Policies::Deadlines` (`max_values`: None, `max_size`: Some(397), added: 2872, mode: `MaxEncodedLen`)
+	/// Storage: `Policies::RequestPrice` (r:1 w:0)
+	/// Proof: `Policies::RequestPrice` (`max_values`: Some(1), `max_size`: Some(16), added: 511, mode: `MaxEncodedLen`)
 	/// Storage: `Policies::RequestLoad` (r:1 w:1)
-	/// Proof: `Policies::RequestLoad` (`max_values`: Some(1), `max_size`: Some(1798), added: 2293, mode: `MaxEncodedLen`)
+	/// Proof: `Policies::RequestLoad` (`max_values`: Some(1), `max_size`: Some(2694), added: 3189, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(139), added: 2614, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
 	/// Storage: `Policies::AccessPayments` (r:0 w:1)
 	/// Proof: `Policies::AccessPayments` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	/// Storage: `Policies::RequestDeposits` (r:0 w:1)
@@ -178,11 +185,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `c` is `[1, 8]`.
 	/// The range of component `k` is `[0, 16]`.
 	fn request_reencryption(c: u32, _k: u32, ) -> Weight {
-		// Proof size: measured `705`, estimated `5285`.
-		// Minimum execution time: 419_727_000 picoseconds.
-		Weight::from_parts(433_067_000, 5285)
-			.saturating_add(Weight::from_parts(316_216_487, 0).saturating_mul(c.into()))
-			.saturating_add(T::DbWeight::get().reads(6_u64))
+		// Proof size: measured `738`, estimated `5285`.
+		// Minimum execution time: 466_706_000 picoseconds.
+		Weight::from_parts(479_366_000, 5285)
+			.saturating_add(Weight::from_parts(294_236_890, 0).saturating_mul(c.into()))
+			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
 	}
 	/// Storage: `Staking::Operators` (r:1 w:0)
@@ -191,16 +198,22 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Policies::Requests` (`max_values`: None, `max_size`: Some(1479), added: 3954, mode: `MaxEncodedLen`)
 	/// Storage: `Policies::Policies` (r:1 w:0)
 	/// Proof: `Policies::Policies` (`max_values`: None, `max_size`: Some(1820), added: 4295, mode: `MaxEncodedLen`)
+	/// Storage: `Policies::AccessPayments` (r:1 w:1)
+	/// Proof: `Policies::AccessPayments` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:16 w:16)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Policies::Responses` (r:0 w:1)
 	/// Proof: `Policies::Responses` (`max_values`: None, `max_size`: Some(3129), added: 5604, mode: `MaxEncodedLen`)
 	/// The range of component `c` is `[1, 8]`.
 	fn submit_cfrags(c: u32, ) -> Weight {
-		// Proof size: measured `2479`, estimated `5285`.
-		// Minimum execution time: 151_857_000 picoseconds.
-		Weight::from_parts(67_017_112, 5285)
-			.saturating_add(Weight::from_parts(101_265_564, 0).saturating_mul(c.into()))
-			.saturating_add(T::DbWeight::get().reads(3_u64))
-			.saturating_add(T::DbWeight::get().writes(2_u64))
+		// Proof size: measured `5414`, estimated `42638`.
+		// Minimum execution time: 694_887_000 picoseconds.
+		Weight::from_parts(541_706_843, 42638)
+			.saturating_add(Weight::from_parts(137_030_137, 0).saturating_mul(c.into()))
+			.saturating_add(T::DbWeight::get().reads(21_u64))
+			.saturating_add(T::DbWeight::get().writes(20_u64))
 	}
 	/// Storage: `Policies::Requests` (r:1 w:0)
 	/// Proof: `Policies::Requests` (`max_values`: None, `max_size`: Some(1479), added: 3954, mode: `MaxEncodedLen`)
@@ -212,10 +225,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	/// The range of component `c` is `[1, 8]`.
 	fn authorize_response(c: u32, ) -> Weight {
-		// Proof size: measured `2113`, estimated `5285`.
-		// Minimum execution time: 183_995_000 picoseconds.
-		Weight::from_parts(116_363_183, 5285)
-			.saturating_add(Weight::from_parts(95_033_088, 0).saturating_mul(c.into()))
+		// Proof size: measured `2146`, estimated `5285`.
+		// Minimum execution time: 191_767_000 picoseconds.
+		Weight::from_parts(102_211_610, 5285)
+			.saturating_add(Weight::from_parts(102_045_970, 0).saturating_mul(c.into()))
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 	}
 	/// Storage: `Policies::Policies` (r:1 w:1)
@@ -225,15 +238,15 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Staking::Service` (r:84 w:0)
 	/// Proof: `Staking::Service` (`max_values`: None, `max_size`: Some(65), added: 2540, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(139), added: 2614, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:2 w:2)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// The range of component `p` is `[1, 84]`.
 	fn claim_fees(p: u32, ) -> Weight {
-		// Proof size: measured `1221`, estimated `6196`.
-		// Minimum execution time: 69_674_000 picoseconds.
-		Weight::from_parts(66_612_811, 6196)
-			.saturating_add(Weight::from_parts(4_047_851, 0).saturating_mul(p.into()))
+		// Proof size: measured `1273`, estimated `6196`.
+		// Minimum execution time: 79_439_000 picoseconds.
+		Weight::from_parts(83_023_671, 6196)
+			.saturating_add(Weight::from_parts(5_054_183, 0).saturating_mul(p.into()))
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(p.into())))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
@@ -248,7 +261,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Staking::Service` (r:1344 w:0)
 	/// Proof: `Staking::Service` (`max_values`: None, `max_size`: Some(65), added: 2540, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(139), added: 2614, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:17 w:17)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Policies::PendingDecisions` (r:0 w:16)
@@ -259,10 +272,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `p` is `[1, 84]`.
 	fn settle_policy(n: u32, p: u32, ) -> Weight {
 		// Proof size: measured `0`, estimated `41630`.
-		// Minimum execution time: 430_603_000 picoseconds.
-		Weight::from_parts(438_925_000, 41630)
-			.saturating_add(Weight::from_parts(144_297_248, 0).saturating_mul(n.into()))
-			.saturating_add(Weight::from_parts(14_854_101, 0).saturating_mul(p.into()))
+		// Minimum execution time: 440_628_000 picoseconds.
+		Weight::from_parts(457_994_000, 41630)
+			.saturating_add(Weight::from_parts(127_856_885, 0).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(15_684_494, 0).saturating_mul(p.into()))
 			.saturating_add(T::DbWeight::get().reads(68_u64))
 			.saturating_add(T::DbWeight::get().reads((27_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().reads((6_u64).saturating_mul(p.into())))
@@ -271,51 +284,78 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(Weight::from_parts(0, 67092).saturating_mul(n.into()))
 			.saturating_add(Weight::from_parts(0, 15994).saturating_mul(p.into()))
 	}
+	/// Storage: `Policies::Policies` (r:1 w:1)
+	/// Proof: `Policies::Policies` (`max_values`: None, `max_size`: Some(1820), added: 4295, mode: `MaxEncodedLen`)
+	/// Storage: `Policies::FeeShares` (r:1 w:0)
+	/// Proof: `Policies::FeeShares` (`max_values`: None, `max_size`: Some(97), added: 2572, mode: `MaxEncodedLen`)
+	/// Storage: `Policies::OldestRequest` (r:1 w:0)
+	/// Proof: `Policies::OldestRequest` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
+	/// Storage: `Policies::NextRequestId` (r:1 w:0)
+	/// Proof: `Policies::NextRequestId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
+	/// Storage: `Policies::Requests` (r:1 w:0)
+	/// Proof: `Policies::Requests` (`max_values`: None, `max_size`: Some(1479), added: 3954, mode: `MaxEncodedLen`)
+	/// Storage: `Policies::PolicyDeposits` (r:1 w:1)
+	/// Proof: `Policies::PolicyDeposits` (`max_values`: None, `max_size`: Some(48), added: 2523, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:1 w:1)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
+	/// Storage: `Policies::RetiredPolicies` (r:0 w:1)
+	/// Proof: `Policies::RetiredPolicies` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
+	/// Storage: `Policies::OwnerPolicies` (r:0 w:1)
+	/// Proof: `Policies::OwnerPolicies` (`max_values`: None, `max_size`: Some(80), added: 2555, mode: `MaxEncodedLen`)
+	fn remove_policy() -> Weight {
+		// Proof size: measured `3044`, estimated `5285`.
+		// Minimum execution time: 97_195_000 picoseconds.
+		Weight::from_parts(111_967_000, 5285)
+			.saturating_add(T::DbWeight::get().reads(8_u64))
+			.saturating_add(T::DbWeight::get().writes(6_u64))
+	}
 	fn worker_open_kfrag() -> Weight {
 		// Proof size: measured `0`, estimated `0`.
-		// Minimum execution time: 2_778_178_000 picoseconds.
-		Weight::from_parts(3_023_625_000, 0)
+		// Minimum execution time: 2_572_931_000 picoseconds.
+		Weight::from_parts(2_719_110_000, 0)
 	}
 	/// The range of component `c` is `[1, 8]`.
 	fn worker_reencrypt(c: u32, ) -> Weight {
 		// Proof size: measured `0`, estimated `0`.
-		// Minimum execution time: 1_898_635_000 picoseconds.
-		Weight::from_parts(1_958_614_000, 0)
-			.saturating_add(Weight::from_parts(1_662_868_630, 0).saturating_mul(c.into()))
+		// Minimum execution time: 1_808_140_000 picoseconds.
+		Weight::from_parts(155_448_497, 0)
+			.saturating_add(Weight::from_parts(1_945_755_886, 0).saturating_mul(c.into()))
 	}
 	/// Storage: `Policies::Deadlines` (r:1 w:1)
-	/// Proof: `Policies::Deadlines` (`max_values`: None, `max_size`: Some(269), added: 2744, mode: `MaxEncodedLen`)
-	/// Storage: `Policies::Requests` (r:32 w:0)
+	/// Proof: `Policies::Deadlines` (`max_values`: None, `max_size`: Some(397), added: 2872, mode: `MaxEncodedLen`)
+	/// Storage: `Policies::Requests` (r:48 w:0)
 	/// Proof: `Policies::Requests` (`max_values`: None, `max_size`: Some(1479), added: 3954, mode: `MaxEncodedLen`)
-	/// Storage: `Policies::Policies` (r:32 w:0)
+	/// Storage: `Policies::Policies` (r:48 w:0)
 	/// Proof: `Policies::Policies` (`max_values`: None, `max_size`: Some(1820), added: 4295, mode: `MaxEncodedLen`)
-	/// Storage: `Policies::AccessPayments` (r:32 w:32)
+	/// Storage: `Policies::AccessPayments` (r:48 w:48)
 	/// Proof: `Policies::AccessPayments` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
-	/// Storage: `Balances::Holds` (r:32 w:32)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(139), added: 2614, mode: `MaxEncodedLen`)
-	/// Storage: `System::Account` (r:512 w:512)
+	/// Storage: `System::Account` (r:48 w:48)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:48 w:48)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
 	/// Storage: `Staking::OldestServicePeriod` (r:1 w:0)
 	/// Proof: `Staking::OldestServicePeriod` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
-	/// Storage: `Staking::Service` (r:480 w:480)
+	/// Storage: `Staking::Service` (r:768 w:768)
 	/// Proof: `Staking::Service` (`max_values`: None, `max_size`: Some(65), added: 2540, mode: `MaxEncodedLen`)
-	/// Storage: `Rewards::Shares` (r:480 w:480)
+	/// Storage: `Rewards::Shares` (r:768 w:768)
 	/// Proof: `Rewards::Shares` (`max_values`: None, `max_size`: Some(80), added: 2555, mode: `MaxEncodedLen`)
 	/// Storage: `Rewards::NextToClose` (r:1 w:0)
 	/// Proof: `Rewards::NextToClose` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	/// Storage: `Rewards::Periods` (r:1 w:1)
 	/// Proof: `Rewards::Periods` (`max_values`: None, `max_size`: Some(61), added: 2536, mode: `MaxEncodedLen`)
-	/// The range of component `r` is `[0, 32]`.
+	/// The range of component `r` is `[0, 48]`.
 	fn process_deadlines(r: u32, ) -> Weight {
-		// Proof size: measured `0`, estimated `3734`.
-		// Minimum execution time: 2_344_000 picoseconds.
-		Weight::from_parts(2_795_000, 3734)
-			.saturating_add(Weight::from_parts(943_224_845, 0).saturating_mul(r.into()))
+		// Proof size: measured `0`, estimated `3862`.
+		// Minimum execution time: 2_333_000 picoseconds.
+		Weight::from_parts(2_544_000, 3862)
+			.saturating_add(Weight::from_parts(336_181_158, 0).saturating_mul(r.into()))
 			.saturating_add(T::DbWeight::get().reads(4_u64))
-			.saturating_add(T::DbWeight::get().reads((50_u64).saturating_mul(r.into())))
+			.saturating_add(T::DbWeight::get().reads((37_u64).saturating_mul(r.into())))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
-			.saturating_add(T::DbWeight::get().writes((48_u64).saturating_mul(r.into())))
-			.saturating_add(Weight::from_parts(0, 41648).saturating_mul(r.into()))
+			.saturating_add(T::DbWeight::get().writes((35_u64).saturating_mul(r.into())))
+			.saturating_add(Weight::from_parts(0, 40880).saturating_mul(r.into()))
 	}
 	/// Storage: `Policies::OldestRequest` (r:1 w:1)
 	/// Proof: `Policies::OldestRequest` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
@@ -330,12 +370,13 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(139), added: 2614, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
 	/// The range of component `n` is `[1, 16]`.
 	fn prune_request(n: u32, ) -> Weight {
-		// Proof size: measured `1579`, estimated `4944`.
-		// Minimum execution time: 75_203_000 picoseconds.
-		Weight::from_parts(118_212_643, 4944)
+		// Proof size: measured `1630`, estimated `4944`.
+		// Minimum execution time: 66_079_000 picoseconds.
+		Weight::from_parts(82_166_099, 4944)
+			.saturating_add(Weight::from_parts(2_253_474, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
@@ -355,11 +396,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(139), added: 2614, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
 	fn decide_on_policy() -> Weight {
-		// Proof size: measured `3532`, estimated `5285`.
-		// Minimum execution time: 111_226_000 picoseconds.
-		Weight::from_parts(128_371_000, 5285)
+		// Proof size: measured `3585`, estimated `5285`.
+		// Minimum execution time: 100_470_000 picoseconds.
+		Weight::from_parts(125_458_000, 5285)
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
 	}
@@ -374,33 +415,27 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::BlockHash` (r:1 w:0)
 	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	fn authorize_decision() -> Weight {
-		// Proof size: measured `3123`, estimated `5285`.
-		// Minimum execution time: 98_417_000 picoseconds.
-		Weight::from_parts(111_086_000, 5285)
+		// Proof size: measured `3156`, estimated `5285`.
+		// Minimum execution time: 83_374_000 picoseconds.
+		Weight::from_parts(102_784_000, 5285)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
-	}
-	fn remove_policy() -> Weight {
-		Weight::from_parts(60_000_000, 8000)
-			.saturating_add(T::DbWeight::get().reads(7_u64))
-			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
 }
 
 /// The same weights with RocksDB's database weights, for tests and mocks.
 impl WeightInfo for () {
-	fn create_policy(n: u32, c: u32, ) -> Weight {
-		Weight::from_parts(180_380_820, 5285)
-			.saturating_add(Weight::from_parts(366_545_211, 0).saturating_mul(n.into()))
-			.saturating_add(Weight::from_parts(3_757_920, 0).saturating_mul(c.into()))
-			.saturating_add(RocksDbWeight::get().reads(4_u64))
+	fn create_policy(n: u32, _c: u32, ) -> Weight {
+		Weight::from_parts(2_073_757_175, 5285)
+			.saturating_add(Weight::from_parts(399_579_907, 0).saturating_mul(n.into()))
+			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().reads((4_u64).saturating_mul(n.into())))
-			.saturating_add(RocksDbWeight::get().writes(4_u64))
+			.saturating_add(RocksDbWeight::get().writes(5_u64))
 			.saturating_add(RocksDbWeight::get().writes((4_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 3201).saturating_mul(n.into()))
 	}
 	fn revoke_policy(n: u32, ) -> Weight {
-		Weight::from_parts(28_243_983, 5285)
-			.saturating_add(Weight::from_parts(45_637_322, 0).saturating_mul(n.into()))
+		Weight::from_parts(18_921_708, 5285)
+			.saturating_add(Weight::from_parts(56_025_045, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
@@ -408,43 +443,43 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 2572).saturating_mul(n.into()))
 	}
 	fn rotate_policy(n: u32, ) -> Weight {
-		Weight::from_parts(518_747_154, 42142)
-			.saturating_add(Weight::from_parts(413_820_798, 0).saturating_mul(n.into()))
-			.saturating_add(RocksDbWeight::get().reads(35_u64))
+		Weight::from_parts(915_535_475, 42142)
+			.saturating_add(Weight::from_parts(435_897_103, 0).saturating_mul(n.into()))
+			.saturating_add(RocksDbWeight::get().reads(36_u64))
 			.saturating_add(RocksDbWeight::get().reads((5_u64).saturating_mul(n.into())))
-			.saturating_add(RocksDbWeight::get().writes(67_u64))
+			.saturating_add(RocksDbWeight::get().writes(68_u64))
 			.saturating_add(RocksDbWeight::get().writes((4_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 3201).saturating_mul(n.into()))
 	}
 	fn request_reencryption(c: u32, _k: u32, ) -> Weight {
-		Weight::from_parts(433_067_000, 5285)
-			.saturating_add(Weight::from_parts(316_216_487, 0).saturating_mul(c.into()))
-			.saturating_add(RocksDbWeight::get().reads(6_u64))
+		Weight::from_parts(479_366_000, 5285)
+			.saturating_add(Weight::from_parts(294_236_890, 0).saturating_mul(c.into()))
+			.saturating_add(RocksDbWeight::get().reads(7_u64))
 			.saturating_add(RocksDbWeight::get().writes(7_u64))
 	}
 	fn submit_cfrags(c: u32, ) -> Weight {
-		Weight::from_parts(67_017_112, 5285)
-			.saturating_add(Weight::from_parts(101_265_564, 0).saturating_mul(c.into()))
-			.saturating_add(RocksDbWeight::get().reads(3_u64))
-			.saturating_add(RocksDbWeight::get().writes(2_u64))
+		Weight::from_parts(541_706_843, 42638)
+			.saturating_add(Weight::from_parts(137_030_137, 0).saturating_mul(c.into()))
+			.saturating_add(RocksDbWeight::get().reads(21_u64))
+			.saturating_add(RocksDbWeight::get().writes(20_u64))
 	}
 	fn authorize_response(c: u32, ) -> Weight {
-		Weight::from_parts(116_363_183, 5285)
-			.saturating_add(Weight::from_parts(95_033_088, 0).saturating_mul(c.into()))
+		Weight::from_parts(102_211_610, 5285)
+			.saturating_add(Weight::from_parts(102_045_970, 0).saturating_mul(c.into()))
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 	}
 	fn claim_fees(p: u32, ) -> Weight {
-		Weight::from_parts(66_612_811, 6196)
-			.saturating_add(Weight::from_parts(4_047_851, 0).saturating_mul(p.into()))
+		Weight::from_parts(83_023_671, 6196)
+			.saturating_add(Weight::from_parts(5_054_183, 0).saturating_mul(p.into()))
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(p.into())))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
 			.saturating_add(Weight::from_parts(0, 2540).saturating_mul(p.into()))
 	}
 	fn settle_policy(n: u32, p: u32, ) -> Weight {
-		Weight::from_parts(438_925_000, 41630)
-			.saturating_add(Weight::from_parts(144_297_248, 0).saturating_mul(n.into()))
-			.saturating_add(Weight::from_parts(14_854_101, 0).saturating_mul(p.into()))
+		Weight::from_parts(457_994_000, 41630)
+			.saturating_add(Weight::from_parts(127_856_885, 0).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(15_684_494, 0).saturating_mul(p.into()))
 			.saturating_add(RocksDbWeight::get().reads(68_u64))
 			.saturating_add(RocksDbWeight::get().reads((27_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().reads((6_u64).saturating_mul(p.into())))
@@ -453,24 +488,30 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 67092).saturating_mul(n.into()))
 			.saturating_add(Weight::from_parts(0, 15994).saturating_mul(p.into()))
 	}
+	fn remove_policy() -> Weight {
+		Weight::from_parts(111_967_000, 5285)
+			.saturating_add(RocksDbWeight::get().reads(8_u64))
+			.saturating_add(RocksDbWeight::get().writes(6_u64))
+	}
 	fn worker_open_kfrag() -> Weight {
-		Weight::from_parts(3_023_625_000, 0)
+		Weight::from_parts(2_719_110_000, 0)
 	}
 	fn worker_reencrypt(c: u32, ) -> Weight {
-		Weight::from_parts(1_958_614_000, 0)
-			.saturating_add(Weight::from_parts(1_662_868_630, 0).saturating_mul(c.into()))
+		Weight::from_parts(155_448_497, 0)
+			.saturating_add(Weight::from_parts(1_945_755_886, 0).saturating_mul(c.into()))
 	}
 	fn process_deadlines(r: u32, ) -> Weight {
-		Weight::from_parts(2_795_000, 3734)
-			.saturating_add(Weight::from_parts(943_224_845, 0).saturating_mul(r.into()))
+		Weight::from_parts(2_544_000, 3862)
+			.saturating_add(Weight::from_parts(336_181_158, 0).saturating_mul(r.into()))
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
-			.saturating_add(RocksDbWeight::get().reads((50_u64).saturating_mul(r.into())))
+			.saturating_add(RocksDbWeight::get().reads((37_u64).saturating_mul(r.into())))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
-			.saturating_add(RocksDbWeight::get().writes((48_u64).saturating_mul(r.into())))
-			.saturating_add(Weight::from_parts(0, 41648).saturating_mul(r.into()))
+			.saturating_add(RocksDbWeight::get().writes((35_u64).saturating_mul(r.into())))
+			.saturating_add(Weight::from_parts(0, 40880).saturating_mul(r.into()))
 	}
 	fn prune_request(n: u32, ) -> Weight {
-		Weight::from_parts(118_212_643, 4944)
+		Weight::from_parts(82_166_099, 4944)
+			.saturating_add(Weight::from_parts(2_253_474, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
@@ -478,17 +519,12 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 5604).saturating_mul(n.into()))
 	}
 	fn decide_on_policy() -> Weight {
-		Weight::from_parts(128_371_000, 5285)
+		Weight::from_parts(125_458_000, 5285)
 			.saturating_add(RocksDbWeight::get().reads(7_u64))
 			.saturating_add(RocksDbWeight::get().writes(7_u64))
 	}
 	fn authorize_decision() -> Weight {
-		Weight::from_parts(111_086_000, 5285)
+		Weight::from_parts(102_784_000, 5285)
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
-	}
-	fn remove_policy() -> Weight {
-		Weight::from_parts(60_000_000, 8000)
-			.saturating_add(RocksDbWeight::get().reads(7_u64))
-			.saturating_add(RocksDbWeight::get().writes(6_u64))
 	}
 }

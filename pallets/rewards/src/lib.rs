@@ -162,13 +162,17 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type Minted<T: Config> = StorageValue<_, BalanceOf<T>, ValueQuery>;
 
-	/// Each staker's first period not yet claimed (absent: the oldest retained one).
+	/// Each staker's first period not yet claimed (absent: the oldest retained one): written
+	/// only by a claim that paid a share, removed by the first claim after the staker has
+	/// withdrawn everything, so at most one per account with stake (which pays for it) and
+	/// per account that left with rewards unclaimed.
 	///
 	/// Blake2: the key is an account.
 	#[pallet::storage]
 	pub type NextClaim<T: Config> = StorageMap<_, Blake2_128Concat, T::AccountId, Period>;
 
-	/// Stakers whose claimed rewards go onto their bond. Present means on.
+	/// Stakers whose claimed rewards go onto their bond. Present means on. Set only by an
+	/// account with stake; removed with its [`NextClaim`] once it has withdrawn everything.
 	///
 	/// Blake2: the key is an account.
 	#[pallet::storage]
@@ -209,6 +213,8 @@ pub mod pallet {
 		NothingToClaim,
 		/// The reward could not be credited to the staker's account.
 		CannotPay,
+		/// Only an account with stake may have its rewards restaked.
+		NotStaker,
 	}
 
 	#[pallet::hooks]
@@ -259,11 +265,12 @@ pub mod pallet {
 		}
 
 		/// Turn restaking of the caller's rewards on (they go onto its bond) or off. Signed
-		/// by anyone. Emits `RestakeSet`.
+		/// by a staker (by anyone, to turn it off). Emits `RestakeSet`.
 		#[pallet::call_index(1)]
 		pub fn set_restake(origin: OriginFor<T>, enabled: bool) -> DispatchResult {
 			let staker = ensure_signed(origin)?;
 			if enabled {
+				ensure!(!T::Staking::held_stake(&staker).is_zero(), Error::<T>::NotStaker);
 				Restake::<T>::insert(&staker, ());
 			} else {
 				Restake::<T>::remove(&staker);
@@ -377,7 +384,15 @@ impl<T: Config> Pallet<T> {
 		// served writes nothing. A staker that has claimed before moves its cursor past a
 		// window without shares.
 		ensure!(found || cursor.is_some(), Error::<T>::NothingToClaim);
-		NextClaim::<T>::insert(staker, to);
+		// A staker that has left keeps no record: were it to claim again, what it claimed is
+		// gone from `Shares`, so the cursor's default (the oldest retained period) pays nothing
+		// twice.
+		let gone = T::Staking::held_stake(staker).is_zero();
+		if gone {
+			NextClaim::<T>::remove(staker);
+		} else {
+			NextClaim::<T>::insert(staker, to);
+		}
 		// Rounding and slashing burns only ever leave room; this only guards the cap.
 		let room = T::MaxSupply::get()
 			.saturating_sub(<T::Currency as fungible::Inspect<_>>::total_issuance());
@@ -388,6 +403,9 @@ impl<T: Config> Pallet<T> {
 			Minted::<T>::mutate(|minted| minted.saturating_accrue(amount));
 			restaked = Restake::<T>::contains_key(staker)
 				&& T::Staking::bond_extra(staker, amount).is_ok();
+		}
+		if gone {
+			Restake::<T>::remove(staker);
 		}
 		Self::deposit_event(Event::RewardsClaimed {
 			staker: staker.clone(),

@@ -106,10 +106,21 @@ fn request(
 /// the request's own benchmarked weight, never the answers and deadline it would have caused:
 /// checked here for every refusal a test provokes, which then sees the error alone.
 fn try_request(requester: &str, policy: PolicyId, capsules: Vec<CapsuleBytes>) -> DispatchResult {
+	try_request_within(requester, policy, capsules, Balance::MAX)
+}
+
+/// The same, paying at most `max_price` for the request's slot.
+fn try_request_within(
+	requester: &str,
+	policy: PolicyId,
+	capsules: Vec<CapsuleBytes>,
+	max_price: Balance,
+) -> DispatchResult {
 	use crate::weights::WeightInfo;
 	let count = capsules.len() as u32;
 	let capsules = capsules.try_into().expect("at most MaxCapsules capsules");
-	KmsPolicies::request_reencryption(RuntimeOrigin::signed(account(requester)), policy, capsules)
+	let origin = RuntimeOrigin::signed(account(requester));
+	KmsPolicies::request_reencryption(origin, policy, capsules, max_price)
 		.map(|_| ())
 		.map_err(|refused| {
 			let own = <() as WeightInfo>::request_reencryption(count, MAX_CONDITIONS);

@@ -411,12 +411,14 @@ fn a_request_pays_for_the_answers_it_causes() {
 		let nodes = Policies::<Test>::get(P1).expect("created").nodes.len() as u32;
 		let capsules: BoundedVec<CapsuleBytes, _> =
 			vec![capsule_bytes(&grant.encrypt(b"x").0); 2].try_into().expect("two");
-		let call =
-			crate::Call::<Test>::request_reencryption { policy: P1, capsules: capsules.clone() };
+		let call = crate::Call::<Test>::request_reencryption {
+			policy: P1,
+			capsules: capsules.clone(),
+			max_price: 0,
+		};
 		let charged = call.get_dispatch_info().call_weight;
-		let info =
-			KmsPolicies::request_reencryption(RuntimeOrigin::signed(account("bob")), P1, capsules)
-				.expect("requested");
+		let bob = RuntimeOrigin::signed(account("bob"));
+		let info = KmsPolicies::request_reencryption(bob, P1, capsules, 0).expect("requested");
 		let actual = info.actual_weight.expect("refunded to the policy's nodes");
 		assert_eq!(actual, KmsPolicies::request_weight(2, nodes));
 		assert_eq!(charged, KmsPolicies::request_weight(2, MAX_NODES));
@@ -517,6 +519,16 @@ fn the_request_price_follows_the_load() {
 		assert_eq!(fill(MAX_REQUESTS), 1_138);
 		// Three quarters full: a sixteenth more.
 		assert_eq!(fill(3), 1_138 + 1_138 / 8 / 2);
+		// A reader who will not pay the current price is refused, and pays nothing for it.
+		let capsules = vec![capsule_bytes(&grant.encrypt(b"x").0)];
+		let bob = free("bob");
+		assert_noop!(
+			try_request_within("bob", P1, capsules.clone(), 1_208),
+			Error::<Test>::RequestPriceAboveMax
+		);
+		assert_eq!(free("bob"), bob);
+		assert_ok!(try_request_within("bob", P1, capsules, 1_209));
+		run_to_block(System::block_number() + 1);
 		// Empty blocks bring it back down, to the floor and no lower.
 		let mut price = KmsPolicies::request_price();
 		for _ in 0..5 {

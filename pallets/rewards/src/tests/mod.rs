@@ -232,6 +232,12 @@ fn old_shares_are_forfeited_and_pruned() {
 fn restake_pays_free_balance_once_the_staker_has_left() {
 	ExtBuilder::default().with_staker("alice", 3_000, 2).build_and_execute(|| {
 		let alice = RuntimeOrigin::signed(account("alice"));
+		// Only a staker may turn restaking on (nobody else adds a record for free).
+		assert_noop!(
+			Rewards::set_restake(RuntimeOrigin::signed(account("carol")), true),
+			Error::<Test>::NotStaker
+		);
+		assert_ok!(Rewards::set_restake(alice.clone(), true));
 		// Winding down: the lock (2) shrinks by one per served period, so the multiplier
 		// falls 4, 3, 2 over periods 0, 1, 2.
 		assert_ok!(Staking::set_wind_down(alice.clone(), true));
@@ -243,13 +249,17 @@ fn restake_pays_free_balance_once_the_staker_has_left() {
 		run_to_period(4, &[]);
 		assert_ok!(Staking::withdraw_unbonded(alice.clone()));
 		assert!(pallet_kms_staking::Ledgers::<Test>::get(account("alice")).is_none());
-		assert_ok!(Rewards::set_restake(alice, true));
+		assert_noop!(Rewards::set_restake(alice, true), Error::<Test>::NotStaker);
 		let before = free("alice");
 		assert_ok!(claim("alice", MAX_CLAIM));
 		// Alone in each period: 6 000 · 4/6, 6 000 · 3/6, then phase 2 (4 007 000 + 6 000
 		// passes the cap) with base (4 072 000 − 4 007 000) / 10 = 6 500, · 2/6.
 		assert_eq!(last_claim(), (0, 3, 4_000 + 3_000 + 2_166, false));
 		assert_eq!(free("alice"), before + 9_166, "no bond to restake onto: paid free");
+		// Gone: Alice keeps no record, and nothing is paid twice.
+		assert!(!NextClaim::<Test>::contains_key(account("alice")));
+		assert!(!Restake::<Test>::contains_key(account("alice")));
+		assert_noop!(claim("alice", MAX_CLAIM), Error::<Test>::NothingToClaim);
 	});
 }
 
