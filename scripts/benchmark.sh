@@ -12,7 +12,17 @@ source scripts/lib.sh
 
 STEPS="${STEPS:-50}"
 REPEAT="${REPEAT:-20}"
-pallets=("${@:-staking}")
+if [ "$#" -gt 0 ]; then
+	pallets=("$@")
+else
+	pallets=(staking policies adjudicator rewards)
+fi
+for pallet in "${pallets[@]}"; do
+	if [ ! -f "pallets/$pallet/src/benchmarking.rs" ]; then
+		echo "no pallet '$pallet' with benchmarks (pallets/*/src/benchmarking.rs)" >&2
+		exit 2
+	fi
+done
 
 step "setup"
 bash scripts/setup.sh
