@@ -125,6 +125,24 @@ pub struct Included {
 	pub events: subxt::extrinsics::ExtrinsicEvents<ChainConfig>,
 }
 
+/// At least what a request price of `price` can have become `blocks` blocks later: the chain
+/// raises it by at most an eighth a block (`Policies::update_request_price`). Past 64 blocks the
+/// bound is far above any price a reader would pay, and stops growing.
+pub fn price_bound(price: Balance, blocks: u32) -> Balance {
+	(0..blocks.min(64)).fold(price, |max, _| max.saturating_add(max / 8 + 1))
+}
+
+impl Included {
+	/// The transaction's first event of type `E`, which the chain must have emitted.
+	pub fn event<E: subxt::events::DecodeAsEvent>(&self) -> Result<E, Error> {
+		let name = core::any::type_name::<E>().rsplit("::").next().unwrap_or("an");
+		self.events
+			.find_first::<E>()
+			.ok_or_else(|| Error::Protocol(format!("no {name} event")))?
+			.map_err(chain)
+	}
+}
+
 /// A policy to create: the owner's keys and the sealed kfrags of its nodes.
 pub struct Policy {
 	/// The owner-chosen id, never reused.
@@ -590,11 +608,7 @@ impl Client {
 		id: PolicyId,
 	) -> Result<(Balance, Included), Error> {
 		let included = self.submit(&runtime::tx().policies().remove_policy(id), owner).await?;
-		let removed = included
-			.events
-			.find_first::<runtime::policies::events::PolicyRemoved>()
-			.ok_or_else(|| Error::Protocol("no PolicyRemoved event".into()))?
-			.map_err(chain)?;
+		let removed = included.event::<runtime::policies::events::PolicyRemoved>()?;
 		Ok((removed.released, included))
 	}
 
@@ -611,6 +625,14 @@ impl Client {
 		Ok(stored.unwrap_or_default().max(floor))
 	}
 
+	/// What a request sent now should accept to pay for its slot: twice the finalized price,
+	/// grown by the most the price can have risen in the blocks since (an eighth a block), so
+	/// that a finality lag does not refuse an honest reader while blocks are full.
+	pub async fn default_max_price(&self) -> Result<Balance, Error> {
+		let lag = self.best_block().await?.saturating_sub(self.finalized_block().await?);
+		Ok(price_bound(self.request_price().await?.saturating_mul(2), lag))
+	}
+
 	/// The most requests a block takes (`Policies::MaxRequestsPerBlock`).
 	pub async fn max_requests_per_block(&self) -> Result<u32, Error> {
 		self.constant(runtime::constants().policies().max_requests_per_block()).await
@@ -622,15 +644,15 @@ impl Client {
 	}
 
 	/// Asks the policy's nodes to re-encrypt `capsules` (standard bytes) for `reader`, paying
-	/// at most twice the request slot's current price ([`Client::request_price`]; it rises
-	/// by at most an eighth a block). Returns the request's id and the block it is in.
+	/// at most [`Client::default_max_price`] for its slot. Returns the request's id and the
+	/// block it is in.
 	pub async fn request_reencryption(
 		&self,
 		reader: &Keypair,
 		policy: PolicyId,
 		capsules: Vec<Vec<u8>>,
 	) -> Result<(RequestId, Included), Error> {
-		let max_price = self.request_price().await?.saturating_mul(2);
+		let max_price = self.default_max_price().await?;
 		self.request_reencryption_within(reader, policy, capsules, max_price).await
 	}
 
@@ -646,11 +668,7 @@ impl Client {
 		let capsules = BoundedVec(capsules.into_iter().map(BoundedVec).collect());
 		let call = runtime::tx().policies().request_reencryption(policy, capsules, max_price);
 		let included = self.submit(&call, reader).await?;
-		let requested = included
-			.events
-			.find_first::<runtime::policies::events::ReencryptionRequested>()
-			.ok_or_else(|| Error::Protocol("no ReencryptionRequested event".into()))?
-			.map_err(chain)?;
+		let requested = included.event::<runtime::policies::events::ReencryptionRequested>()?;
 		Ok((requested.request, included))
 	}
 
@@ -836,11 +854,7 @@ impl Client {
 		let included = self
 			.submit(&runtime::tx().rewards().claim_rewards(up_to_periods), staker)
 			.await?;
-		let claimed = included
-			.events
-			.find_first::<runtime::rewards::events::RewardsClaimed>()
-			.ok_or_else(|| Error::Protocol("no RewardsClaimed event".into()))?
-			.map_err(chain)?;
+		let claimed = included.event::<runtime::rewards::events::RewardsClaimed>()?;
 		Ok((claimed.amount, included))
 	}
 
@@ -909,5 +923,25 @@ impl Acceptance {
 			.map(|(node, why)| format!("{node}: {why}"))
 			.collect::<Vec<_>>()
 			.join(", ")
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::price_bound;
+
+	/// The bound keeps ahead of the chain's rule at its steepest (every block full: an eighth
+	/// more, rounded down), from the floor of 1 mKMS and from other prices.
+	#[test]
+	fn the_price_bound_covers_full_blocks() {
+		for start in [8u128, 1_000_000_000, 123_456_789_012_345] {
+			assert_eq!(price_bound(start, 0), start);
+			let mut chain = start;
+			for blocks in 1..=64u32 {
+				chain += chain / 8;
+				assert!(price_bound(start, blocks) >= chain, "{start} after {blocks} blocks");
+			}
+			assert_eq!(price_bound(start, 1_000), price_bound(start, 64));
+		}
 	}
 }

@@ -68,7 +68,8 @@ pub(super) struct Decrypt {
 	#[arg(long)]
 	no_challenge: bool,
 	/// The most the request may burn for its slot in a block, e.g. `0.01` (KMS). The price
-	/// rises while blocks are full (`kms status` shows it); by default, twice the current one.
+	/// rises while blocks are full (`kms status` shows it); by default, twice the current one
+	/// and what it can have risen since the last finalized block.
 	#[arg(long, value_parser = parse_amount)]
 	max_price: Option<Balance>,
 }
@@ -103,7 +104,7 @@ pub(super) enum Secret {
 		#[arg(long)]
 		no_challenge: bool,
 		/// The most the request may burn for its slot (KMS; by default, twice the current
-		/// price).
+		/// price and what it can have risen since the last finalized block).
 		#[arg(long, value_parser = parse_amount)]
 		max_price: Option<Balance>,
 	},
@@ -259,7 +260,7 @@ async fn retrieve(
 
 	let max_price = match max_price {
 		Some(max) => max,
-		None => client.request_price().await?.saturating_mul(2),
+		None => client.default_max_price().await?,
 	};
 	let requested = client.request_reencryption_within(&me, id, vec![capsule.to_vec()], max_price);
 	let (request, included) = match requested.await {
