@@ -27,7 +27,7 @@ if ! "$plot_env/bin/python" -c 'import matplotlib' 2>/dev/null; then
 fi
 
 step "build kms-node (release, fast-runtime, test-tamper)"
-timed cargo build --locked --release -p kms-node --features "$KMS_DEV_FEATURES"
+timed build_dev
 
 step "run the load benchmark"
 timed cargo bench --locked --workspace --features "$KMS_DEV_FEATURES" --bench load -- \

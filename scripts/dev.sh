@@ -9,9 +9,7 @@ source scripts/lib.sh
 
 step "setup"
 bash scripts/setup.sh
-step "build kms-node (release, fast-runtime, test-tamper) into $CARGO_TARGET_DIR"
-timed cargo build --locked --release -p kms-node --features "$KMS_DEV_FEATURES"
-step "build the kms command line: $CARGO_TARGET_DIR/release/kms"
-timed cargo build --locked --release -p kms-client --bin kms
+step "build kms-node (release, fast-runtime, test-tamper) and kms into $CARGO_TARGET_DIR/release"
+timed build_dev
 step "start the development chain (Ctrl-C stops it)"
 exec "$CARGO_TARGET_DIR/release/kms-node" --dev "$@"

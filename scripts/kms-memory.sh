@@ -15,8 +15,8 @@ if [ ! -x /usr/bin/time ]; then
 	echo "/usr/bin/time not found (Debian package \`time\`)" >&2
 	exit 1
 fi
-step "build kms (release)"
-cargo build --locked --release -p kms-client --bin kms
+step "build kms (release), as scripts/dev.sh does"
+build_dev
 kms="$CARGO_TARGET_DIR/release/kms"
 
 work=$(mktemp -d)

@@ -24,3 +24,39 @@ timed() {
 # their cfrags (inert unless written to the node's offchain storage; never in production
 # builds). One feature set for both, so `dev.sh` and `test.sh` share one build.
 export KMS_DEV_FEATURES="kms-node/fast-runtime,kms-node/test-tamper"
+
+# Builds everything the development chain and the tests run: the node, the `kms` command line
+# and every library, with one feature set. Selecting the whole workspace unifies dependency
+# features exactly as `cargo test --workspace` does, so the tests reuse this build instead of
+# compiling the node's dependencies a second time (and `dev.sh`, `test.sh` and the benchmarks
+# never rebuild each other's binaries).
+build_dev() {
+	cargo build --locked --release --workspace --features "$KMS_DEV_FEATURES"
+}
+
+# Named, timed stages with a summary table at the end (`stage_summary`, from an EXIT trap, so a
+# failed stage is reported too).
+KMS_STAGES=()
+KMS_STAGE=""
+KMS_STAGE_START=0
+KMS_RUN_START=$SECONDS
+stage() { # name, command…
+	KMS_STAGE=$1
+	shift
+	step "$KMS_STAGE"
+	KMS_STAGE_START=$SECONDS
+	"$@"
+	KMS_STAGES+=("$((SECONDS - KMS_STAGE_START))|ok|$KMS_STAGE")
+	KMS_STAGE=""
+}
+stage_summary() {
+	local status=$? row seconds result name
+	[ -n "$KMS_STAGE" ] && KMS_STAGES+=("$((SECONDS - KMS_STAGE_START))|FAILED|$KMS_STAGE")
+	printf '\n\033[1m%8s  %-6s  %s\033[0m\n' seconds result stage >&2
+	for row in "${KMS_STAGES[@]}"; do
+		IFS='|' read -r seconds result name <<<"$row"
+		printf '%8s  %-6s  %s\n' "$seconds" "$result" "$name" >&2
+	done
+	printf '%8s  %-6s  %s\n' "$((SECONDS - KMS_RUN_START))" "$([ "$status" = 0 ] && echo ok || echo FAILED)" "total" >&2
+	return "$status"
+}

@@ -1,18 +1,24 @@
 #!/usr/bin/env bash
-# Idempotent install of the project's test tools into $KMS_CACHE/tools: zepter (feature
-# propagation), taplo (TOML formatting), and a Python environment with umbral-pre's Python
-# bindings and `cryptography` (the interoperability test, scripts/umbral-fixtures.py). Quick
-# when they are in place.
+# Idempotent install of the project's test tools into $KMS_CACHE/tools: cargo-nextest (if the
+# machine has none), zepter (feature propagation), taplo (TOML formatting), and a Python
+# environment with umbral-pre's Python bindings and `cryptography` (the interoperability test,
+# scripts/umbral-fixtures.py). Quick when they are in place.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
 ZEPTER_VERSION=1.88.2
 TAPLO_VERSION=0.7.0
+NEXTEST_VERSION=0.9.143
 # umbral-pre's Python bindings at the version of the Rust crate the chain uses.
 PY_REQUIREMENTS=("umbral-pre==0.11.0" "cryptography==50.0.2")
 
 mkdir -p "$KMS_TOOLS/bin"
+# The test runner of scripts/test.sh; machines usually have it already.
+if ! cargo nextest --version >/dev/null 2>&1; then
+	step "installing cargo-nextest $NEXTEST_VERSION"
+	cargo install --quiet --locked --root "$KMS_TOOLS" --version "$NEXTEST_VERSION" cargo-nextest
+fi
 if ! zepter --version 2>/dev/null | grep -q "$ZEPTER_VERSION"; then
 	step "installing zepter $ZEPTER_VERSION"
 	cargo install --quiet --locked --root "$KMS_TOOLS" --version "$ZEPTER_VERSION" zepter

@@ -40,6 +40,23 @@ fn genesis_of(preset: &str) -> sp_io::TestExternalities {
 	ext
 }
 
+/// Every KMS pallet's invariants hold. Built with `try-runtime`, also every pallet's `try_state`
+/// and upgrade checks through the runtime's `TryRuntime` API, as `try-runtime-cli` runs them on
+/// a live chain's state.
+fn check_invariants() {
+	pallet_kms_adjudicator::Pallet::<Runtime>::do_try_state().expect("adjudicator invariants");
+	pallet_kms_policies::Pallet::<Runtime>::do_try_state().expect("policies invariants");
+	pallet_kms_rewards::Pallet::<Runtime>::do_try_state().expect("rewards invariants");
+	pallet_kms_staking::Pallet::<Runtime>::do_try_state().expect("staking invariants");
+	#[cfg(feature = "try-runtime")]
+	{
+		use frame_try_runtime::{runtime_decl_for_try_runtime::TryRuntimeV1, UpgradeCheckSelect};
+		let (_weight, limit) =
+			<Runtime as TryRuntimeV1<crate::Block>>::on_runtime_upgrade(UpgradeCheckSelect::All);
+		assert_eq!(limit, crate::configs::RuntimeBlockWeights::get().max_block);
+	}
+}
+
 #[test]
 fn presets_are_listed_and_unknown_ones_are_not() {
 	let names = genesis_config_presets::preset_names();
@@ -194,7 +211,7 @@ fn development_nodes_are_staked_and_registered_with_their_derived_keys() {
 				ENDOWMENT - crate::genesis_config_presets::GENESIS_STAKE
 			);
 		}
-		pallet_kms_staking::Pallet::<Runtime>::do_try_state().expect("staking invariants");
+		check_invariants();
 	});
 }
 
@@ -390,9 +407,7 @@ fn a_policy_serves_and_judges_python_made_umbral_objects() {
 		assert_eq!(crate::Staking::stake_of(&alice.to_account_id()), stake - BasePenalty::get());
 		assert_eq!(Balances::free_balance(bob.to_account_id()), bob_free + BasePenalty::get() / 2);
 
-		pallet_kms_adjudicator::Pallet::<Runtime>::do_try_state().expect("adjudicator invariants");
-		pallet_kms_policies::Pallet::<Runtime>::do_try_state().expect("policies invariants");
-		pallet_kms_staking::Pallet::<Runtime>::do_try_state().expect("staking invariants");
+		check_invariants();
 	});
 }
 
@@ -424,7 +439,7 @@ fn a_serving_development_node_earns_phase_one_rewards() {
 		let expected = imax * (365 + ledger.lock_periods.min(365)) as u128 / 730;
 		assert_eq!(Balances::balance(&alice) - before, expected);
 		assert_eq!((pending.amount, pending.from, pending.to), (expected, 0, 1));
-		pallet_kms_rewards::Pallet::<Runtime>::do_try_state().expect("rewards invariants");
+		check_invariants();
 	});
 }
 
@@ -473,5 +488,24 @@ fn fees_rise_while_blocks_are_congested_and_settle_back() {
 			run_block(frame_support::weights::Weight::zero());
 		}
 		assert_eq!(NextFeeMultiplier::<Runtime>::get(), Multiplier::one());
+	});
+}
+
+/// The `TryRuntime` API fails, as `try-runtime-cli` needs it to, when a pallet's invariant is
+/// broken: here Staking's total of active stake no longer matches its ledgers.
+#[cfg(feature = "try-runtime")]
+#[test]
+fn try_runtime_api_fails_on_a_broken_invariant() {
+	use frame_try_runtime::{runtime_decl_for_try_runtime::TryRuntimeV1, UpgradeCheckSelect};
+	genesis_of(DEV_RUNTIME_PRESET).execute_with(|| {
+		System::set_block_number(1);
+		check_invariants();
+		pallet_kms_staking::TotalActive::<Runtime>::mutate(|total| *total += 1);
+		let checked = std::panic::catch_unwind(|| {
+			<Runtime as TryRuntimeV1<crate::Block>>::on_runtime_upgrade(
+				UpgradeCheckSelect::TryState,
+			)
+		});
+		assert!(checked.is_err(), "a broken TotalActive passed try_state");
 	});
 }

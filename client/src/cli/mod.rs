@@ -1,4 +1,4 @@
-//! The `kms` command line: every role's operations over [`Client`](crate::Client), the
+//! The `kms` command line: every role's operations over [`Client`], the
 //! [`keyring`](crate::keyring) and the [`stream`](crate::stream) format.
 //!
 //! Conventions: errors go to stderr with what to do next and a meaningful [exit code](Exit);

@@ -1690,7 +1690,7 @@ impl<T: Config> Pallet<T> {
 	/// The storage deposit of `policy`: `DepositPerByte` for each byte it may keep: its record
 	/// at its largest but for its label and conditions as they are (they never change), its
 	/// deposit's and its owner index's entries, what each node adds while it is live
-	/// ([`Self::bytes_per_node`]), and its id's retirement ([`Self::RETIRED_BYTES`]). It
+	/// (`bytes_per_node`), and its id's retirement ([`Self::RETIRED_BYTES`]). It
 	/// changes with the number of nodes only, at rotations (a declining node leaves it as it
 	/// is).
 	pub fn policy_deposit(policy: &PolicyOf<T>) -> BalanceOf<T> {
