@@ -6,7 +6,7 @@
 //! ```
 //! e.g. `any(requester-is(5FHne…), all(min-balance(100), not-after(90000)))`. Several
 //! conditions given together must all hold. The chain stores the tree flat in prefix order
-//! (`All(n)`/`Any(n)` followed by their `n` subtrees, `Not` by one); [`parse`] produces
+//! (`All { count }`/`Any { count }` followed by their `count` subtrees, `Not` by one); [`parse`] produces
 //! that form and [`render`] reads it back.
 
 use crate::{
@@ -32,7 +32,7 @@ pub fn parse(expressions: &[String]) -> Result<Vec<Condition>, String> {
 	let mut flat = Vec::new();
 	if expressions.len() > 1 {
 		let count = u8::try_from(expressions.len()).map_err(|_| "too many conditions")?;
-		flat.push(Condition::All(count));
+		flat.push(Condition::All { count });
 	}
 	for expression in expressions {
 		let mut parser = Parser { text: expression, at: 0, depth: 0 };
@@ -128,10 +128,10 @@ impl Parser<'_> {
 		let name = self.word()?.to_ascii_lowercase();
 		self.eat('(')?;
 		match name.as_str() {
-			"not-before" => out.push(Condition::NotBefore(self.block()?)),
-			"not-after" => out.push(Condition::NotAfter(self.block()?)),
-			"requester-is" => out.push(Condition::RequesterIs(self.account()?)),
-			"min-balance" => out.push(Condition::MinBalance(self.amount()?)),
+			"not-before" => out.push(Condition::NotBefore { block: self.block()? }),
+			"not-after" => out.push(Condition::NotAfter { block: self.block()? }),
+			"requester-is" => out.push(Condition::RequesterIs { account: self.account()? }),
+			"min-balance" => out.push(Condition::MinBalance { amount: self.amount()? }),
 			"pay-per-access" => {
 				let to = self.account()?;
 				self.eat(',')?;
@@ -143,7 +143,7 @@ impl Parser<'_> {
 			},
 			"all" | "any" => {
 				let at = out.len();
-				out.push(Condition::All(0));
+				out.push(Condition::All { count: 0 });
 				let mut count = 0usize;
 				loop {
 					self.condition(out)?;
@@ -157,9 +157,9 @@ impl Parser<'_> {
 					return Err(self.error("more than 255 alternatives"));
 				}
 				out[at] = if name == "all" {
-					Condition::All(count as u8)
+					Condition::All { count: count as u8 }
 				} else {
-					Condition::Any(count as u8)
+					Condition::Any { count: count as u8 }
 				};
 			},
 			other => {
@@ -194,10 +194,10 @@ fn render_one(flat: &[Condition], at: &mut usize, out: &mut String) {
 	};
 	*at += 1;
 	match condition {
-		Condition::NotBefore(block) => out.push_str(&format!("not-before({block})")),
-		Condition::NotAfter(block) => out.push_str(&format!("not-after({block})")),
-		Condition::RequesterIs(who) => out.push_str(&format!("requester-is({who})")),
-		Condition::MinBalance(amount) => out
+		Condition::NotBefore { block } => out.push_str(&format!("not-before({block})")),
+		Condition::NotAfter { block } => out.push_str(&format!("not-after({block})")),
+		Condition::RequesterIs { account: who } => out.push_str(&format!("requester-is({who})")),
+		Condition::MinBalance { amount } => out
 			.push_str(&format!("min-balance({})", format_amount(*amount).trim_end_matches(" KMS"))),
 		Condition::PayPerAccess { to, amount } => out.push_str(&format!(
 			"pay-per-access({to}, {})",
@@ -208,8 +208,8 @@ fn render_one(flat: &[Condition], at: &mut usize, out: &mut String) {
 			render_one(flat, at, out);
 			out.push(')');
 		},
-		Condition::All(n) | Condition::Any(n) => {
-			out.push_str(if matches!(condition, Condition::All(_)) { "all(" } else { "any(" });
+		Condition::All { count: n } | Condition::Any { count: n } => {
+			out.push_str(if matches!(condition, Condition::All { .. }) { "all(" } else { "any(" });
 			for i in 0..*n {
 				if i > 0 {
 					out.push_str(", ");
@@ -241,14 +241,14 @@ mod tests {
 		assert_eq!(
 			flat,
 			vec![
-				Condition::All(2),
-				Condition::Any(2),
-				Condition::RequesterIs(a),
-				Condition::All(2),
-				Condition::MinBalance(100 * UNIT),
+				Condition::All { count: 2 },
+				Condition::Any { count: 2 },
+				Condition::RequesterIs { account: a },
+				Condition::All { count: 2 },
+				Condition::MinBalance { amount: 100 * UNIT },
 				Condition::Not,
-				Condition::NotAfter(90),
-				Condition::NotBefore(5),
+				Condition::NotAfter { block: 90 },
+				Condition::NotBefore { block: 5 },
 			]
 		);
 		let text = render(&flat);

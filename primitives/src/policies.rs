@@ -200,21 +200,33 @@ pub struct PolicyKeys {
 	pub receiving: UmbralPublicKey,
 }
 
-/// One node of a condition tree. A tree is stored flat, in prefix order: `All(n)` and
-/// `Any(n)` apply to the `n` subtrees that follow, `Not` to the one that follows; the other
+/// One node of a condition tree. A tree is stored flat, in prefix order: `All { count }` and
+/// `Any { count }` apply to the `count` subtrees that follow, `Not` to the one that follows; the other
 /// variants are leaves. An empty tree always holds.
 #[derive(
 	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug,
 )]
 pub enum Condition<AccountId, Balance, BlockNumber> {
-	/// Holds from block `0` on.
-	NotBefore(BlockNumber),
-	/// Holds through block `0`.
-	NotAfter(BlockNumber),
-	/// Holds when the requester is `0`.
-	RequesterIs(AccountId),
-	/// Holds when the requester's free balance is at least `0`.
-	MinBalance(Balance),
+	/// Holds from `block` on.
+	NotBefore {
+		/// The first block at which it holds.
+		block: BlockNumber,
+	},
+	/// Holds through `block`.
+	NotAfter {
+		/// The last block at which it holds.
+		block: BlockNumber,
+	},
+	/// Holds when the requester is `account`.
+	RequesterIs {
+		/// The one requester it admits.
+		account: AccountId,
+	},
+	/// Holds when the requester's free balance is at least `amount`.
+	MinBalance {
+		/// The smallest free balance it admits.
+		amount: Balance,
+	},
 	/// Holds when the requester can pay `amount` to `to`; the payment is made by the request.
 	/// Only allowed where it is certain to be evaluated: not under `Any` or `Not`.
 	PayPerAccess {
@@ -223,10 +235,16 @@ pub enum Condition<AccountId, Balance, BlockNumber> {
 		/// How much, per request.
 		amount: Balance,
 	},
-	/// Holds when all of the next `0` subtrees hold (at least one).
-	All(u8),
-	/// Holds when any of the next `0` subtrees holds (at least one).
-	Any(u8),
+	/// Holds when all of the next `count` subtrees hold.
+	All {
+		/// How many subtrees follow (at least one).
+		count: u8,
+	},
+	/// Holds when any of the next `count` subtrees holds.
+	Any {
+		/// How many subtrees follow (at least one).
+		count: u8,
+	},
 	/// Holds when the next subtree does not.
 	Not,
 }

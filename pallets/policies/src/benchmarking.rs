@@ -65,12 +65,12 @@ fn grants<T: Config>(nodes: &[T::AccountId]) -> GrantsOf<T> {
 		.expect("at most MaxNodes")
 }
 
-/// A condition tree of `size` nodes: `All(size − 1)` over payments (the most costly leaves to
+/// A condition tree of `size` nodes: `All { count: size − 1 }` over payments (the most costly leaves to
 /// evaluate and settle) to existing accounts, distinct for each `salt`, or empty.
 fn conditions<T: Config>(size: u32, salt: u32) -> ConditionsOf<T> {
 	let mut tree = Vec::new();
 	if size > 0 {
-		tree.push(Condition::All(size.saturating_sub(1).min(255) as u8));
+		tree.push(Condition::All { count: size.saturating_sub(1).min(255) as u8 });
 		for i in 1..size {
 			// Existing (so that payments to them succeed), and no more: funding every payee
 			// as `funded` does would overflow the issuance.
@@ -80,8 +80,8 @@ fn conditions<T: Config>(size: u32, salt: u32) -> ConditionsOf<T> {
 		}
 	}
 	if size == 1 {
-		// `All(0)` is malformed; one leaf alone.
-		tree = alloc::vec![Condition::NotBefore(Zero::zero())];
+		// `All { count: 0 }` is malformed; one leaf alone.
+		tree = alloc::vec![Condition::NotBefore { block: Zero::zero() }];
 	}
 	tree.try_into().expect("at most MaxConditionNodes")
 }

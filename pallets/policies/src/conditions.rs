@@ -1,7 +1,7 @@
 //! Conditions on requesters (`PROTOCOL.md`, "Policies"): a tree stored flat in prefix order,
 //! checked for shape when a policy is created and evaluated for every request.
 //!
-//! `All(n)` and `Any(n)` take the next `n` subtrees, `Not` the next one. A `PayPerAccess`
+//! `All { count }` and `Any { count }` take the next `count` subtrees, `Not` the next one. A `PayPerAccess`
 //! leaf may not sit under `Any` or `Not`: every payment of a tree that holds is then certain
 //! to be due, and the request makes all of them.
 
@@ -37,8 +37,8 @@ fn subtree_end<T: Config>(
 	}
 	let node = conditions.get(index).ok_or(Error::<T>::MalformedConditions)?;
 	let (children, conditional) = match node {
-		Condition::All(n) => (*n, conditional),
-		Condition::Any(n) => (*n, true),
+		Condition::All { count: n } => (*n, conditional),
+		Condition::Any { count: n } => (*n, true),
 		Condition::Not => (1, true),
 		Condition::PayPerAccess { .. } if conditional => {
 			return Err(Error::<T>::ConditionalPayment)
@@ -101,17 +101,17 @@ fn eval<T: Config>(
 	};
 	let holds = |ok: bool, reason: AccessDenied| if ok { Ok(()) } else { Err(reason) };
 	match node {
-		Condition::NotBefore(block) => (next, holds(now >= *block, AccessDenied::TooEarly)),
-		Condition::NotAfter(block) => (next, holds(now <= *block, AccessDenied::TooLate)),
-		Condition::RequesterIs(who) => {
+		Condition::NotBefore { block } => (next, holds(now >= *block, AccessDenied::TooEarly)),
+		Condition::NotAfter { block } => (next, holds(now <= *block, AccessDenied::TooLate)),
+		Condition::RequesterIs { account: who } => {
 			(next, holds(who == requester, AccessDenied::WrongRequester))
 		},
-		Condition::MinBalance(amount) => {
+		Condition::MinBalance { amount } => {
 			(next, holds(asset::free::<T>(requester) >= *amount, AccessDenied::BalanceTooLow))
 		},
 		// Affordability of all payments together is checked once the tree holds.
 		Condition::PayPerAccess { .. } => (next, Ok(())),
-		Condition::All(n) => {
+		Condition::All { count: n } => {
 			let mut cursor = next;
 			let mut verdict = Ok(());
 			for _ in 0..*n {
@@ -123,7 +123,7 @@ fn eval<T: Config>(
 			}
 			(cursor, verdict)
 		},
-		Condition::Any(n) => {
+		Condition::Any { count: n } => {
 			let mut cursor = next;
 			let mut any = false;
 			for _ in 0..*n {

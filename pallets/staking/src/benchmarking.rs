@@ -1,14 +1,18 @@
 //! Benchmarks of the Staking pallet (v2). Each bench sets up its worst case, said in its doc.
 
 use super::*;
-use crate::Pallet as Staking;
+use crate::{ledger::Ledger, Pallet as Staking};
 use frame_benchmarking::v2::*;
 use frame_support::traits::{
 	fungible::{Inspect, Mutate},
 	Authorize,
 };
 use frame_system::RawOrigin;
-use sp_runtime::traits::Bounded;
+use kms_primitives::staking::NodeStaking as _;
+use sp_runtime::{
+	traits::{Bounded, IdentifyAccount as _, Saturating as _},
+	RuntimeAppPublic as _,
+};
 
 /// A staker funded with plenty.
 fn funded<T: Config>(name: &'static str, index: u32) -> T::AccountId {
@@ -97,11 +101,9 @@ fn unlocked_with_chunks<T: Config>(index: u32) -> T::AccountId {
 
 /// Unlocks `staker`'s ledger and unbonds `MinStake` into all but one chunk.
 fn add_chunks<T: Config>(staker: &T::AccountId) {
-	Ledgers::<T>::mutate(staker, |ledger| {
-		if let Some(ledger) = ledger.as_mut() {
-			ledger.lock_periods = 0;
-		}
-	});
+	if let Some(mut ledger) = Ledger::<T>::get(staker) {
+		ledger.set_lock_periods(0);
+	}
 	for period in 0..T::MaxUnlockingChunks::get().saturating_sub(1) {
 		frame_system::Pallet::<T>::set_block_number(
 			T::PeriodLength::get().saturating_mul(period.into()),
@@ -170,11 +172,9 @@ mod benchmarks {
 	#[benchmark]
 	fn withdraw_unbonded() {
 		let staker = bonded::<T>(0, T::MinLockPeriods::get());
-		Ledgers::<T>::mutate(&staker, |ledger| {
-			if let Some(ledger) = ledger.as_mut() {
-				ledger.lock_periods = 0;
-			}
-		});
+		if let Some(mut ledger) = Ledger::<T>::get(&staker) {
+			ledger.set_lock_periods(0);
+		}
 		let chunks = T::MaxUnlockingChunks::get();
 		let active = Ledgers::<T>::get(&staker).map(|l| l.active).unwrap_or_default();
 		for period in 0..chunks {
@@ -304,11 +304,9 @@ mod benchmarks {
 	/// current period.
 	fn signed_heartbeat<T: Config>() -> (HeartbeatOf<T>, T::Signature) {
 		let staker = bonded::<T>(0, T::MaxLockPeriods::get());
-		Ledgers::<T>::mutate(&staker, |ledger| {
-			if let Some(ledger) = ledger.as_mut() {
-				ledger.wind_down = true;
-			}
-		});
+		if let Some(mut ledger) = Ledger::<T>::get(&staker) {
+			ledger.set_wind_down(true);
+		}
 		let public = operator_key::<T>();
 		let operator = public.clone().into_account();
 		Staking::<T>::do_register_node(&staker, operator, umbral_key_for(3), Zero::zero(), None)

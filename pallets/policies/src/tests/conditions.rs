@@ -39,7 +39,7 @@ fn no_conditions_let_anyone_in() {
 #[test]
 fn time_windows() {
 	ExtBuilder::build_and_execute(|| {
-		let grant = verdict(vec![All(2), NotBefore(5), NotAfter(7)]);
+		let grant = verdict(vec![All { count: 2 }, NotBefore { block: 5 }, NotAfter { block: 7 }]);
 		agree(&grant, "bob", Err(AccessDenied::TooEarly));
 		run_to_block(5);
 		agree(&grant, "bob", Ok(()));
@@ -53,7 +53,11 @@ fn time_windows() {
 #[test]
 fn requester_and_balance() {
 	ExtBuilder::build_and_execute(|| {
-		let grant = verdict(vec![Any(2), RequesterIs(account("bob")), MinBalance(FUNDS)]);
+		let grant = verdict(vec![
+			Any { count: 2 },
+			RequesterIs { account: account("bob") },
+			MinBalance { amount: FUNDS },
+		]);
 		agree(&grant, "bob", Ok(()));
 		// Carol has exactly FUNDS.
 		agree(&grant, "carol", Ok(()));
@@ -65,11 +69,11 @@ fn requester_and_balance() {
 		agree(&grant, "carol", Err(AccessDenied::NoAlternativeHolds));
 	});
 	ExtBuilder::build_and_execute(|| {
-		let grant = verdict(vec![RequesterIs(account("bob"))]);
+		let grant = verdict(vec![RequesterIs { account: account("bob") }]);
 		agree(&grant, "carol", Err(AccessDenied::WrongRequester));
 	});
 	ExtBuilder::build_and_execute(|| {
-		let grant = verdict(vec![MinBalance(FUNDS + 1)]);
+		let grant = verdict(vec![MinBalance { amount: FUNDS + 1 }]);
 		agree(&grant, "bob", Err(AccessDenied::BalanceTooLow));
 	});
 }
@@ -77,7 +81,7 @@ fn requester_and_balance() {
 #[test]
 fn negation() {
 	ExtBuilder::build_and_execute(|| {
-		let grant = verdict(vec![Not, RequesterIs(account("carol"))]);
+		let grant = verdict(vec![Not, RequesterIs { account: account("carol") }]);
 		agree(&grant, "bob", Ok(()));
 		agree(&grant, "carol", Err(AccessDenied::NegationHolds));
 	});
@@ -86,8 +90,13 @@ fn negation() {
 #[test]
 fn the_first_failing_condition_of_all_is_reported() {
 	ExtBuilder::build_and_execute(|| {
-		let grant =
-			verdict(vec![All(3), RequesterIs(account("bob")), Not, NotAfter(50), NotBefore(80)]);
+		let grant = verdict(vec![
+			All { count: 3 },
+			RequesterIs { account: account("bob") },
+			Not,
+			NotAfter { block: 50 },
+			NotBefore { block: 80 },
+		]);
 		agree(&grant, "carol", Err(AccessDenied::WrongRequester));
 		agree(&grant, "bob", Err(AccessDenied::NegationHolds));
 	});
@@ -97,10 +106,10 @@ fn the_first_failing_condition_of_all_is_reported() {
 fn pay_per_access_pays_the_recipient_on_each_fulfilled_request() {
 	ExtBuilder::build_and_execute(|| {
 		let grant = verdict(vec![
-			All(3),
+			All { count: 3 },
 			PayPerAccess { to: account("alice"), amount: 7 },
 			PayPerAccess { to: account("carol"), amount: 3 },
-			NotBefore(0),
+			NotBefore { block: 0 },
 		]);
 		let (alice, bob, carol) = (free("alice"), free("bob"), free("carol"));
 		agree(&grant, "bob", Ok(()));

@@ -251,7 +251,7 @@ fn a_policy_cannot_be_cloned_from_its_envelopes() {
 		KmsPolicies::revoke_policy(RuntimeOrigin::signed(account("alice")), P1).unwrap();
 		let later = grant.sign("alice", P2, 2, 30, &Default::default(), &nodes);
 		assert_noop!(create("alice", P2, 40, vec![], later), Error::<Test>::GrantNotSigned);
-		let bob_only = vec![Condition::RequesterIs(account("bob"))];
+		let bob_only = vec![Condition::RequesterIs { account: account("bob") }];
 		assert_noop!(create("alice", P2, 30, bob_only, later), Error::<Test>::GrantNotSigned);
 		// Bob's own signer is not the policy's verifying key.
 		let bobs = Grant::new().sign("bob", P2, 2, 30, &Default::default(), &nodes);
@@ -338,14 +338,23 @@ fn condition_trees_are_checked_at_creation() {
 	ExtBuilder::build_and_execute(|| {
 		let pay = PayPerAccess { to: account("alice"), amount: 5 };
 		let cases: Vec<(Vec<Condition<AccountId, Balance, u64>>, Error<Test>)> = vec![
-			(vec![All(0)], Error::<Test>::MalformedConditions),
-			(vec![All(2), NotBefore(1)], Error::<Test>::MalformedConditions),
-			(vec![NotBefore(1), NotAfter(5)], Error::<Test>::MalformedConditions),
+			(vec![All { count: 0 }], Error::<Test>::MalformedConditions),
+			(vec![All { count: 2 }, NotBefore { block: 1 }], Error::<Test>::MalformedConditions),
+			(
+				vec![NotBefore { block: 1 }, NotAfter { block: 5 }],
+				Error::<Test>::MalformedConditions,
+			),
 			(vec![Not], Error::<Test>::MalformedConditions),
-			(vec![Not, Not, Not, NotBefore(1)], Error::<Test>::ConditionsTooDeep),
-			(vec![Any(2), pay.clone(), NotBefore(1)], Error::<Test>::ConditionalPayment),
+			(vec![Not, Not, Not, NotBefore { block: 1 }], Error::<Test>::ConditionsTooDeep),
+			(
+				vec![Any { count: 2 }, pay.clone(), NotBefore { block: 1 }],
+				Error::<Test>::ConditionalPayment,
+			),
 			(vec![Not, pay.clone()], Error::<Test>::ConditionalPayment),
-			(vec![Any(1), All(1), pay.clone()], Error::<Test>::ConditionalPayment),
+			(
+				vec![Any { count: 1 }, All { count: 1 }, pay.clone()],
+				Error::<Test>::ConditionalPayment,
+			),
 		];
 		for (conditions, error) in cases {
 			assert_noop!(
@@ -355,9 +364,14 @@ fn condition_trees_are_checked_at_creation() {
 			);
 		}
 		// At the depth limit, and a payment under `All`.
-		NewPolicy { conditions: vec![Not, Not, NotBefore(1)], ..Default::default() }.create();
-		NewPolicy { id: P2, conditions: vec![All(2), pay, NotAfter(100)], ..Default::default() }
+		NewPolicy { conditions: vec![Not, Not, NotBefore { block: 1 }], ..Default::default() }
 			.create();
+		NewPolicy {
+			id: P2,
+			conditions: vec![All { count: 2 }, pay, NotAfter { block: 100 }],
+			..Default::default()
+		}
+		.create();
 	});
 }
 

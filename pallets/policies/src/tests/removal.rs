@@ -49,7 +49,7 @@ fn a_policy_holds_a_deposit_that_follows_its_nodes() {
 		assert!(deposit_for(P1) > three);
 		assert_eq!(deposits_of("alice"), deposit_for(P1));
 		// The label and conditions count: a longer tree costs more.
-		let conditions = vec![Condition::NotBefore(0)];
+		let conditions = vec![Condition::NotBefore { block: 0 }];
 		NewPolicy { id: P2, conditions, ..Default::default() }.create();
 		assert!(deposit_for(P2) > three);
 	});

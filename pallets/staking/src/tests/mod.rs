@@ -3,6 +3,7 @@
 
 mod bonding;
 mod heartbeat;
+mod invariants;
 mod nodes;
 mod slashing;
 
@@ -12,6 +13,7 @@ use crate::{
 	*,
 };
 use frame_support::{assert_noop, assert_ok};
+use kms_primitives::staking::NodeStaking;
 use sp_core::Pair;
 
 /// The operator of `staker` in the tests: `<staker>-op`.
@@ -79,5 +81,5 @@ fn serve_through(node: &str, operator: &str, last: Period) {
 /// Ends `who`'s lock, as if it had served all of it with wind-down on (that path is tested in
 /// `bonding.rs`), so that tests of what follows need not serve every period.
 fn end_lock(who: &AccountId) {
-	Ledgers::<Test>::mutate(who, |ledger| ledger.as_mut().expect("bonded").lock_periods = 0);
+	crate::ledger::Ledger::<Test>::require(who).expect("bonded").set_lock_periods(0);
 }

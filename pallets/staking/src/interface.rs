@@ -1,0 +1,139 @@
+//! What the other protocol pallets see of staking: [`NodeStaking`], implemented by the pallet.
+
+use crate::{
+	BalanceOf, Config, CreditOf, Event, KeyOwners, Ledgers, Nodes, OldestServicePeriod, Operators,
+	Pallet, Service,
+};
+use alloc::vec::Vec;
+use frame_support::traits::Get;
+use frame_system::pallet_prelude::BlockNumberFor;
+use kms_primitives::staking::{
+	KeyVersion, NodeStaking, Period, ServiceObserver as _, UmbralPublicKey,
+};
+use sp_runtime::{
+	traits::{SaturatedConversion, Saturating, UniqueSaturatedInto},
+	DispatchResult,
+};
+
+impl<T: Config> NodeStaking<T::AccountId, BalanceOf<T>> for Pallet<T> {
+	type Credit = CreditOf<T>;
+
+	fn current_period() -> Period {
+		Pallet::<T>::current_period()
+	}
+
+	fn period_of(block: u64) -> Period {
+		Pallet::<T>::period_of(block.saturated_into())
+	}
+
+	fn period_start(period: Period) -> u64 {
+		BlockNumberFor::<T>::from(period)
+			.saturating_mul(T::PeriodLength::get())
+			.unique_saturated_into()
+	}
+
+	fn is_serving(node: &T::AccountId, period: Period) -> bool {
+		Service::<T>::get(period, node).served()
+	}
+
+	fn record_missed_deadline(node: &T::AccountId, period: Period) {
+		if period < OldestServicePeriod::<T>::get() {
+			return;
+		}
+		Service::<T>::mutate(period, node, |record| {
+			record.missed_deadlines.saturating_inc();
+		});
+		T::ServiceObserver::missed(node, period);
+		Self::deposit_event(Event::DeadlineMissed { node: node.clone(), period });
+	}
+
+	fn stake_of(node: &T::AccountId) -> BalanceOf<T> {
+		Ledgers::<T>::get(node).map(|ledger| ledger.active).unwrap_or_default()
+	}
+
+	fn held_stake(node: &T::AccountId) -> BalanceOf<T> {
+		Ledgers::<T>::get(node).map(|ledger| ledger.held()).unwrap_or_default()
+	}
+
+	fn locked_until(node: &T::AccountId) -> Option<Period> {
+		Ledgers::<T>::get(node)
+			.map(|ledger| Self::current_period().saturating_add(ledger.lock_periods))
+	}
+
+	fn node_key(node: &T::AccountId, version: KeyVersion) -> Option<UmbralPublicKey> {
+		Nodes::<T>::get(node)?.key(version)
+	}
+
+	fn current_key_version(node: &T::AccountId) -> Option<KeyVersion> {
+		Nodes::<T>::get(node).map(|info| info.current_key_version())
+	}
+
+	fn operator_of(node: &T::AccountId) -> Option<T::AccountId> {
+		Nodes::<T>::get(node).map(|info| info.operator)
+	}
+
+	fn node_of_operator(operator: &T::AccountId) -> Option<T::AccountId> {
+		Operators::<T>::get(operator)
+	}
+
+	fn node_of_key(key: &UmbralPublicKey) -> Option<T::AccountId> {
+		KeyOwners::<T>::get(key)
+	}
+
+	fn min_fee_rate(node: &T::AccountId) -> Option<BalanceOf<T>> {
+		Nodes::<T>::get(node).map(|info| info.min_fee_rate)
+	}
+
+	fn is_eligible(node: &T::AccountId, end_period: Period) -> bool {
+		Nodes::<T>::contains_key(node)
+			&& Self::stake_of(node) >= T::MinStake::get()
+			&& Self::locked_until(node).is_some_and(|until| until >= end_period)
+			&& Self::serving_now(node)
+	}
+
+	fn eligible_nodes(end_period: Period) -> Vec<(T::AccountId, BalanceOf<T>)> {
+		Nodes::<T>::iter_keys()
+			.take(T::MaxNodes::get() as usize)
+			.filter(|node| Self::is_eligible(node, end_period))
+			.map(|node| {
+				let stake = Self::stake_of(&node);
+				(node, stake)
+			})
+			.collect()
+	}
+
+	fn slash(node: &T::AccountId, amount: BalanceOf<T>) -> CreditOf<T> {
+		Self::do_slash(node, amount)
+	}
+
+	fn bond_extra(staker: &T::AccountId, amount: BalanceOf<T>) -> DispatchResult {
+		Self::do_bond_extra(staker, amount)
+	}
+
+	#[cfg(feature = "runtime-benchmarks")]
+	fn register_for_benchmark(node: &T::AccountId, operator: &T::AccountId, key: UmbralPublicKey) {
+		use frame_support::traits::fungible::{Inspect as _, Mutate as _};
+		let stake = T::MinStake::get().saturating_mul(10u32.into());
+		T::Currency::set_balance(
+			node,
+			stake.saturating_mul(2u32.into()).saturating_add(T::Currency::minimum_balance()),
+		);
+		if let Err(error) = Self::do_bond(node, stake, T::MaxLockPeriods::get())
+			.and_then(|()| Self::do_register_node(node, operator.clone(), key, 0u32.into(), None))
+		{
+			frame_support::defensive!("benchmark node registration fails", error);
+		}
+	}
+
+	#[cfg(feature = "runtime-benchmarks")]
+	fn serve_for_benchmark(node: &T::AccountId, period: Period) {
+		Service::<T>::insert(
+			period,
+			node,
+			crate::ServiceRecord { heartbeat: true, missed_deadlines: 0 },
+		);
+		if let Some(ledger) = Ledgers::<T>::get(node) {
+			T::ServiceObserver::served(node, period, ledger.active, ledger.lock_periods);
+		}
+	}
+}
