@@ -159,7 +159,7 @@ pub struct Policy {
 	pub threshold: u32,
 	/// Each node with its key version and its sealed kfrag.
 	pub nodes: Vec<(AccountId, u32, SealedKFrag)>,
-	/// The last block of the policy.
+	/// The first block after the policy: it serves through `end - 1`.
 	pub end: BlockNumber,
 	/// The fee per node and period.
 	pub fee_rate: Balance,
@@ -185,11 +185,29 @@ fn grants(nodes: Vec<(AccountId, u32, SealedKFrag)>) -> Vec<NodeGrant<AccountId>
 		.collect()
 }
 
+/// The host of `url` if it is plain `ws://` (or `http://`) to a host other than this machine:
+/// everything sent there, signed transactions and what is read back included, crosses the
+/// network unencrypted and unauthenticated, so anyone on the path can read or change it.
+/// Loopback (`localhost`, `127.0.0.0/8`, `::1`) is not such a host.
+pub fn insecure_remote_host(url: &str) -> Option<&str> {
+	let rest = url.strip_prefix("ws://").or_else(|| url.strip_prefix("http://"))?;
+	let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+	let authority = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+	let host = match authority.strip_prefix('[') {
+		Some(bracketed) => bracketed.split_once(']').map_or(bracketed, |(host, _)| host),
+		None => authority.split(':').next().unwrap_or_default(),
+	};
+	let loopback = host.eq_ignore_ascii_case("localhost")
+		|| host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+	(!loopback).then_some(host)
+}
+
 /// The answers to a request, each node with one cfrag per capsule.
 pub type Answers = Vec<(AccountId, Vec<Vec<u8>>)>;
 
 impl Client {
-	/// Connects to the node at `url` (`ws://` or `wss://`).
+	/// Connects to the node at `url` (`ws://` or `wss://`). Plain `ws://` to another machine
+	/// works, but see [`insecure_remote_host`].
 	pub async fn connect(url: &str) -> Result<Self, Error> {
 		let rpc = RpcClient::from_insecure_url(url).await.map_err(rpc)?;
 		let api = OnlineClient::<ChainConfig>::from_rpc_client(rpc.clone()).await.map_err(chain)?;
@@ -527,8 +545,8 @@ impl Client {
 			.await
 	}
 
-	/// Up to `count` eligible nodes through `end`, drawn with probability proportional to
-	/// stake from `seed`.
+	/// Up to `count` nodes eligible for a policy ending at `end` (its first block after),
+	/// drawn with probability proportional to stake from `seed`.
 	pub async fn sample_nodes(
 		&self,
 		count: u32,
@@ -928,7 +946,33 @@ impl Acceptance {
 
 #[cfg(test)]
 mod tests {
-	use super::price_bound;
+	use super::{insecure_remote_host, price_bound};
+
+	#[test]
+	fn plain_ws_to_another_machine_is_insecure_and_loopback_is_not() {
+		for url in [
+			"ws://127.0.0.1:9944",
+			"ws://127.8.0.1",
+			"ws://localhost:9944/",
+			"ws://LOCALHOST",
+			"ws://[::1]:9944",
+			"http://127.0.0.1:9933",
+			"wss://node.example.com",
+			"wss://10.0.0.2:443",
+		] {
+			assert_eq!(insecure_remote_host(url), None, "{url}");
+		}
+		for (url, host) in [
+			("ws://10.0.0.2:9944", "10.0.0.2"),
+			("ws://node.example.com", "node.example.com"),
+			("ws://user@node.example.com:9944/path", "node.example.com"),
+			("ws://[2001:db8::1]:9944", "2001:db8::1"),
+			("ws://127.0.0.1.example.com", "127.0.0.1.example.com"),
+			("http://192.168.1.4:9933", "192.168.1.4"),
+		] {
+			assert_eq!(insecure_remote_host(url), Some(host), "{url}");
+		}
+	}
 
 	/// The bound keeps ahead of the chain's rule at its steepest (every block full: an eighth
 	/// more, rounded down), from the floor of 1 mKMS and from other prices.

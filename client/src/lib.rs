@@ -29,7 +29,8 @@ pub mod umbral;
 pub mod units;
 
 pub use chain::{
-	prove_node_keys, Acceptance, Answers, Client, Included, NodeKeysProof, Policy, PolicyRecord,
+	insecure_remote_host, prove_node_keys, Acceptance, Answers, Client, Included, NodeKeysProof,
+	Policy, PolicyRecord,
 };
 pub use error::Error;
 pub use subxt_signer::sr25519::{dev, Keypair};

@@ -284,6 +284,13 @@ pub(crate) struct Context {
 
 impl Context {
 	async fn connect(&self) -> Result<Client, Failure> {
+		if let Some(host) = crate::insecure_remote_host(&self.url) {
+			eprintln!(
+				"warning: {} is plain ws:// to {host}, not this machine: what is sent and read \
+				 crosses the network unencrypted; use wss:// across networks you do not control",
+				self.url
+			);
+		}
 		Client::connect(&self.url).await.map_err(|error| {
 			Failure::new(Exit::Unreachable, format!("cannot reach a node at {}: {error}", self.url))
 				.hint("start one with `scripts/dev.sh`, or pass --url ws://host:port")
