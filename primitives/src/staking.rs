@@ -147,29 +147,21 @@ pub struct NodeKeysProof<Signature> {
 	pub umbral: UmbralSignature,
 }
 
-/// The staking side of the protocol as the other pallets see it. A node is identified by its
-/// staker's account.
-pub trait NodeStaking<AccountId, Balance> {
-	/// What slashing takes out of a stake, for the caller to route (challenger, treasury).
-	type Credit;
+// The staking side of the protocol as the other pallets see it, in roles: each pallet asks for
+// the roles it uses. A node is identified by its staker's account.
 
+/// Protocol time: periods of `PeriodLength` blocks.
+pub trait StakingPeriods<BlockNumber> {
 	/// The current protocol period.
 	fn current_period() -> Period;
-	/// The period block number `block` falls in.
-	fn period_of(block: u64) -> Period;
+	/// The period `block` falls in.
+	fn period_of(block: BlockNumber) -> Period;
 	/// The first block of `period`.
-	fn period_start(period: Period) -> u64;
-	/// Whether `node` was serving in `period`: it heartbeated and missed no request deadline.
-	fn is_serving(node: &AccountId, period: Period) -> bool;
-	/// Records that `node` let a request deadline in `period` pass without an answer.
-	fn record_missed_deadline(node: &AccountId, period: Period);
-	/// The active (bonded, not unbonding) stake of `node`; zero if none.
-	fn stake_of(node: &AccountId) -> Balance;
-	/// Everything `node` holds at stake, active and unbonding: what slashing can take, and
-	/// what penalties cap on. Zero if none.
-	fn held_stake(node: &AccountId) -> Balance;
-	/// The last period through which `node`'s stake is guaranteed to stay locked.
-	fn locked_until(node: &AccountId) -> Option<Period>;
+	fn period_start(period: Period) -> BlockNumber;
+}
+
+/// Who a node is: its operator, its Umbral keys and its fee floor.
+pub trait NodeDirectory<AccountId, Balance> {
 	/// The Umbral key of `node` at `version`, while it is kept.
 	fn node_key(node: &AccountId, version: KeyVersion) -> Option<UmbralPublicKey>;
 	/// The current key version of `node`.
@@ -182,26 +174,64 @@ pub trait NodeStaking<AccountId, Balance> {
 	fn node_of_key(key: &UmbralPublicKey) -> Option<AccountId>;
 	/// The node's own minimum fee rate (per period).
 	fn min_fee_rate(node: &AccountId) -> Option<Balance>;
+}
+
+/// How nodes serve: their service per period, missed deadlines, and who may take new policies.
+pub trait NodeService<AccountId, Balance> {
+	/// Whether `node` was serving in `period`: it heartbeated and missed no request deadline.
+	fn is_serving(node: &AccountId, period: Period) -> bool;
+	/// Records that `node` let a request deadline in `period` pass without an answer.
+	fn record_missed_deadline(node: &AccountId, period: Period);
+	/// The last period through which `node`'s stake is guaranteed to stay locked.
+	fn locked_until(node: &AccountId) -> Option<Period>;
 	/// Whether `node` may be chosen for a new policy ending in `end_period`: serving, stake at
 	/// least the minimum, lock covering `end_period`.
 	fn is_eligible(node: &AccountId, end_period: Period) -> bool;
 	/// Every node eligible for a policy ending in `end_period`, with its stake (the weight of
 	/// stake-proportional sampling). Bounded by the pallet's maximum number of nodes.
 	fn eligible_nodes(end_period: Period) -> alloc::vec::Vec<(AccountId, Balance)>;
+}
+
+/// Stakes: what a node has at stake, taking from it, adding to it.
+pub trait StakeLedger<AccountId, Balance> {
+	/// What slashing takes out of a stake, for the caller to route (challenger, treasury).
+	type Credit;
+
+	/// The active (bonded, not unbonding) stake of `node`; zero if none.
+	fn stake_of(node: &AccountId) -> Balance;
+	/// Everything `node` holds at stake, active and unbonding: what slashing can take, and
+	/// what penalties cap on. Zero if none.
+	fn held_stake(node: &AccountId) -> Balance;
 	/// Slashes up to `amount` from `node`'s held stake; returns what was taken.
 	fn slash(node: &AccountId, amount: Balance) -> Self::Credit;
 	/// Adds `amount` of `staker`'s free balance to its active stake, under its current lock
 	/// (what `bond_extra` does; used to restake rewards).
 	fn bond_extra(staker: &AccountId, amount: Balance) -> sp_runtime::DispatchResult;
+}
 
-	/// Benchmarks only: funds `node`, bonds ten times the minimum stake for the longest lock
-	/// and registers it with `operator` and `key` (minimum fee rate zero).
-	#[cfg(feature = "runtime-benchmarks")]
+/// What benchmarks of other pallets need of the staking side: nodes set up without the
+/// extrinsics (and their signatures) of a real registration.
+#[cfg(feature = "runtime-benchmarks")]
+pub trait StakingBenchmarks<AccountId> {
+	/// Funds `node`, bonds ten times the minimum stake for the longest lock and registers it
+	/// with `operator` and `key` (minimum fee rate zero).
 	fn register_for_benchmark(node: &AccountId, operator: &AccountId, key: UmbralPublicKey);
-	/// Benchmarks only: records that `node` served in `period`.
-	#[cfg(feature = "runtime-benchmarks")]
+	/// Records that `node` served in `period`.
 	fn serve_for_benchmark(node: &AccountId, period: Period);
 }
+
+/// [`StakingBenchmarks`] in benchmark builds, nothing otherwise: a bound a pallet's `Config`
+/// can carry in every build.
+#[cfg(feature = "runtime-benchmarks")]
+pub trait MaybeStakingBenchmarks<AccountId>: StakingBenchmarks<AccountId> {}
+#[cfg(feature = "runtime-benchmarks")]
+impl<AccountId, T: StakingBenchmarks<AccountId>> MaybeStakingBenchmarks<AccountId> for T {}
+/// `StakingBenchmarks` in benchmark builds, nothing otherwise: a bound a pallet's `Config` can
+/// carry in every build.
+#[cfg(not(feature = "runtime-benchmarks"))]
+pub trait MaybeStakingBenchmarks<AccountId> {}
+#[cfg(not(feature = "runtime-benchmarks"))]
+impl<AccountId, T> MaybeStakingBenchmarks<AccountId> for T {}
 
 /// What the Staking pallet tells the rewards side about service as it happens, so that each
 /// period's serving stake is known without a loop over stakers.

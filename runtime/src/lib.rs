@@ -13,6 +13,10 @@
 #![recursion_limit = "256"]
 // `expect` is left to clippy's defaults: FRAME's macros expand to it (on paths that cannot fail).
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::indexing_slicing))]
+// FRAME's macros (`#[frame_support::runtime]`, `impl_runtime_apis!`, `impl_opaque_keys!`,
+// `parameter_types!`) and the wasm builder's constants expand to items without docs; everything
+// written here has them.
+#![allow(missing_docs)]
 
 #[cfg(feature = "std")]
 include!(concat!(env!("OUT_DIR"), "/wasm_binary.rs"));

@@ -190,7 +190,7 @@ fn block_time_follows_the_build() {
 
 #[test]
 fn development_nodes_are_staked_and_registered_with_their_derived_keys() {
-	use kms_primitives::staking::{dev::umbral_public_key, NodeStaking};
+	use kms_primitives::staking::{dev::umbral_public_key, NodeDirectory, StakeLedger};
 	genesis_of(LOCAL_TESTNET_RUNTIME_PRESET).execute_with(|| {
 		for (who, seed) in [
 			(Sr25519Keyring::Alice, "//Alice"),
@@ -368,7 +368,7 @@ fn a_policy_serves_and_judges_python_made_umbral_objects() {
 		// deposit) and one with a wrong proof point incorrect (Alice's node loses 100 KMS,
 		// half of which Bob gets).
 		use crate::configs::adjudicator::{BasePenalty, ChallengeDeposit};
-		use kms_primitives::staking::NodeStaking;
+		use kms_primitives::staking::StakeLedger;
 		let bob_free = Balances::free_balance(bob.to_account_id());
 		assert_ok!(crate::Adjudicator::challenge_cfrag(
 			crate::RuntimeOrigin::signed(bob.to_account_id()),

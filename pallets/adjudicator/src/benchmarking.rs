@@ -7,6 +7,7 @@ use super::*;
 use frame_benchmarking::v2::*;
 use frame_support::traits::fungible::Mutate;
 use frame_system::RawOrigin;
+use kms_primitives::staking::StakingBenchmarks as _;
 use kms_primitives::{fixtures, staking::dev};
 
 fn key(bytes: &[u8; 33]) -> UmbralPublicKey {

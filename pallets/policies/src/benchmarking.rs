@@ -9,6 +9,7 @@ use frame_support::traits::{
 	Authorize,
 };
 use frame_system::RawOrigin;
+use kms_primitives::staking::StakingBenchmarks as _;
 use kms_primitives::{
 	fixtures,
 	staking::{dev, UMBRAL_PUBLIC_KEY_LEN},
@@ -223,7 +224,7 @@ fn period_length<T: Config>() -> BlockNumberFor<T> {
 }
 
 fn period_start<T: Config>(period: Period) -> BlockNumberFor<T> {
-	T::Staking::period_start(period).unique_saturated_into()
+	T::Staking::period_start(period)
 }
 
 fn capsules<T: Config>(count: u32) -> BoundedVec<CapsuleBytes, T::MaxCapsules> {

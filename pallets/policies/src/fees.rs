@@ -7,7 +7,7 @@ use crate::*;
 impl<T: Config> Pallet<T> {
 	/// The period `block` falls in, as the staking pallet counts periods.
 	pub fn period_of(block: BlockNumberFor<T>) -> Period {
-		T::Staking::period_of(block.unique_saturated_into())
+		T::Staking::period_of(block)
 	}
 
 	/// The periods a policy from `start` to `end` (exclusive) covers.

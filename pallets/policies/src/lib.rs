@@ -96,7 +96,10 @@ use kms_primitives::{
 		RequestId, RequestStatus, CAPSULE_LEN, CFRAG_LEN, ENCRYPTED_KFRAG_LEN,
 	},
 	signing,
-	staking::{KeyVersion, NodeStaking, Period, PolicyRegistry, UmbralPublicKey, UmbralSignature},
+	staking::{
+		KeyVersion, MaybeStakingBenchmarks, NodeDirectory, NodeService, Period, PolicyRegistry,
+		StakingPeriods, UmbralPublicKey, UmbralSignature,
+	},
 	wire,
 };
 use sp_runtime::{

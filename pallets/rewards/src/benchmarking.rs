@@ -4,6 +4,7 @@ use super::*;
 use frame_benchmarking::v2::*;
 use frame_system::RawOrigin;
 use kms_primitives::staking::dev;
+use kms_primitives::staking::StakingBenchmarks as _;
 
 /// A bonded staker with a node (ten times the minimum stake, longest lock).
 fn staker<T: Config>() -> T::AccountId {

@@ -8,7 +8,7 @@ use frame_support::traits::{
 	Authorize,
 };
 use frame_system::RawOrigin;
-use kms_primitives::staking::NodeStaking as _;
+use kms_primitives::staking::StakeLedger as _;
 use sp_runtime::{
 	traits::{Bounded, IdentifyAccount as _, Saturating as _},
 	RuntimeAppPublic as _,

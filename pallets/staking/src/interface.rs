@@ -1,4 +1,6 @@
-//! What the other protocol pallets see of staking: [`NodeStaking`], implemented by the pallet.
+//! What the other protocol pallets see of staking, in roles
+//! ([`kms_primitives::staking`]): [`StakingPeriods`], [`NodeDirectory`], [`NodeService`],
+//! [`StakeLedger`] and, for their benchmarks, `StakingBenchmarks`.
 
 use crate::{
 	BalanceOf, Config, CreditOf, Event, KeyOwners, Ledgers, Nodes, OldestServicePeriod, Operators,
@@ -8,58 +10,26 @@ use alloc::vec::Vec;
 use frame_support::traits::Get;
 use frame_system::pallet_prelude::BlockNumberFor;
 use kms_primitives::staking::{
-	KeyVersion, NodeStaking, Period, ServiceObserver as _, UmbralPublicKey,
+	KeyVersion, NodeDirectory, NodeService, Period, ServiceObserver as _, StakeLedger,
+	StakingPeriods, UmbralPublicKey,
 };
-use sp_runtime::{
-	traits::{SaturatedConversion, Saturating, UniqueSaturatedInto},
-	DispatchResult,
-};
+use sp_runtime::{traits::Saturating, DispatchResult};
 
-impl<T: Config> NodeStaking<T::AccountId, BalanceOf<T>> for Pallet<T> {
-	type Credit = CreditOf<T>;
-
+impl<T: Config> StakingPeriods<BlockNumberFor<T>> for Pallet<T> {
 	fn current_period() -> Period {
 		Pallet::<T>::current_period()
 	}
 
-	fn period_of(block: u64) -> Period {
-		Pallet::<T>::period_of(block.saturated_into())
+	fn period_of(block: BlockNumberFor<T>) -> Period {
+		Pallet::<T>::period_of(block)
 	}
 
-	fn period_start(period: Period) -> u64 {
-		BlockNumberFor::<T>::from(period)
-			.saturating_mul(T::PeriodLength::get())
-			.unique_saturated_into()
+	fn period_start(period: Period) -> BlockNumberFor<T> {
+		BlockNumberFor::<T>::from(period).saturating_mul(T::PeriodLength::get())
 	}
+}
 
-	fn is_serving(node: &T::AccountId, period: Period) -> bool {
-		Service::<T>::get(period, node).served()
-	}
-
-	fn record_missed_deadline(node: &T::AccountId, period: Period) {
-		if period < OldestServicePeriod::<T>::get() {
-			return;
-		}
-		Service::<T>::mutate(period, node, |record| {
-			record.missed_deadlines.saturating_inc();
-		});
-		T::ServiceObserver::missed(node, period);
-		Self::deposit_event(Event::DeadlineMissed { node: node.clone(), period });
-	}
-
-	fn stake_of(node: &T::AccountId) -> BalanceOf<T> {
-		Ledgers::<T>::get(node).map(|ledger| ledger.active).unwrap_or_default()
-	}
-
-	fn held_stake(node: &T::AccountId) -> BalanceOf<T> {
-		Ledgers::<T>::get(node).map(|ledger| ledger.held()).unwrap_or_default()
-	}
-
-	fn locked_until(node: &T::AccountId) -> Option<Period> {
-		Ledgers::<T>::get(node)
-			.map(|ledger| Self::current_period().saturating_add(ledger.lock_periods))
-	}
-
+impl<T: Config> NodeDirectory<T::AccountId, BalanceOf<T>> for Pallet<T> {
 	fn node_key(node: &T::AccountId, version: KeyVersion) -> Option<UmbralPublicKey> {
 		Nodes::<T>::get(node)?.key(version)
 	}
@@ -83,6 +53,28 @@ impl<T: Config> NodeStaking<T::AccountId, BalanceOf<T>> for Pallet<T> {
 	fn min_fee_rate(node: &T::AccountId) -> Option<BalanceOf<T>> {
 		Nodes::<T>::get(node).map(|info| info.min_fee_rate)
 	}
+}
+
+impl<T: Config> NodeService<T::AccountId, BalanceOf<T>> for Pallet<T> {
+	fn is_serving(node: &T::AccountId, period: Period) -> bool {
+		Service::<T>::get(period, node).served()
+	}
+
+	fn record_missed_deadline(node: &T::AccountId, period: Period) {
+		if period < OldestServicePeriod::<T>::get() {
+			return;
+		}
+		Service::<T>::mutate(period, node, |record| {
+			record.missed_deadlines.saturating_inc();
+		});
+		T::ServiceObserver::missed(node, period);
+		Self::deposit_event(Event::DeadlineMissed { node: node.clone(), period });
+	}
+
+	fn locked_until(node: &T::AccountId) -> Option<Period> {
+		Ledgers::<T>::get(node)
+			.map(|ledger| Self::current_period().saturating_add(ledger.lock_periods))
+	}
 
 	fn is_eligible(node: &T::AccountId, end_period: Period) -> bool {
 		Nodes::<T>::contains_key(node)
@@ -101,6 +93,18 @@ impl<T: Config> NodeStaking<T::AccountId, BalanceOf<T>> for Pallet<T> {
 			})
 			.collect()
 	}
+}
+
+impl<T: Config> StakeLedger<T::AccountId, BalanceOf<T>> for Pallet<T> {
+	type Credit = CreditOf<T>;
+
+	fn stake_of(node: &T::AccountId) -> BalanceOf<T> {
+		Ledgers::<T>::get(node).map(|ledger| ledger.active).unwrap_or_default()
+	}
+
+	fn held_stake(node: &T::AccountId) -> BalanceOf<T> {
+		Ledgers::<T>::get(node).map(|ledger| ledger.held()).unwrap_or_default()
+	}
 
 	fn slash(node: &T::AccountId, amount: BalanceOf<T>) -> CreditOf<T> {
 		Self::do_slash(node, amount)
@@ -109,8 +113,10 @@ impl<T: Config> NodeStaking<T::AccountId, BalanceOf<T>> for Pallet<T> {
 	fn bond_extra(staker: &T::AccountId, amount: BalanceOf<T>) -> DispatchResult {
 		Self::do_bond_extra(staker, amount)
 	}
+}
 
-	#[cfg(feature = "runtime-benchmarks")]
+#[cfg(feature = "runtime-benchmarks")]
+impl<T: Config> kms_primitives::staking::StakingBenchmarks<T::AccountId> for Pallet<T> {
 	fn register_for_benchmark(node: &T::AccountId, operator: &T::AccountId, key: UmbralPublicKey) {
 		use frame_support::traits::fungible::{Inspect as _, Mutate as _};
 		let stake = T::MinStake::get().saturating_mul(10u32.into());
@@ -125,7 +131,6 @@ impl<T: Config> NodeStaking<T::AccountId, BalanceOf<T>> for Pallet<T> {
 		}
 	}
 
-	#[cfg(feature = "runtime-benchmarks")]
 	fn serve_for_benchmark(node: &T::AccountId, period: Period) {
 		Service::<T>::insert(
 			period,

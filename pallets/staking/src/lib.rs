@@ -10,9 +10,8 @@
 //!
 //! The node's offchain worker sends one free heartbeat per period, signed by the operator key
 //! and authorized by [`Pallet::authorize_heartbeat`] (`#[pallet::authorize]`). The other
-//! protocol pallets see this pallet through
-//! [`NodeStaking`](kms_primitives::staking::NodeStaking): serving and eligibility, stakes, keys,
-//! missed deadlines and slashing.
+//! protocol pallets see this pallet through the roles of [`kms_primitives::staking`]: periods,
+//! nodes' keys and operators, service and eligibility, stakes and slashing.
 //!
 //! Time is counted in periods of `PeriodLength` blocks; nothing here loops over all stakers in
 //! a block hook. Service records older than `HistoryDepth` periods are pruned in bounded

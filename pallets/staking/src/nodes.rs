@@ -6,7 +6,7 @@ use crate::{
 	NodeInfo, NodeKeysProofOf, Nodes, Operators, Pallet,
 };
 use frame_support::{ensure, traits::Get, BoundedVec};
-use kms_primitives::staking::{NodeStaking as _, PolicyRegistry as _, UmbralPublicKey};
+use kms_primitives::staking::{PolicyRegistry as _, StakeLedger as _, UmbralPublicKey};
 use sp_runtime::{traits::Verify as _, DispatchResult};
 
 impl<T: Config> Pallet<T> {

@@ -41,6 +41,7 @@ pub const MAX_AUTHORITIES: u32 = 32;
 parameter_types! {
 	/// How many recent block hashes the runtime keeps (mortal transactions refer to them).
 	pub const BlockHashCount: BlockNumber = 2400;
+	/// The runtime's identity ([`VERSION`]).
 	pub const Version: RuntimeVersion = VERSION;
 	/// Two seconds of compute per block, whatever the block time.
 	pub RuntimeBlockWeights: BlockWeights = BlockWeights::with_sensible_defaults(
@@ -213,6 +214,7 @@ pub mod staking {
 	pub const PERIOD_LENGTH: BlockNumber = 20;
 
 	parameter_types! {
+		/// Blocks per period ([`PERIOD_LENGTH`]).
 		pub const PeriodLength: BlockNumber = PERIOD_LENGTH;
 		/// 10,000 KMS: what a node puts at stake at the least.
 		pub const MinStake: Balance = 10_000 * UNIT;
@@ -364,8 +366,11 @@ pub mod rewards {
 	use super::*;
 
 	parameter_types! {
+		/// `Imax`: phase 1's issuance per period at full multiplier.
 		pub const MaxPeriodIssuance: Balance = 1_826_774 * UNIT;
+		/// The supply at which phase 1 ends.
 		pub const PhaseOneCap: Balance = 1_961_796_693 * UNIT;
+		/// The supply issuance approaches and never passes.
 		pub const MaxSupply: Balance = 3_885_390_081 * UNIT;
 	}
 }

@@ -1,9 +1,14 @@
 //! Tests of the Adjudicator with real umbral-pre cfrags: honest, tampered in each field, made
 //! from the wrong kfrag or for the wrong capsule, signed off chain, malformed.
 
+mod invariants;
+
 use crate::{mock::*, *};
 use frame_support::{assert_noop, assert_ok};
-use kms_primitives::{policies::SignedCfrag, staking::NodeStaking};
+use kms_primitives::{
+	policies::SignedCfrag,
+	staking::{NodeService, StakeLedger},
+};
 use sp_runtime::MultiSignature;
 
 /// The fields of a cfrag's standard serialization: `(name, byte range)`, header included. A

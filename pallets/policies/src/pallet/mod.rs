@@ -46,8 +46,11 @@ pub mod pallet {
 		/// The runtime's hold reasons, of which [`HoldReason`] is one.
 		type RuntimeHoldReason: From<HoldReason>;
 
-		/// The staking side: periods, eligibility, keys, operators, service.
-		type Staking: NodeStaking<Self::AccountId, BalanceOf<Self>>;
+		/// The staking side: periods, nodes' keys and operators, service and eligibility.
+		type Staking: StakingPeriods<BlockNumberFor<Self>>
+			+ NodeDirectory<Self::AccountId, BalanceOf<Self>>
+			+ NodeService<Self::AccountId, BalanceOf<Self>>
+			+ MaybeStakingBenchmarks<Self::AccountId>;
 
 		/// The operator key that signs responses (the staking pallet's operator key).
 		type OperatorCrypto: AppCrypto<Self::Public, Self::Signature>;
@@ -293,78 +296,163 @@ pub mod pallet {
 		/// `owner` created policy `id` with `nodes` nodes and threshold `threshold`, ending at
 		/// block `end`, escrowing `escrowed`.
 		PolicyCreated {
+			/// The policy.
 			id: PolicyId,
+			/// Its owner.
 			owner: T::AccountId,
+			/// How many cfrags open a capsule.
 			threshold: u32,
+			/// How many nodes it names.
 			nodes: u32,
+			/// Its end: the first block after it.
 			end: BlockNumberFor<T>,
+			/// What the owner put in escrow.
 			escrowed: BalanceOf<T>,
 		},
 		/// The owner revoked policy `id`; `refunded` went back to it. Nodes drop its kfrags.
-		PolicyRevoked { id: PolicyId, refunded: BalanceOf<T> },
+		PolicyRevoked {
+			/// The policy.
+			id: PolicyId,
+			/// What went back to the owner.
+			refunded: BalanceOf<T>,
+		},
 		/// The owner rotated policy `id` to `version`, escrowing `escrowed` more and getting
 		/// `refunded` back. Nodes drop the kfrags of the previous version.
 		PolicyRotated {
+			/// The policy.
 			id: PolicyId,
+			/// The new version.
 			version: PolicyVersion,
+			/// What the owner added to the escrow.
 			escrowed: BalanceOf<T>,
+			/// What went back to the owner.
 			refunded: BalanceOf<T>,
 		},
 		/// Policy `id` ended and its kfrags were dropped; its fees settle by claims.
-		PolicyExpired { id: PolicyId },
+		PolicyExpired {
+			/// The policy.
+			id: PolicyId,
+		},
 		/// Policy `id` was removed from storage: its id stays taken, and `released` of its
 		/// deposit went back to its owner.
-		PolicyRemoved { id: PolicyId, released: BalanceOf<T> },
+		PolicyRemoved {
+			/// The policy.
+			id: PolicyId,
+			/// What of the deposit went back to the owner.
+			released: BalanceOf<T>,
+		},
 		/// `node` checked its kfrag of policy `id` at `version` and serves it.
-		PolicyAccepted { id: PolicyId, version: PolicyVersion, node: T::AccountId },
+		PolicyAccepted {
+			/// The policy.
+			id: PolicyId,
+			/// The policy's version.
+			version: PolicyVersion,
+			/// The node (its staker's account).
+			node: T::AccountId,
+		},
 		/// `node` declined policy `id` at `version` because of `reason` and left it; `refunded`
 		/// of its share went back to the owner.
 		PolicyDeclined {
+			/// The policy.
 			id: PolicyId,
+			/// The policy's version.
 			version: PolicyVersion,
+			/// The node (its staker's account).
 			node: T::AccountId,
+			/// Why.
 			reason: DeclineReason,
+			/// What went back to the owner.
 			refunded: BalanceOf<T>,
 		},
 		/// The threshold of nodes accepted policy `id` at `version`: it takes requests.
-		PolicyReady { id: PolicyId, version: PolicyVersion },
+		PolicyReady {
+			/// The policy.
+			id: PolicyId,
+			/// The policy's version.
+			version: PolicyVersion,
+		},
 		/// `requester` asked for re-encryption of `capsules` capsules under `policy` (at
 		/// `version`), burning `price` for its slot; nodes answer until block `deadline`.
 		ReencryptionRequested {
+			/// The request.
 			request: RequestId,
+			/// The policy.
 			policy: PolicyId,
+			/// The policy's version it is under.
 			version: PolicyVersion,
+			/// Who asked.
 			requester: T::AccountId,
+			/// How many capsules it carries.
 			capsules: u32,
+			/// The last block in which nodes may answer.
 			deadline: BlockNumberFor<T>,
+			/// What its slot cost (burned).
 			price: BalanceOf<T>,
 		},
 		/// `requester` paid `amount` to `to` for access to `policy`: its request was just
 		/// fulfilled (paid from what the request held).
 		AccessPaid {
+			/// The policy.
 			policy: PolicyId,
+			/// Who asked.
 			requester: T::AccountId,
+			/// Who was paid.
 			to: T::AccountId,
+			/// How much.
 			amount: BalanceOf<T>,
 		},
 		/// `request` held `amount` of `requester`'s balance for its access payments until it
 		/// is settled.
-		AccessPaymentHeld { request: RequestId, requester: T::AccountId, amount: BalanceOf<T> },
+		AccessPaymentHeld {
+			/// The request.
+			request: RequestId,
+			/// Who asked.
+			requester: T::AccountId,
+			/// What is held.
+			amount: BalanceOf<T>,
+		},
 		/// `request` failed or was cancelled: the `amount` it held returned to `requester`.
-		AccessRefunded { request: RequestId, requester: T::AccountId, amount: BalanceOf<T> },
+		AccessRefunded {
+			/// The request.
+			request: RequestId,
+			/// Who asked.
+			requester: T::AccountId,
+			/// What went back.
+			amount: BalanceOf<T>,
+		},
 		/// `node` answered `request` with its cfrags.
-		CfragsSubmitted { request: RequestId, node: T::AccountId },
+		CfragsSubmitted {
+			/// The request.
+			request: RequestId,
+			/// The node (its staker's account).
+			node: T::AccountId,
+		},
 		/// `request` has the threshold of answers: the requester can decrypt.
-		RequestFulfilled { request: RequestId, policy: PolicyId },
+		RequestFulfilled {
+			/// The request.
+			request: RequestId,
+			/// The policy.
+			policy: PolicyId,
+		},
 		/// `request`'s deadline passed with `answers` answers, fewer than the threshold.
-		RequestFailed { request: RequestId, answers: u32 },
+		RequestFailed {
+			/// The request.
+			request: RequestId,
+			/// How many nodes answered.
+			answers: u32,
+		},
 		/// `node`'s share of `policy` was settled for `periods` periods: `paid` to the node,
 		/// `refunded` to the owner.
 		FeesSettled {
+			/// The policy.
 			policy: PolicyId,
+			/// The node (its staker's account).
 			node: T::AccountId,
+			/// How many periods were settled.
 			periods: u32,
+			/// What went to the node.
 			paid: BalanceOf<T>,
+			/// What went back to the owner.
 			refunded: BalanceOf<T>,
 		},
 	}

@@ -5,6 +5,7 @@ mod acceptance;
 mod conditions;
 mod create;
 mod fees;
+mod invariants;
 mod offchain;
 mod removal;
 mod requests;

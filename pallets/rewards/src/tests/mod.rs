@@ -5,9 +5,11 @@
 //! for 10 periods (multiplier 2 + 4 = 6), Bob 1 000 for 2 (multiplier 2 + 2 = 4): together
 //! a serving stake of 4 000 and a weight of 3 000·6 + 1 000·4 = 22 000 per period.
 
+mod invariants;
+
 use crate::{mock::*, Error, Event, *};
 use frame_support::{assert_noop, assert_ok, traits::fungible::Inspect};
-use kms_primitives::staking::NodeStaking;
+use kms_primitives::staking::NodeService;
 
 fn world() -> ExtBuilder {
 	ExtBuilder::default()
@@ -103,7 +105,7 @@ fn a_missed_deadline_costs_the_period_and_the_others_share_it() {
 		heartbeat("alice");
 		heartbeat("bob");
 		run_to_period(1, &["alice", "bob"]);
-		<Staking as NodeStaking<_, _>>::record_missed_deadline(&account("bob"), 1);
+		<Staking as NodeService<_, _>>::record_missed_deadline(&account("bob"), 1);
 		run_to_period(3, &[]);
 		// Period 1: Alice alone serves, 6 000 · 18 000 / (3 000 · 6) = 6 000.
 		let (alice, bob) = (free("alice"), free("bob"));
@@ -118,7 +120,7 @@ fn a_missed_deadline_costs_the_period_and_the_others_share_it() {
 #[test]
 fn a_node_that_missed_before_its_heartbeat_earns_nothing_that_period() {
 	world().build_and_execute(|| {
-		<Staking as NodeStaking<_, _>>::record_missed_deadline(&account("bob"), 0);
+		<Staking as NodeService<_, _>>::record_missed_deadline(&account("bob"), 0);
 		heartbeat("alice");
 		heartbeat("bob");
 		assert_eq!(Periods::<Test>::get(0).serving_stake, 3_000);
@@ -289,7 +291,7 @@ fn a_share_taken_after_its_period_closed_is_no_longer_owed() {
 		run_to_period(2, &[]);
 		assert_eq!(Accrued::<Test>::get(), 5_500);
 		// A deadline of period 0 recorded late (period 0 closed): Bob's 1 000 is forfeited.
-		<Staking as NodeStaking<_, _>>::record_missed_deadline(&account("bob"), 0);
+		<Staking as NodeService<_, _>>::record_missed_deadline(&account("bob"), 0);
 		assert_eq!(Accrued::<Test>::get(), 4_500);
 		assert_noop!(claim("bob", 1), Error::<Test>::NothingToClaim);
 		assert_ok!(claim("alice", 1));

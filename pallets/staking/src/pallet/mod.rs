@@ -177,31 +177,104 @@ pub mod pallet {
 	#[pallet::generate_deposit(pub(crate) fn deposit_event)]
 	pub enum Event<T: Config> {
 		/// `staker` bonded `value`, locked for `lock_periods` served periods.
-		Bonded { staker: T::AccountId, value: BalanceOf<T>, lock_periods: Period },
+		Bonded {
+			/// The staker (its account identifies its node).
+			staker: T::AccountId,
+			/// The amount.
+			value: BalanceOf<T>,
+			/// The lock, in served periods, now.
+			lock_periods: Period,
+		},
 		/// `staker` added `value` to its active stake.
-		BondedExtra { staker: T::AccountId, value: BalanceOf<T> },
+		BondedExtra {
+			/// The staker (its account identifies its node).
+			staker: T::AccountId,
+			/// The amount.
+			value: BalanceOf<T>,
+		},
 		/// `staker`'s lock is now `lock_periods` served periods.
-		LockProlonged { staker: T::AccountId, lock_periods: Period },
+		LockProlonged {
+			/// The staker (its account identifies its node).
+			staker: T::AccountId,
+			/// The lock, in served periods, now.
+			lock_periods: Period,
+		},
 		/// `staker` turned wind-down on or off.
-		WindDownSet { staker: T::AccountId, enabled: bool },
+		WindDownSet {
+			/// The staker (its account identifies its node).
+			staker: T::AccountId,
+			/// On or off.
+			enabled: bool,
+		},
 		/// `staker` unbonded `value`, withdrawable from `withdrawable_at`.
-		Unbonded { staker: T::AccountId, value: BalanceOf<T>, withdrawable_at: Period },
+		Unbonded {
+			/// The staker (its account identifies its node).
+			staker: T::AccountId,
+			/// The amount.
+			value: BalanceOf<T>,
+			/// The first period in which it can be withdrawn.
+			withdrawable_at: Period,
+		},
 		/// `staker` withdrew `value` to its free balance.
-		Withdrawn { staker: T::AccountId, value: BalanceOf<T> },
+		Withdrawn {
+			/// The staker (its account identifies its node).
+			staker: T::AccountId,
+			/// The amount.
+			value: BalanceOf<T>,
+		},
 		/// `staker` registered a node operated by `operator`, with Umbral key `key` (version 0).
-		NodeRegistered { staker: T::AccountId, operator: T::AccountId, key: UmbralPublicKey },
+		NodeRegistered {
+			/// The staker (its account identifies its node).
+			staker: T::AccountId,
+			/// The operator account that signs for the node.
+			operator: T::AccountId,
+			/// The node's Umbral public key (version 0).
+			key: UmbralPublicKey,
+		},
 		/// `node` rotated to Umbral key `key`, of version `version`.
-		NodeKeyRotated { node: T::AccountId, key: UmbralPublicKey, version: KeyVersion },
+		NodeKeyRotated {
+			/// The node (its staker's account).
+			node: T::AccountId,
+			/// The new Umbral public key.
+			key: UmbralPublicKey,
+			/// Its version.
+			version: KeyVersion,
+		},
 		/// `node` now accepts fee rates from `rate` per period.
-		MinFeeRateSet { node: T::AccountId, rate: BalanceOf<T> },
+		MinFeeRateSet {
+			/// The node (its staker's account).
+			node: T::AccountId,
+			/// The smallest fee per period it accepts.
+			rate: BalanceOf<T>,
+		},
 		/// `node` left the network.
-		NodeUnregistered { node: T::AccountId },
+		NodeUnregistered {
+			/// The node (its staker's account).
+			node: T::AccountId,
+		},
 		/// `node` heartbeated in `period`; its lock is now `lock_periods`.
-		HeartbeatReceived { node: T::AccountId, period: Period, lock_periods: Period },
+		HeartbeatReceived {
+			/// The node (its staker's account).
+			node: T::AccountId,
+			/// The period it heartbeated in.
+			period: Period,
+			/// The lock, in served periods, now.
+			lock_periods: Period,
+		},
 		/// `node` let a request deadline in `period` pass.
-		DeadlineMissed { node: T::AccountId, period: Period },
+		DeadlineMissed {
+			/// The node (its staker's account).
+			node: T::AccountId,
+			/// The period of the deadline.
+			period: Period,
+		},
 		/// `amount` was slashed from `staker`'s stake.
-		Slashed { staker: T::AccountId, amount: BalanceOf<T> },
+		Slashed {
+			/// The staker (its account identifies its node).
+			staker: T::AccountId,
+			/// What was taken from the stake.
+			amount: BalanceOf<T>,
+		},
 	}
 
 	#[pallet::error]

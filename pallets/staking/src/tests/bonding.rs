@@ -225,7 +225,7 @@ fn wind_down_shrinks_the_lock_once_per_served_period_only() {
 			serve_through("alice", "alice-op", 6);
 			assert_eq!(lock(), 7);
 			// Period 6: heartbeat but a missed deadline: not served, no shrink.
-			<Staking as NodeStaking<_, _>>::record_missed_deadline(&alice, 6);
+			<Staking as NodeService<_, _>>::record_missed_deadline(&alice, 6);
 			run_to_period(7);
 			assert_ok!(send_heartbeat("alice", "alice-op"));
 			assert_eq!(lock(), 7);

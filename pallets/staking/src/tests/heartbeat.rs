@@ -159,11 +159,11 @@ fn serving_is_heartbeat_without_missed_deadlines() {
 		.build_and_execute(|| {
 			let alice = account("alice");
 			type S = Staking;
-			assert!(!<S as NodeStaking<_, _>>::is_serving(&alice, 0));
+			assert!(!<S as NodeService<_, _>>::is_serving(&alice, 0));
 			assert_ok!(send_heartbeat("alice", "alice-op"));
-			assert!(<S as NodeStaking<_, _>>::is_serving(&alice, 0));
-			<S as NodeStaking<_, _>>::record_missed_deadline(&alice, 0);
-			assert!(!<S as NodeStaking<_, _>>::is_serving(&alice, 0));
+			assert!(<S as NodeService<_, _>>::is_serving(&alice, 0));
+			<S as NodeService<_, _>>::record_missed_deadline(&alice, 0);
+			assert!(!<S as NodeService<_, _>>::is_serving(&alice, 0));
 			assert_eq!(Service::<Test>::get(0, &alice).missed_deadlines, 1);
 			assert_eq!(
 				staking_events().last(),
@@ -189,7 +189,7 @@ fn old_service_records_are_pruned_in_bounded_batches() {
 			assert_eq!(Staking::on_idle(System::block_number(), Weight::zero()), Weight::zero());
 			assert_eq!(OldestServicePeriod::<Test>::get(), 2);
 			// A missed deadline of a pruned period is not recorded.
-			<Staking as NodeStaking<_, _>>::record_missed_deadline(&account("alice"), 1);
+			<Staking as NodeService<_, _>>::record_missed_deadline(&account("alice"), 1);
 			assert!(!Service::<Test>::contains_key(1, account("alice")));
 		});
 }

@@ -127,3 +127,28 @@ fn no_operator_may_outlive_its_node() {
 fn service_records_must_not_predate_pruning() {
 	fires("unpruned service record", || OldestServicePeriod::<Test>::put(1));
 }
+
+#[test]
+fn nodes_must_not_outnumber_the_maximum() {
+	fires("more than MaxNodes nodes", || {
+		// Registration refuses more: write consistent nodes past the maximum directly.
+		let extra = ["charlie", "dave", "eve"];
+		assert!(2 + extra.len() as u32 > MAX_NODES);
+		for name in extra {
+			let who = account(name);
+			crate::ledger::Ledger::<Test>::bond(&who, MIN_STAKE, 2).expect("funded");
+			let key = identity_key(name);
+			let node = NodeInfo {
+				operator: who.clone(),
+				keys: vec![key].try_into().expect("one key"),
+				first_key_version: 0,
+				min_fee_rate: 0,
+				last_heartbeat: None,
+			};
+			Nodes::<Test>::insert(&who, node);
+			Operators::<Test>::insert(&who, &who);
+			KeyOwners::<Test>::insert(key, &who);
+		}
+		NodeCount::<Test>::put(2 + extra.len() as u32);
+	});
+}

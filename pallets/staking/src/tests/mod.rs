@@ -13,7 +13,7 @@ use crate::{
 	*,
 };
 use frame_support::{assert_noop, assert_ok};
-use kms_primitives::staking::NodeStaking;
+use kms_primitives::staking::{NodeDirectory, NodeService, StakeLedger};
 use sp_core::Pair;
 
 /// The operator of `staker` in the tests: `<staker>-op`.

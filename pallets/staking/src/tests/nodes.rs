@@ -20,10 +20,10 @@ fn register_node_records_operator_and_key() {
 		assert_eq!(KeyOwners::<Test>::get(key), Some(alice.clone()));
 		assert_eq!(NodeCount::<Test>::get(), 1);
 		type S = Staking;
-		assert_eq!(<S as NodeStaking<_, _>>::node_key(&alice, 0), Some(key));
-		assert_eq!(<S as NodeStaking<_, _>>::operator_of(&alice), Some(op.clone()));
-		assert_eq!(<S as NodeStaking<_, _>>::node_of_operator(&op), Some(alice.clone()));
-		assert_eq!(<S as NodeStaking<_, _>>::min_fee_rate(&alice), Some(7));
+		assert_eq!(<S as NodeDirectory<_, _>>::node_key(&alice, 0), Some(key));
+		assert_eq!(<S as NodeDirectory<_, _>>::operator_of(&alice), Some(op.clone()));
+		assert_eq!(<S as NodeDirectory<_, _>>::node_of_operator(&op), Some(alice.clone()));
+		assert_eq!(<S as NodeDirectory<_, _>>::min_fee_rate(&alice), Some(7));
 		assert_eq!(
 			staking_events().last(),
 			Some(&Event::NodeRegistered { staker: alice, operator: op, key })
@@ -265,11 +265,11 @@ fn rotation_keeps_old_keys_resolvable_by_version() {
 			assert_ok!(rotate_key::<Test>("alice", "alice-1"));
 			assert_ok!(rotate_key::<Test>("alice", "alice-2"));
 			type S = Staking;
-			assert_eq!(<S as NodeStaking<_, _>>::current_key_version(&alice), Some(2));
+			assert_eq!(<S as NodeDirectory<_, _>>::current_key_version(&alice), Some(2));
 			for (version, key) in [(0, key0), (1, key1), (2, key2)] {
-				assert_eq!(<S as NodeStaking<_, _>>::node_key(&alice, version), Some(key));
+				assert_eq!(<S as NodeDirectory<_, _>>::node_key(&alice, version), Some(key));
 			}
-			assert_eq!(<S as NodeStaking<_, _>>::node_key(&alice, 3), None);
+			assert_eq!(<S as NodeDirectory<_, _>>::node_key(&alice, 3), None);
 			assert_eq!(
 				staking_events().last(),
 				Some(&Event::NodeKeyRotated { node: alice.clone(), key: key2, version: 2 })
@@ -284,9 +284,9 @@ fn rotation_keeps_old_keys_resolvable_by_version() {
 			BusyKeys::set(vec![]);
 			let key3 = identity_key("alice-3");
 			assert_ok!(rotate_key::<Test>("alice", "alice-3"));
-			assert_eq!(<S as NodeStaking<_, _>>::node_key(&alice, 0), None);
-			assert_eq!(<S as NodeStaking<_, _>>::node_key(&alice, 1), Some(key1));
-			assert_eq!(<S as NodeStaking<_, _>>::node_key(&alice, 3), Some(key3));
+			assert_eq!(<S as NodeDirectory<_, _>>::node_key(&alice, 0), None);
+			assert_eq!(<S as NodeDirectory<_, _>>::node_key(&alice, 1), Some(key1));
+			assert_eq!(<S as NodeDirectory<_, _>>::node_key(&alice, 3), Some(key3));
 			assert_eq!(KeyOwners::<Test>::get(key0), None);
 		});
 }
@@ -361,26 +361,26 @@ fn eligibility_needs_service_stake_and_a_covering_lock() {
 			let alice = account("alice");
 			type S = Staking;
 			// Not serving yet.
-			assert!(!<S as NodeStaking<_, _>>::is_eligible(&alice, 5));
+			assert!(!<S as NodeService<_, _>>::is_eligible(&alice, 5));
 			assert_ok!(send_heartbeat("alice", "alice-op"));
-			assert!(<S as NodeStaking<_, _>>::is_eligible(&alice, 10));
+			assert!(<S as NodeService<_, _>>::is_eligible(&alice, 10));
 			// The lock covers period 0 + 10, not 11.
-			assert_eq!(<S as NodeStaking<_, _>>::locked_until(&alice), Some(10));
-			assert!(!<S as NodeStaking<_, _>>::is_eligible(&alice, 11));
+			assert_eq!(<S as NodeService<_, _>>::locked_until(&alice), Some(10));
+			assert!(!<S as NodeService<_, _>>::is_eligible(&alice, 11));
 			assert_eq!(
-				<S as NodeStaking<_, _>>::eligible_nodes(10),
+				<S as NodeService<_, _>>::eligible_nodes(10),
 				vec![(alice.clone(), 2 * MIN_STAKE)]
 			);
 			// Early in the next period, before its heartbeat, the previous period counts.
 			run_to_period(1);
-			assert!(<S as NodeStaking<_, _>>::is_eligible(&alice, 10));
+			assert!(<S as NodeService<_, _>>::is_eligible(&alice, 10));
 			// A missed deadline now makes it ineligible.
-			<S as NodeStaking<_, _>>::record_missed_deadline(&alice, 1);
-			assert!(!<S as NodeStaking<_, _>>::is_eligible(&alice, 10));
-			assert!(<S as NodeStaking<_, _>>::eligible_nodes(10).is_empty());
+			<S as NodeService<_, _>>::record_missed_deadline(&alice, 1);
+			assert!(!<S as NodeService<_, _>>::is_eligible(&alice, 10));
+			assert!(<S as NodeService<_, _>>::eligible_nodes(10).is_empty());
 			// Two periods without a heartbeat: not serving.
 			run_to_period(3);
-			assert!(!<S as NodeStaking<_, _>>::is_eligible(&alice, 10));
+			assert!(!<S as NodeService<_, _>>::is_eligible(&alice, 10));
 		});
 }
 
@@ -395,7 +395,7 @@ fn a_fully_unbonded_node_goes_and_its_ledger_with_the_last_withdrawal() {
 			assert_ok!(Staking::unbond(origin(), MIN_STAKE));
 			// The node goes with its stake; the unbonding ledger stays, slashable.
 			assert!(!Nodes::<Test>::contains_key(&alice));
-			assert_eq!(<Staking as NodeStaking<_, _>>::held_stake(&alice), MIN_STAKE);
+			assert_eq!(<Staking as StakeLedger<_, _>>::held_stake(&alice), MIN_STAKE);
 			run_to_period(UNBONDING);
 			assert_ok!(Staking::withdraw_unbonded(origin()));
 			assert!(Ledgers::<Test>::get(&alice).is_none());

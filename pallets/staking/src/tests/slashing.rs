@@ -1,4 +1,4 @@
-//! Slashing through `NodeStaking::slash`.
+//! Slashing through `StakeLedger::slash`.
 
 use super::*;
 use frame_support::traits::Imbalance;
@@ -15,7 +15,7 @@ fn slash_takes_from_active_then_unbonding_latest_first() {
 		assert_ok!(Staking::unbond(origin(), MIN_STAKE));
 		// active 2000, chunks [1000 @3, 1000 @4].
 		let issuance = pallet_balances::TotalIssuance::<Test>::get();
-		let credit = <Staking as NodeStaking<_, _>>::slash(&alice, 2 * MIN_STAKE + 300);
+		let credit = <Staking as StakeLedger<_, _>>::slash(&alice, 2 * MIN_STAKE + 300);
 		assert_eq!(credit.peek(), 2 * MIN_STAKE + 300);
 		drop(credit); // burnt
 		assert_eq!(pallet_balances::TotalIssuance::<Test>::get(), issuance - 2 * MIN_STAKE - 300);
@@ -44,11 +44,11 @@ fn slash_is_capped_by_what_is_held() {
 		.with_node("alice", "alice-op", MIN_STAKE, MIN_LOCK)
 		.build_and_execute(|| {
 			let alice = account("alice");
-			let credit = <Staking as NodeStaking<_, _>>::slash(&alice, 10 * MIN_STAKE);
+			let credit = <Staking as StakeLedger<_, _>>::slash(&alice, 10 * MIN_STAKE);
 			assert_eq!(credit.peek(), MIN_STAKE);
 			assert_eq!(asset::held::<Test>(&alice), 0);
 			// Nothing to take from a stranger.
-			assert_eq!(<Staking as NodeStaking<_, _>>::slash(&account("eve"), 5).peek(), 0);
+			assert_eq!(<Staking as StakeLedger<_, _>>::slash(&account("eve"), 5).peek(), 0);
 		});
 }
 
@@ -59,10 +59,10 @@ fn a_node_slashed_below_min_stake_is_no_longer_eligible() {
 		.build_and_execute(|| {
 			let alice = account("alice");
 			assert_ok!(send_heartbeat("alice", "alice-op"));
-			assert!(<Staking as NodeStaking<_, _>>::is_eligible(&alice, 5));
-			let _ = <Staking as NodeStaking<_, _>>::slash(&alice, 101);
-			assert_eq!(<Staking as NodeStaking<_, _>>::stake_of(&alice), MIN_STAKE - 1);
-			assert!(!<Staking as NodeStaking<_, _>>::is_eligible(&alice, 5));
+			assert!(<Staking as NodeService<_, _>>::is_eligible(&alice, 5));
+			let _ = <Staking as StakeLedger<_, _>>::slash(&alice, 101);
+			assert_eq!(<Staking as StakeLedger<_, _>>::stake_of(&alice), MIN_STAKE - 1);
+			assert!(!<Staking as NodeService<_, _>>::is_eligible(&alice, 5));
 			// The slashed ledger may still leave entirely.
 			end_lock(&alice);
 			assert_ok!(Staking::unbond(RuntimeOrigin::signed(alice), MIN_STAKE - 1));
