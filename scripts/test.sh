@@ -35,10 +35,18 @@ setup() {
 stage "setup" setup
 stage "lint: formatting (Rust, TOML) and feature propagation" bash scripts/lint.sh
 stage "docs: rustdoc, warnings are errors" docs
-# The production runtime (6 s blocks, one-day periods), native and wasm, with its `TryRuntime`
-# API: the tests run every pallet's try_state through it on development-chain state.
-stage "try-runtime: the runtime with production timing" \
-	cargo test --locked --release -p kms-runtime --features try-runtime
+# The production runtime (6 s blocks, one-day periods) with its `TryRuntime` API (its tests run
+# every pallet's try_state through it on development-chain state) and the pallets' benchmarks,
+# run once each as tests: one native build of FRAME with both features. No wasm: the blob is
+# built, and tested, with the node.
+try_runtime() {
+	SKIP_WASM_BUILD=1 cargo nextest run --locked --release -p kms-runtime -p pallet-kms-staking \
+		-p pallet-kms-policies -p pallet-kms-adjudicator -p pallet-kms-rewards \
+		--features kms-runtime/try-runtime,kms-runtime/runtime-benchmarks \
+		-E 'not test(wasm_blob_is_built)'
+}
+stage "try-runtime and benchmarks: the runtime with production timing, every benchmark as a test" \
+	try_runtime
 stage "clippy: every crate and target, warnings are errors" clippy
 stage "build: node, kms and every library (fast-runtime, test-tamper)" build_dev
 # One process per test, test binaries in parallel (.config/nextest.toml); the same build the
@@ -50,6 +58,3 @@ stage "tests: every crate, and end to end against the node just built" \
 # implemented again in Python with umbral-pre's Python bindings.
 stage "tests: the kms file format against an independent implementation (Python, umbral-pre)" \
 	"$KMS_TOOLS/python/bin/python" tests/interop/kms_format.py "$CARGO_TARGET_DIR/release/kms"
-stage "tests: pallet benchmarks run as tests (runtime-benchmarks)" \
-	cargo nextest run --locked --release -p pallet-kms-staking -p pallet-kms-policies \
-	-p pallet-kms-adjudicator -p pallet-kms-rewards --features runtime-benchmarks

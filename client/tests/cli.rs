@@ -151,6 +151,7 @@ fn address(uri: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn owners_readers_and_operators_use_kms_end_to_end() {
+	kms_e2e_tests::phase("set up the node's identities");
 	// Three KMS node identities hosted by the dev node, set up before it starts.
 	let base = tempfile::tempdir().expect("a temporary directory");
 	let operators = ["charlie", "dave", "eve"];
@@ -168,6 +169,7 @@ async fn owners_readers_and_operators_use_kms_end_to_end() {
 	let kms = Kms { url: node.ws_url(), dir: work.path().to_path_buf() };
 	let file = |name: &str| work.path().join(name);
 
+	kms_e2e_tests::phase("keyrings");
 	// Keyrings: dev accounts for Alice and the operators, a fresh random one for Bob.
 	for (user, uri) in [
 		("alice", "//Alice"),
@@ -190,11 +192,13 @@ async fn owners_readers_and_operators_use_kms_end_to_end() {
 	assert_eq!(mode, 0o600, "keyrings are private");
 	let shown = kms.json("bob", &["keys", "show"]);
 	assert_eq!(shown["receiving_key"]["hex"], bob_key.as_str(), "show reads back what new made");
+	kms_e2e_tests::phase("an unfunded account");
 	// A new account cannot pay fees until it is funded, and is told so.
 	let alice_account = address("//Alice");
 	kms.fails("bob", &["transfer", "--to", &alice_account, "1"], REFUSED, "kms transfer --to");
 	kms.ok("alice", &["transfer", "--to", &bob_account, "1000"]);
 
+	kms_e2e_tests::phase("operators bond and register");
 	// Operators bond, register their nodes and wait for them to heartbeat.
 	let mut nodes = Vec::new();
 	for (name, key) in operators.iter().zip(&node_keys) {
@@ -228,6 +232,7 @@ async fn owners_readers_and_operators_use_kms_end_to_end() {
 	let eve = kms.json("eve", &["node", "status"]);
 	assert_eq!(eve["stake"]["active"], (20_500u128 * 1_000_000_000_000).to_string());
 
+	kms_e2e_tests::phase("a 2-of-3 grant");
 	// Alice grants Bob 2-of-3 on the three nodes, for Bob's account only.
 	let condition = format!("requester-is({bob_account})");
 	let node_list = nodes.join(",");
@@ -273,6 +278,7 @@ async fn owners_readers_and_operators_use_kms_end_to_end() {
 	// Without a terminal, a grant needs --yes.
 	kms.fails("alice", &args(&grant_args("docs")), 2, "pass --yes");
 
+	kms_e2e_tests::phase("files and streams");
 	// A 50 MB file and a stream from stdin, encrypted by Alice, decrypted by Bob.
 	let big = data(50 * 1024 * 1024, 1);
 	fs::write(file("big.bin"), &big).unwrap();
@@ -297,6 +303,7 @@ async fn owners_readers_and_operators_use_kms_end_to_end() {
 	let opened = kms.piped("bob", &["decrypt", "--policy", &policy, "-", "-o", "-"], &sealed);
 	assert!(opened == streamed, "the stream comes back byte for byte");
 
+	kms_e2e_tests::phase("a short secret");
 	// A short secret.
 	let put = kms.json("alice", &["secret", "put", "--label", "docs", "the vault code is 0451"]);
 	let secret = put["secret"].as_str().expect("the secret's text");
@@ -309,6 +316,7 @@ async fn owners_readers_and_operators_use_kms_end_to_end() {
 		"the vault code is 0451"
 	);
 
+	kms_e2e_tests::phase("failures");
 	// Failures, each clean: an exit code, a message, no output file.
 	let small = data(200_000, 3);
 	fs::write(file("small.bin"), &small).unwrap();
@@ -353,6 +361,7 @@ async fn owners_readers_and_operators_use_kms_end_to_end() {
 		BAD_DATA,
 		"not a KMS Chain encrypted file",
 	);
+	kms_e2e_tests::phase("refusals before any request");
 	// Ferdie holds another receiving key; an unmet condition is refused before any request.
 	kms.fails("ferdie", &args(&decrypt_to(path(&file("small.kms")))), REFUSED, "not to yours");
 	let later = grant("later", "not-before(#1000000)")["policy"].as_str().unwrap().to_string();
@@ -363,6 +372,7 @@ async fn owners_readers_and_operators_use_kms_end_to_end() {
 		"does not serve requests yet",
 	);
 
+	kms_e2e_tests::phase("a corrupting node is challenged");
 	// Charlie's node corrupts its cfrags: Bob still decrypts, and challenges it.
 	let charlie_node = &nodes[0];
 	let tamper = to_hex(b"kms::test-tamper");
@@ -386,6 +396,7 @@ async fn owners_readers_and_operators_use_kms_end_to_end() {
 	let charlie = kms.json("charlie", &["node", "status"]);
 	assert_ne!(charlie["stake"]["slashed"], "0", "the adjudicator slashed Charlie: {charlie}");
 
+	kms_e2e_tests::phase("rotation and operators' settings");
 	// Alice rotates the second policy to 1-of-2 on nodes the chain draws; operators retune.
 	let rotated = kms.json(
 		"alice",
@@ -417,6 +428,7 @@ async fn owners_readers_and_operators_use_kms_end_to_end() {
 	);
 	assert_eq!(eve["stake"]["wind_down"], true);
 
+	kms_e2e_tests::phase("removal");
 	// Removal: only the owner's, only once closed; then refused, with when to try again, while
 	// fees of the current period or the policy's requests remain (the pallet's tests follow it
 	// to the end).
@@ -429,6 +441,7 @@ async fn owners_readers_and_operators_use_kms_end_to_end() {
 	let revoked_args = ["decrypt", "--policy", &policy, path(&big_kms), "-o", path(&big_out)];
 	let says = format!("policy {policy} was revoked at block {block}");
 	kms.fails("bob", &revoked_args, REFUSED, &says);
+	kms_e2e_tests::phase("--json");
 	// Scripts get the same with --json, as a document on stdout.
 	let output = kms.run("bob", &[&["--json"][..], &revoked_args].concat());
 	let error: Value = serde_json::from_slice(&output.stdout).expect("a JSON error");
@@ -444,6 +457,7 @@ async fn owners_readers_and_operators_use_kms_end_to_end() {
 	let status = kms.json("alice", &["status"]);
 	assert_eq!(status["policies"].as_array().map(Vec::len), Some(2));
 	assert!(status["chain"]["best"].as_u64() >= status["chain"]["finalized"].as_u64());
+	kms_e2e_tests::phase("rewards");
 	// Alice's genesis node has served since block 1: its closed periods pay out.
 	let claimed = kms.json("alice", &["stake", "claim"]);
 	assert_ne!(claimed["claimed"], "0", "a claim of served periods pays: {claimed}");

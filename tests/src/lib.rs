@@ -2,8 +2,11 @@
 //! to it over real JSON-RPC.
 //!
 //! The node binary is found next to the test executable (`<target>/<profile>/kms-node`), or at
-//! `$KMS_NODE_BIN`. Build it first (the README's test command does): `cargo build --release -p
-//! kms-node --features fast-runtime,test-tamper`.
+//! `$KMS_NODE_BIN`. Build it first (the README's test command does, with `build_dev` of
+//! `scripts/lib.sh`).
+//!
+//! The end-to-end tests are long scenarios; each marks its phases with [`phase`], and a failure
+//! names the phase it happened in.
 
 use jsonrpsee::{
 	core::{client::ClientT, params::ArrayParams},
@@ -25,6 +28,25 @@ use sp_maybe_compressed_blob as _;
 // The tests' own dependencies, linked into this crate's unit tests too.
 #[cfg(test)]
 use {codec as _, kms_client as _, subxt as _, subxt_signer as _, umbral_pre as _};
+
+/// The phase of the scenario under way in this test process, reported if it fails.
+static PHASE: std::sync::Mutex<&str> = std::sync::Mutex::new("start");
+
+/// Enters the scenario phase `name`: prints it, and from now on a failure (a panic anywhere in
+/// the process) says it happened in this phase.
+pub fn phase(name: &'static str) {
+	static REPORT_FAILURES: std::sync::Once = std::sync::Once::new();
+	REPORT_FAILURES.call_once(|| {
+		let report = std::panic::take_hook();
+		std::panic::set_hook(Box::new(move |info| {
+			let phase = *PHASE.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+			eprintln!("\nfailed in phase: {phase}\n");
+			report(info);
+		}));
+	});
+	*PHASE.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = name;
+	eprintln!("phase: {name}");
+}
 
 /// The storage key of `pallet.item` (a plain value, or the prefix of a map).
 pub fn storage_prefix(pallet: &str, item: &str) -> Vec<u8> {

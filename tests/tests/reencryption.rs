@@ -148,6 +148,7 @@ async fn nodes_reencrypt_for_readers_miss_deadlines_and_get_slashed() {
 	let client = Client::connect(&alice.ws_url()).await.expect("the client connects");
 	metadata_is_current(&alice).await;
 
+	kms_e2e_tests::phase("a second node process, Bob's and Charlie's nodes bonded and registered");
 	// The host's two identities and operator keys, set up before it starts.
 	let host_dir = tempfile::tempdir().expect("a temporary directory");
 	let host_base = host_dir.path();
@@ -183,6 +184,7 @@ async fn nodes_reencrypt_for_readers_miss_deadlines_and_get_slashed() {
 		assert_eq!((proof.operator, proof.umbral_key), (operator, key));
 		client.register_node(&staker, &proof, UNIT / 1000).await.expect("register");
 	}
+	kms_e2e_tests::phase("the nodes heartbeat");
 	// Alice's genesis lock is short; she lengthens it to take policies ending later.
 	client.prolong(&keypair("//Alice"), 10).await.expect("prolong");
 	let [alice_node, bob_node, charlie_node] =
@@ -217,6 +219,7 @@ async fn nodes_reencrypt_for_readers_miss_deadlines_and_get_slashed() {
 	let grant = Grant::new(&receiving);
 	let end = client.finalized_block().await.expect("finalized block") + 150;
 
+	kms_e2e_tests::phase("1-of-1 on Alice's node");
 	// 1-of-1 on Alice's node.
 	let solo = grant.policy(1, 1, &[alice_entry], end);
 	let created = client.create_policy(&owner, solo, &grant.signer).await.expect("1-of-1 policy");
@@ -244,6 +247,7 @@ async fn nodes_reencrypt_for_readers_miss_deadlines_and_get_slashed() {
 	assert_eq!(answers[0].0, alice_node);
 	assert_eq!(open(&grant, &receiving, &answers, 0, &capsule, &ciphertext, 1), plaintext);
 
+	kms_e2e_tests::phase("2-of-3 on three nodes");
 	// 2-of-3 on Alice's, Bob's and Charlie's nodes, two capsules in one request.
 	let trio = [alice_entry, bob_entry, charlie_entry];
 	let created = client
@@ -274,6 +278,7 @@ async fn nodes_reencrypt_for_readers_miss_deadlines_and_get_slashed() {
 	for (index, ((capsule, ciphertext), message)) in sealed.iter().zip(&messages).enumerate() {
 		assert_eq!(&open(&grant, &receiving, &answers, index, capsule, ciphertext, 2), message);
 	}
+	kms_e2e_tests::phase("all three answer");
 	// All three answer; any two open it.
 	let (answers, _) = client
 		.wait_for_cfrags(request, 3, included.block + 20)
@@ -288,6 +293,7 @@ async fn nodes_reencrypt_for_readers_miss_deadlines_and_get_slashed() {
 	let (capsule, ciphertext) = &sealed[0];
 	assert_eq!(&open(&grant, &receiving, &last_two, 0, capsule, ciphertext, 2), &messages[0]);
 
+	kms_e2e_tests::phase("revocation");
 	// Revoked: the next request fails with the specific error and creates nothing.
 	client.revoke_policy(&owner, [2; 16]).await.expect("revoke");
 	let refused = client
@@ -298,6 +304,7 @@ async fn nodes_reencrypt_for_readers_miss_deadlines_and_get_slashed() {
 	assert!(refused.is("Policies", "PolicyRevoked"), "unexpected error: {refused}");
 	assert_eq!(client.request_status(request + 1).await.unwrap(), None);
 
+	kms_e2e_tests::phase("a missed deadline");
 	// The host stops while Bob's node owes an answer: the miss is recorded against it, and
 	// the host, back after the deadline, does not answer late.
 	let created = client
@@ -330,6 +337,7 @@ async fn nodes_reencrypt_for_readers_miss_deadlines_and_get_slashed() {
 		Some(RequestStatus::Failed { answers: 0 })
 	);
 
+	kms_e2e_tests::phase("a corrupting node is slashed");
 	// Alice's node corrupts its cfrags: the reader catches it and the adjudicator slashes.
 	let tamper_key = to_hex(b"kms::test-tamper");
 	let listed = to_hex(&vec![alice_node].encode());
@@ -364,6 +372,7 @@ async fn nodes_reencrypt_for_readers_miss_deadlines_and_get_slashed() {
 	client.wait_for_block(verdict.block).await.expect("finality goes on");
 	assert_eq!(client.stake(&alice_node).await.unwrap(), stake - 100 * UNIT);
 
+	kms_e2e_tests::phase("rewards");
 	// Alice's node has served since genesis: the periods closed so far (period 0 closes when
 	// period 2 begins) pay her rewards.
 	let period_length = client.period_length().await.unwrap();
