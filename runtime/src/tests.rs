@@ -501,6 +501,12 @@ fn try_runtime_api_fails_on_a_broken_invariant() {
 		System::set_block_number(1);
 		check_invariants();
 		pallet_kms_staking::TotalActive::<Runtime>::mutate(|total| *total += 1);
+		// The broken invariant is the one that fails (the API reports failures only as a panic)…
+		assert_eq!(
+			pallet_kms_staking::Pallet::<Runtime>::do_try_state(),
+			Err(sp_runtime::TryRuntimeError::Other("TotalActive differs from the ledgers"))
+		);
+		// …and the API fails on it.
 		let checked = std::panic::catch_unwind(|| {
 			<Runtime as TryRuntimeV1<crate::Block>>::on_runtime_upgrade(
 				UpgradeCheckSelect::TryState,
