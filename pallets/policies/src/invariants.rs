@@ -85,7 +85,7 @@ impl<T: Config> Pallet<T> {
 		}
 		for (id, amount) in PolicyDeposits::<T>::iter() {
 			ensure!(Policies::<T>::contains_key(id), "deposit of no policy");
-			ensure!(!amount.is_zero(), "a zero deposit stored");
+			ensure!(!amount.is_zero(), "a zero policy deposit stored");
 		}
 		for (owner, amount) in &policy_deposits {
 			ensure!(
@@ -130,7 +130,7 @@ impl<T: Config> Pallet<T> {
 		let mut deposits: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
 		for (id, amount) in RequestDeposits::<T>::iter() {
 			let request = Requests::<T>::get(id).ok_or("deposit of no request")?;
-			ensure!(!amount.is_zero(), "a zero deposit stored");
+			ensure!(!amount.is_zero(), "a zero request deposit stored");
 			deposits.entry(request.requester).or_default().saturating_accrue(amount);
 		}
 		for (requester, amount) in &deposits {

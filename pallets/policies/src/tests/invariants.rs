@@ -82,6 +82,12 @@ fn fee_shares_lie_within_their_policy_and_match_its_escrow() {
 #[test]
 fn kfrags_exist_exactly_for_the_nodes_of_active_policies() {
 	fires("kfrag of a closed policy", |_| KFrags::<Test>::remove(P1, account("n1")));
+	// The other way: a closed policy keeps no kfrag.
+	fires("kfrag of a closed policy", |_| {
+		let kfrag = KFrags::<Test>::get(P1, account("n1")).expect("a kfrag");
+		assert_ok!(KmsPolicies::revoke_policy(RuntimeOrigin::signed(account("alice")), P1));
+		KFrags::<Test>::insert(P1, account("n1"), kfrag);
+	});
 	fires("kfrag of a node not in the policy", |_| {
 		let kfrag = KFrags::<Test>::get(P1, account("n1")).expect("a kfrag");
 		KFrags::<Test>::insert(P1, account("carol"), kfrag);
@@ -104,7 +110,7 @@ fn pending_decisions_are_exactly_the_pending_nodes() {
 #[test]
 fn policy_deposits_belong_to_policies_and_match_the_holds() {
 	fires("deposit of no policy", |_| PolicyDeposits::<Test>::insert(UNKNOWN, 1));
-	fires("a zero deposit stored", |_| PolicyDeposits::<Test>::insert(P1, 0));
+	fires("a zero policy deposit stored", |_| PolicyDeposits::<Test>::insert(P1, 0));
 	fires("held policy deposits differ from the policies", |_| {
 		PolicyDeposits::<Test>::mutate(P1, |deposit| *deposit = deposit.map(|d| d + 1))
 	});
@@ -126,7 +132,7 @@ fn access_payments_are_held_until_their_request_settles() {
 #[test]
 fn request_deposits_belong_to_retained_requests_and_match_the_holds() {
 	fires("deposit of no request", |_| RequestDeposits::<Test>::insert(NO_REQUEST, 1));
-	fires("a zero deposit stored", |request| RequestDeposits::<Test>::insert(request, 0));
+	fires("a zero request deposit stored", |request| RequestDeposits::<Test>::insert(request, 0));
 	fires("held request deposits differ from the retained requests", |_| {
 		let _ = Balances::release(
 			&HoldReason::RequestDeposit.into(),
