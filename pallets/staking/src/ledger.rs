@@ -139,7 +139,9 @@ impl<T: Config> Ledger<T> {
 		let taken = amount.saturating_sub(remaining);
 		let credit = asset::slash::<T>(&self.staker, taken);
 		if credit.peek() != taken {
-			// The hold and the ledger disagreed; the ledger follows the hold.
+			// The hold held less than the ledger says: an invariant was already broken. The
+			// ledger is reduced by what it meant to take (not by the credit), so they still
+			// disagree; `try_state` reports it.
 			defensive!("held stake differs from the ledger");
 		}
 		record.slashed.saturating_accrue(credit.peek());
