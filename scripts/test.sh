@@ -2,8 +2,9 @@
 # Sets up this machine and runs every check and test of the project, cheap checks first:
 # formatting and feature hygiene, the docs, the runtime with production timing and try-runtime,
 # clippy, then unit tests of every crate and end-to-end tests that drive the real node binary
-# over JSON-RPC, the kms file format against a Python implementation, and the pallets'
-# benchmarks as tests. Prints a table of the stages' times at the end, failed or not.
+# over JSON-RPC, the kms file format against a Python implementation, the pallets' benchmarks
+# as tests, and the TypeScript SDK (with its web demo in Chromium) against the node just built.
+# Prints a table of the stages' times at the end, failed or not.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -30,11 +31,17 @@ clippy() {
 setup() {
 	bash scripts/setup.sh
 	bash scripts/setup-tools.sh
+	bash scripts/setup-sdk.sh
+}
+# The SDK's API documentation (TypeDoc; warnings are errors, and it type-checks the SDK).
+sdk_docs() {
+	(cd sdk && npm run --silent docs)
 }
 
 stage "setup" setup
 stage "lint: formatting (Rust, TOML) and feature propagation" bash scripts/lint.sh
 stage "docs: rustdoc, warnings are errors" docs
+stage "docs: the TypeScript SDK's (TypeDoc), warnings are errors" sdk_docs
 # The production runtime (6 s blocks, one-day periods) with its `TryRuntime` API (its tests run
 # every pallet's try_state through it on development-chain state) and the pallets' benchmarks,
 # run once each as tests: one native build of FRAME with both features, and the runtime's wasm
@@ -57,3 +64,7 @@ stage "tests: every crate, and end to end against the node just built" \
 # implemented again in Python with umbral-pre's Python bindings.
 stage "tests: the kms file format against an independent implementation (Python, umbral-pre)" \
 	"$KMS_TOOLS/python/bin/python" tests/interop/kms_format.py "$CARGO_TARGET_DIR/release/kms"
+# The SDK's tests start `kms-node --dev` from the build above (scripts/lib.sh's target directory)
+# and drive the `kms` built there; the web demo runs in headless Chromium.
+stage "tests: the TypeScript SDK, its interop with kms, and the web demo in Chromium (npm test)" \
+	bash -c 'cd sdk && npm test'
