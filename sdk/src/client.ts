@@ -23,8 +23,8 @@ import {
   KmsError,
   LimitError,
   RefusedError,
+  RetrievalError,
   TimeoutError,
-  UmbralError,
 } from './errors.js';
 import { bytesOf, concat, fromHex, randomBytes, toHex } from './bytes.js';
 import { flatten, unflatten, type Condition } from './conditions.js';
@@ -87,7 +87,9 @@ export interface PolicyNode {
 export interface Policy {
   id: string;
   owner: string;
+  /** The label, as text (lossy if it is not UTF-8: {@link Policy.labelBytes} is exact). */
   label: string;
+  labelBytes: Uint8Array;
   delegatingKey: Uint8Array;
   verifyingKey: Uint8Array;
   receivingKey: Uint8Array;
@@ -182,7 +184,7 @@ export interface Retrieval {
   /** The nodes whose cfrags these are. */
   answeredBy: string[];
   /** Nodes whose cfrag failed verification, and what challenging it did. */
-  wrong: { node: string; error: string; challenge?: 'penalized' | 'not-penalized' | 'not-challenged' | { error: string } }[];
+  wrong: RetrievalError['wrong'];
 }
 
 /** Options of a reader's request. */
@@ -193,10 +195,15 @@ export interface RequestOptions {
   challenge?: boolean;
 }
 
-/** Options of {@link KmsClient.connect}. */
+/** Options of {@link KmsClient.connect} and the constructor. */
 export interface ConnectOptions {
   /** Milliseconds to wait for the connection and the metadata; 30 s by default. */
   timeoutMs?: number;
+  /**
+   * Milliseconds any one wait may last: a transaction until it is in a block, a policy's
+   * acceptance, a request's answers (which also end at a block), finality. 120 s by default.
+   */
+  waitMs?: number;
 }
 
 /** Options of bounded waits. */
@@ -238,18 +245,25 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
 /** A KMS Chain client. */
 export class KmsClient {
   #limits?: Limits;
+  /** How long any one wait lasts at most (milliseconds). */
+  readonly waitMs: number;
 
   /** Wraps an `ApiPromise` a dApp already has (connected to a KMS Chain node). */
-  constructor(readonly api: ApiPromise) {}
+  constructor(
+    readonly api: ApiPromise,
+    options: Pick<ConnectOptions, 'waitMs'> = {},
+  ) {
+    this.waitMs = options.waitMs ?? 120_000;
+  }
 
   /** Connects to the node at `url` (`ws://` or `wss://`). */
   static async connect(url: string, options: ConnectOptions = {}): Promise<KmsClient> {
     const timeoutMs = options.timeoutMs ?? 30_000;
-    const provider = new WsProvider(url, false);
+    // Reconnects by itself after a drop (subscriptions resume); every wait is bounded anyway.
+    const provider = new WsProvider(url, 2_500);
     try {
-      await withTimeout(provider.connect(), timeoutMs, `connecting to ${url}`);
-      const api = await withTimeout(ApiPromise.create({ provider, noInitWarn: true, throwOnConnect: true }), timeoutMs, `reading ${url}'s metadata`);
-      return new KmsClient(api);
+      const api = await withTimeout(ApiPromise.create({ provider, noInitWarn: true }), timeoutMs, `connecting to ${url} and reading its metadata`);
+      return new KmsClient(api, options);
     } catch (error) {
       await provider.disconnect().catch(() => undefined);
       if (error instanceof KmsError) throw error;
@@ -313,13 +327,23 @@ export class KmsClient {
    * {@link RefusedError}; no block within the timeout a {@link TimeoutError}.
    */
   async submit(tx: SubmittableExtrinsic<'promise'>, account: Account, options: WaitOptions = {}): Promise<Included> {
-    const timeoutMs = options.timeoutMs ?? 120_000;
-    let unsubscribe: (() => void) | undefined;
+    const timeoutMs = options.timeoutMs ?? this.waitMs;
+    // Signed first: a person approving in a browser extension takes the time they need, and a
+    // transaction is never sent after its wait was given up.
+    const injected = 'signer' in account && !('sign' in account);
+    try {
+      if (injected) await tx.signAsync(account.address, { nonce: -1, signer: account.signer });
+      else await tx.signAsync(account as KeyringPair, { nonce: -1 });
+    } catch (error) {
+      throw new KmsError(`the transaction was not signed: ${(error as Error).message ?? String(error)}`, { cause: error });
+    }
+    let settled = false;
+    let stop: (() => void) | undefined;
     const included = new Promise<Included>((resolve, reject) => {
-      const [signer, signOptions] = 'signer' in account && !('sign' in account) ? [account.address, { nonce: -1, signer: account.signer }] : [account as KeyringPair, { nonce: -1 }];
-      tx.signAndSend(signer, signOptions, (result) => {
+      tx.send((result) => {
         const { status, dispatchError, events } = result;
         if (status.isInBlock || status.isFinalized) {
+          settled = true;
           const blockHash = (status.isInBlock ? status.asInBlock : status.asFinalized).toHex();
           if (dispatchError) {
             reject(this.chainError(dispatchError));
@@ -330,18 +354,21 @@ export class KmsClient {
             .then((header) => resolve({ block: header.number.toNumber(), blockHash, events }))
             .catch(reject);
         } else if (status.isInvalid || status.isDropped || status.isUsurped) {
-          reject(new RefusedError(`the transaction pool ${status.type.toLowerCase()} the transaction`));
+          settled = true;
+          reject(new RefusedError(`the transaction pool reports the transaction ${status.type.toLowerCase()}`));
         }
       })
-        .then((stop) => {
-          unsubscribe = stop;
+        .then((unsubscribe) => {
+          stop = unsubscribe;
+          if (settled) unsubscribe();
         })
         .catch((error: Error) => reject(new RefusedError(`the node refused the transaction: ${error.message}`, { cause: error })));
     });
     try {
       return await withTimeout(included, timeoutMs, 'waiting for the transaction to be in a block');
     } finally {
-      unsubscribe?.();
+      settled = true;
+      stop?.();
     }
   }
 
@@ -352,7 +379,7 @@ export class KmsClient {
    * check whether the transaction went through, and submit again if not).
    */
   async finalize(included: Pick<Included, 'block' | 'blockHash'>, options: WaitOptions = {}): Promise<void> {
-    const deadline = Date.now() + (options.timeoutMs ?? 120_000);
+    const deadline = Date.now() + (options.timeoutMs ?? this.waitMs);
     while ((await this.finalizedBlock()) < included.block) {
       if (Date.now() > deadline) throw new TimeoutError(`block ${included.block} was not finalized in time (finality lags)`);
       await new Promise((resolve) => setTimeout(resolve, 500));
@@ -405,6 +432,7 @@ export class KmsClient {
       if (key.minFeeRate > feeRate) {
         throw new AccessDeniedError('FeeRateTooLow', `node ${node} asks at least ${key.minFeeRate} plancks per period`);
       }
+      decodePublicKey(key.umbralKey).free();
       nodes.push({ node, keyVersion: key.keyVersion, umbralKey: key.umbralKey });
     }
     return nodes;
@@ -419,9 +447,15 @@ export class KmsClient {
     const signer = identity.signer();
     const delegatingPk = delegating.publicKey();
     const verifyingPk = signer.verifyingKey();
-    const receivingPk = decodePublicKey(receiving);
-    const nodeKeys = nodes.map((n) => decodePublicKey(n.umbralKey));
+    const owned: { free(): void }[] = [delegating, signer, delegatingPk, verifyingPk];
     try {
+      const receivingPk = decodePublicKey(receiving);
+      owned.push(receivingPk);
+      const nodeKeys = nodes.map((n) => {
+        const key = decodePublicKey(n.umbralKey);
+        owned.push(key);
+        return key;
+      });
       const sealed = sealKFrags(delegating, signer, receivingPk, threshold, nodeKeys);
       const grants = nodes.map((n, i) => ({
         node: n.node,
@@ -430,7 +464,7 @@ export class KmsClient {
       }));
       return { grants, delegatingKey: delegatingPk.toCompressedBytes(), verifyingKey: verifyingPk.toCompressedBytes() };
     } finally {
-      [delegating, signer, delegatingPk, verifyingPk, receivingPk, ...nodeKeys].forEach((object) => object.free());
+      owned.forEach((object) => object.free());
     }
   }
 
@@ -507,7 +541,8 @@ export class KmsClient {
       [signature, signer].forEach((object) => object.free());
       const included = await this.submit(call(signatureBytes), owner);
       const created = findEvent(included.events, 'policies', 'PolicyCreated');
-      const escrowed = created ? BigInt(String((created.toJSON() as Record<string, unknown>).escrowed ?? fee)) : fee;
+      if (!created) throw new KmsError('the policy was created without a PolicyCreated event');
+      const escrowed = BigInt(String(eventFields(created).escrowed));
       const acceptWithin = options.acceptWithin ?? 20;
       const acceptance =
         acceptWithin > 0 ? await this.waitForAcceptance(id, threshold, included.block, included.block + acceptWithin) : undefined;
@@ -550,12 +585,15 @@ export class KmsClient {
     });
   }
 
-  /** Calls `step` for each new best block (from the current one) until it returns a value, or fails once a block after `until` has not. */
+  /**
+   * Calls `step` for each new best block (from the current one) until it returns a value; fails
+   * once a block after `until` has not, or after {@link KmsClient.waitMs}.
+   */
   #eachBestBlock<T>(what: string, until: number, step: (number: number, hash: string) => Promise<T | undefined>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
+    let stop: (() => void) | undefined;
+    let finished = false;
+    const followed = new Promise<T>((resolve, reject) => {
       let busy = false;
-      let finished = false;
-      let stop: (() => void) | undefined;
       const finish = (outcome: () => void) => {
         if (finished) return;
         finished = true;
@@ -583,6 +621,10 @@ export class KmsClient {
         })
         .catch(reject);
     });
+    return withTimeout(followed, this.waitMs, what).finally(() => {
+      finished = true;
+      stop?.();
+    });
   }
 
   /** The policy `id` at the best block; `undefined` if there is none. */
@@ -603,6 +645,7 @@ export class KmsClient {
       id: toHex(id),
       owner: String(json.owner),
       label: new TextDecoder().decode(hexToU8a(String(json.label))),
+      labelBytes: hexToU8a(String(json.label)),
       delegatingKey: hexToU8a(String(json.delegatingKey)),
       verifyingKey: hexToU8a(String(json.verifyingKey)),
       receivingKey: hexToU8a(String(json.receivingKey)),
@@ -666,8 +709,12 @@ export class KmsClient {
     if (nodes.length < 1 || nodes.length > limits.maxNodes) throw new LimitError('Policies.MaxNodes', nodes.length, `1..=${limits.maxNodes} nodes`);
     if (!Number.isInteger(threshold) || threshold < 1 || threshold > nodes.length) throw new LimitError('threshold', threshold, `1..=${nodes.length}`);
     const receiving = keyBytes(options.receivingKey, 'the receiving key');
+    // Kfrags of other keys than the policy's would be declined by every node, after paying.
+    if (toHex(identity.delegatingPublicKey(policy.labelBytes)) !== toHex(policy.delegatingKey) || toHex(identity.verifyingKey()) !== toHex(policy.verifyingKey)) {
+      throw new AccessDeniedError('NotTheOwnersKeys', `policy ${toHex(id)}'s delegating and verifying keys are not this identity's for its label: rotate it with the identity that granted it`);
+    }
     const chosen = await this.#chooseNodes(nodes, policy.feeRate);
-    const { grants } = this.#sealGrants(identity, policy.label, receiving, threshold, chosen);
+    const { grants } = this.#sealGrants(identity, policy.labelBytes, receiving, threshold, chosen);
     const included = await this.submit(this.api.tx.policies!.rotatePolicy!(u8aToHex(id), u8aToHex(receiving), threshold, grants), owner);
     const acceptWithin = options.acceptWithin ?? 20;
     const acceptance = acceptWithin > 0 ? await this.waitForAcceptance(id, threshold, included.block, included.block + acceptWithin) : undefined;
@@ -707,7 +754,7 @@ export class KmsClient {
     const included = await this.submit(tx, reader);
     const requested = findEvent(included.events, 'policies', 'ReencryptionRequested');
     if (!requested) throw new KmsError('the request landed without a ReencryptionRequested event');
-    const request = BigInt(String((requested.data as unknown as { toString(): string }[])[0]));
+    const request = BigInt(String(eventFields(requested).request));
     return { request, included };
   }
 
@@ -732,8 +779,10 @@ export class KmsClient {
   }
 
   /**
-   * A reader's request for one capsule: checks the policy is the reader's and open to it, requests,
-   * waits for `threshold` cfrags that verify (until the deadline), and challenges wrong ones.
+   * A reader's request for one capsule: checks the policy is the reader's and open to it,
+   * requests, waits for `threshold` cfrags that verify (until the request's deadline, and
+   * {@link KmsClient.waitMs}), and challenges every wrong one, also when the request fails
+   * ({@link RetrievalError} then says what arrived). The caller frees the returned cfrags.
    */
   async retrieve(reader: Account, identity: UmbralIdentity, policyId: PolicyId, capsuleBytes: Uint8Array, options: RequestOptions = {}): Promise<Retrieval> {
     const policy = await this.policy(policyId);
@@ -743,35 +792,42 @@ export class KmsClient {
       throw new AccessDeniedError('NotTheReader', `policy ${toHex(policyId)} grants access to receiving key ${toHex(policy.receivingKey)}, not to yours (${toHex(mine)})`);
     }
     await this.checkAccess(policyId, reader.address);
-    const capsule = decodeCapsule(capsuleBytes);
-    const receiving = decodePublicKey(mine);
-    const keys: PolicyKeys = { delegating: decodePublicKey(policy.delegatingKey), verifying: decodePublicKey(policy.verifyingKey), receiving };
+    const owned: { free(): void }[] = [];
+    const good: { node: string; cfrag: VerifiedCapsuleFrag }[] = [];
+    let delivered = false;
     try {
+      const capsule = decodeCapsule(capsuleBytes);
+      owned.push(capsule);
+      const keys: PolicyKeys = { delegating: decodePublicKey(policy.delegatingKey), verifying: decodePublicKey(policy.verifyingKey), receiving: decodePublicKey(mine) };
+      owned.push(keys.delegating, keys.verifying, keys.receiving);
       const { request, included } = await this.request(reader, policyId, [capsuleBytes], options);
-      const deadline = included.block + this.limits().responseWindow;
+      // The chain judges answers with the keys of the version the request landed in: after a
+      // rotation in between, a correct cfrag for another reader must not be challenged.
+      const requested = eventFields(findEvent(included.events, 'policies', 'ReencryptionRequested')!);
+      if (Number(requested.version) !== policy.version) {
+        throw new AccessDeniedError('PolicyRotated', `policy ${toHex(policyId)} was rotated while the request was sent (request ${request} is for version ${requested.version}); try again`);
+      }
+      const deadline = Number(requested.deadline);
       const { threshold } = policy;
       const shares = policy.nodes.length;
-      const good: { node: string; cfrag: VerifiedCapsuleFrag }[] = [];
       const wrong: Retrieval['wrong'] = [];
       let needed = threshold;
-      while (good.length < threshold) {
-        if (needed > shares) {
-          throw new UmbralError(`only ${good.length} of the ${shares} answers to request ${request} verify; ${threshold} are needed (${wrong.map((w) => `${w.node}: ${w.error}`).join("; ")})`);
-        }
+      let ended = false;
+      while (good.length < threshold && needed <= shares && !ended) {
         let answers;
         try {
           answers = await this.waitForCfrags(request, needed, deadline);
         } catch (error) {
-          if (error instanceof TimeoutError) {
-            throw new TimeoutError(`fewer than ${threshold} nodes answered request ${request} before its deadline (block ${deadline}): ${good.length} verified, ${wrong.length} wrong`);
-          }
-          throw error;
+          if (!(error instanceof TimeoutError)) throw error;
+          // The deadline (or the wait's bound) passed: what did arrive still counts.
+          ended = true;
+          answers = await this.cfrags(request);
         }
         for (const { node, cfrags } of answers) {
           if (good.some((g) => g.node === node) || wrong.some((w) => w.node === node)) continue;
           try {
             const cfrag = cfrags[0];
-            if (!cfrag) throw new UmbralError('an answer without a cfrag');
+            if (!cfrag) throw new KmsError('an answer without a cfrag');
             good.push({ node, cfrag: verifyCfrag(capsule, cfrag, keys) });
           } catch (error) {
             wrong.push({ node, error: (error as Error).message });
@@ -791,20 +847,26 @@ export class KmsClient {
           entry.challenge = { error: (error as Error).message };
         }
       }
+      if (good.length < threshold) {
+        const counts = `${good.length} verified, ${wrong.length} wrong`;
+        throw ended
+          ? new RetrievalError(`fewer than ${threshold} nodes answered request ${request} by its deadline (block ${deadline}): ${counts}`, request, 'too-few-answers', good.length, wrong)
+          : new RetrievalError(`only ${good.length} of the ${shares} answers to request ${request} verify (${counts}); ${threshold} are needed`, request, 'too-few-valid', good.length, wrong);
+      }
       const chosen = good.slice(0, threshold);
+      delivered = true;
       good.slice(threshold).forEach((g) => g.cfrag.free());
       return { request, block: included.block, policy, cfrags: chosen.map((g) => g.cfrag), answeredBy: chosen.map((g) => g.node), wrong };
     } finally {
-      capsule.free();
-      keys.delegating.free();
-      keys.verifying.free();
-      receiving.free();
+      owned.forEach((object) => object.free());
+      if (!delivered) good.forEach((g) => g.cfrag.free());
     }
   }
 
   /**
    * Decrypts `ciphertext` of `capsuleBytes` (what umbral `encrypt` made for the policy's
-   * delegating key) as the policy's reader: {@link retrieve}, then open with the cfrags.
+   * delegating key) as the policy's reader: {@link retrieve}, then open with the cfrags (the
+   * retrieval it returns has none left: they were used and freed).
    */
   async open(
     reader: Account,
@@ -824,6 +886,8 @@ export class KmsClient {
       throw new FormatError('key', `the data does not open with policy ${toHex(policyId)}'s key: it was encrypted to another label or owner`);
     } finally {
       [capsule, delegating, receiving, ...retrieval.cfrags].forEach((object) => object.free());
+      // Used and freed: the retrieval returned keeps the rest of what it says.
+      retrieval.cfrags = [];
     }
   }
 
@@ -850,5 +914,12 @@ export class KmsClient {
 /** The first event `pallet.name` among `events` (pallet in polkadot.js's camelCase). */
 export function findEvent(events: EventRecord[], pallet: string, name: string) {
   return events.find(({ event }) => event.section === pallet && event.method === name)?.event;
+}
+
+/** An event's fields by their names in the metadata (`request`, `deadline`…), as JSON values. */
+export function eventFields(event: EventRecord['event']): Record<string, unknown> {
+  const values = event.data.toJSON() as unknown[];
+  const names = (event.data as unknown as { names?: string[] | null }).names ?? [];
+  return Object.fromEntries(names.map((name, i) => [name, values[i]]));
 }
 

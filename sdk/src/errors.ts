@@ -105,3 +105,25 @@ export class AccessDeniedError extends KmsError {
     super(message);
   }
 }
+
+/**
+ * A reader's request that did not yield enough cfrags that verify: too few nodes answered by
+ * the request's deadline (or the wait's bound), or too many answers were wrong. Wrong answers
+ * were challenged all the same (unless told not to): see {@link RetrievalError.wrong}.
+ */
+export class RetrievalError extends KmsError {
+  override name = 'RetrievalError';
+  constructor(
+    message: string,
+    /** The request's id. */
+    readonly request: bigint,
+    /** `too-few-answers`: the deadline or the wait's bound passed; `too-few-valid`: too many were wrong. */
+    readonly reason: 'too-few-answers' | 'too-few-valid',
+    /** How many answers verified. */
+    readonly verified: number,
+    /** The nodes whose cfrags failed verification, and what challenging each did. */
+    readonly wrong: { node: string; error: string; challenge?: 'penalized' | 'not-penalized' | 'not-challenged' | { error: string } }[],
+  ) {
+    super(message);
+  }
+}

@@ -158,7 +158,8 @@ class Queue {
 
   push(bytes: Uint8Array): void {
     if (bytes.length === 0) return;
-    this.parts.push(bytes);
+    // A copy: the producer may reuse its buffer.
+    this.parts.push(bytes.slice());
     this.length += bytes.length;
   }
 
@@ -217,8 +218,11 @@ export function encryptStream(
       while (queue.length > chunkSize) emit(controller, queue.take(chunkSize), false);
     },
     flush(controller) {
-      emit(controller, queue.take(queue.length), true);
-      fileKey.fill(0);
+      try {
+        emit(controller, queue.take(queue.length), true);
+      } finally {
+        fileKey.fill(0);
+      }
     },
   });
 }
@@ -237,7 +241,9 @@ export interface DecryptOptions {
 /**
  * A stream that decrypts a file written to it. Once the header is read, `unwrap` recovers the
  * file key (the owner with its delegating key, a reader with cfrags from the nodes); every
- * chunk is authenticated before it is passed on. Errors are {@link FormatError}s.
+ * chunk is authenticated before it is passed on. Errors are {@link FormatError}s, or what
+ * `unwrap` throws (a reader's request refused, for example). The file key is zeroed when the
+ * stream ends, whether it succeeded or not.
  */
 export function decryptStream(unwrap: Unwrap, options: DecryptOptions = {}): TransformStream<Uint8Array, Uint8Array> {
   const queue = new Queue();
@@ -245,14 +251,25 @@ export function decryptStream(unwrap: Unwrap, options: DecryptOptions = {}): Tra
   let header: Header | undefined;
   let index = 0;
   let done = 0;
+  let key: Uint8Array | undefined;
   const start = async () => {
     header = readHeader(queue.take(HEADER_LEN));
     options.onHeader?.(header);
-    const key = await unwrap(header);
+    key = await unwrap(header);
     if (key.length !== FILE_KEY_LEN) {
       throw new FormatError('key', `the unwrapped key is ${key.length} bytes long, expected ${FILE_KEY_LEN}`);
     }
     cipher = new ChunkCipher(key, header.bytes);
+  };
+  // Runs `step`, zeroing the file key if it fails (the stream is then errored) or `last`.
+  const guarded = async (step: () => Promise<void> | void, last = false) => {
+    try {
+      await step();
+    } catch (error) {
+      key?.fill(0);
+      throw error;
+    }
+    if (last) key?.fill(0);
   };
   const chunk = (controller: TransformStreamDefaultController<Uint8Array>, sealed: Uint8Array, end: boolean) => {
     const window = header!.chunkSize + TAG_LEN;
@@ -282,23 +299,27 @@ export function decryptStream(unwrap: Unwrap, options: DecryptOptions = {}): Tra
     options.onProgress?.(done);
   };
   return new TransformStream({
-    async transform(bytes, controller) {
-      queue.push(bytes);
-      if (!cipher) {
-        if (queue.length < HEADER_LEN) return;
-        await start();
-      }
-      const window = header!.chunkSize + TAG_LEN;
-      // A full window is a non-final chunk only if more bytes follow it.
-      while (queue.length > window) chunk(controller, queue.take(window), false);
+    transform(bytes, controller) {
+      return guarded(async () => {
+        queue.push(bytes);
+        if (!cipher) {
+          if (queue.length < HEADER_LEN) return;
+          await start();
+        }
+        const window = header!.chunkSize + TAG_LEN;
+        // A full window is a non-final chunk only if more bytes follow it.
+        while (queue.length > window) chunk(controller, queue.take(window), false);
+      });
     },
-    async flush(controller) {
-      if (!cipher) {
-        // The input ended inside the header: say where.
-        readHeader(queue.take(queue.length));
-        throw new FormatError('header', 'malformed header: the file ends inside it');
-      }
-      chunk(controller, queue.take(queue.length), true);
+    flush(controller) {
+      return guarded(() => {
+        if (!cipher) {
+          // The input ended inside the header: say where.
+          readHeader(queue.take(queue.length));
+          throw new FormatError('header', 'malformed header: the file ends inside it');
+        }
+        chunk(controller, queue.take(queue.length), true);
+      }, true);
     },
   });
 }

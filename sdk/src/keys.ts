@@ -14,8 +14,10 @@
  * @module
  */
 import { SecretKey, SecretKeyFactory, Signer } from '@nucypher/umbral-pre';
+import { Keyring } from '@polkadot/keyring';
+import { cryptoWaitReady } from '@polkadot/util-crypto';
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
-import { argon2id } from '@noble/hashes/argon2.js';
+import { argon2idAsync } from '@noble/hashes/argon2.js';
 import { KeyringError } from './errors.js';
 import { bytesOf, fromHex, randomBytes, toHex } from './bytes.js';
 
@@ -84,11 +86,19 @@ export class UmbralIdentity {
   /** The verifying key of this identity's policies, compressed (33 bytes). */
   verifyingKey(): Uint8Array {
     const signer = this.signer();
+    const key = signer.verifyingKey();
     try {
-      return signer.verifyingKey().toCompressedBytes();
+      return key.toCompressedBytes();
     } finally {
+      key.free();
       signer.free();
     }
+  }
+
+  /** Frees the secret factories in umbral-pre's WebAssembly memory; the identity is unusable after. */
+  free(): void {
+    this.#roles.free();
+    this.#factory.free();
   }
 }
 
@@ -123,15 +133,30 @@ interface KeyringFile {
   ciphertext: string;
 }
 
-/** The largest Argon2id cost a keyring may ask for: 1 GiB, 16 passes. */
-const MAX_KDF = { memory_kib: 1024 * 1024, iterations: 16, parallelism: 16 };
+/**
+ * The largest Argon2id cost a keyring may ask for before it is authenticated (256 MiB, 8 passes,
+ * 4 lanes; `kms` writes 64 MiB, 3 passes, 1 lane): a hostile file cannot make the SDK allocate
+ * gigabytes or run for minutes.
+ */
+export const MAX_KDF = { memory_kib: 256 * 1024, iterations: 8, parallelism: 4 };
+
+/** Hex as `kms` writes it in a keyring: lowercase or uppercase digits, no `0x`. */
+function keyringHex(text: unknown, what: string, length?: number): Uint8Array {
+  if (typeof text !== 'string' || text.startsWith('0x')) throw new KeyringError(`${what} is not hex`);
+  try {
+    return fromHex(text, what, length);
+  } catch (error) {
+    throw new KeyringError((error as Error).message, { cause: error });
+  }
+}
 
 /**
  * Opens a keyring file written by `kms keys new` with its passphrase. Throws
  * {@link KeyringError} for a wrong passphrase, a file changed without it, or a file that is
- * not a keyring. Argon2id runs in JavaScript: about a second for `kms`'s cost (64 MiB).
+ * not a keyring. Argon2id runs in JavaScript, yielding to the event loop: about a second for
+ * `kms`'s cost (64 MiB), at most {@link MAX_KDF}.
  */
-export function openKeyring(json: string, passphrase: string): OpenedKeyring {
+export async function openKeyring(json: string, passphrase: string): Promise<OpenedKeyring> {
   let file: KeyringFile;
   try {
     file = JSON.parse(json) as KeyringFile;
@@ -156,9 +181,13 @@ export function openKeyring(json: string, passphrase: string): OpenedKeyring {
       throw new KeyringError(`the key derivation's ${name} (${value}) is not within 1..=${max}`);
     }
   }
-  const nonce = fromHex(file.nonce, 'the nonce', 24);
-  const ciphertext = fromHex(file.ciphertext, 'the ciphertext');
-  const salt = fromHex(kdf.salt, 'the salt');
+  if (kdf.memory_kib < 8 * kdf.parallelism) {
+    throw new KeyringError('the key derivation\'s memory is below 8 KiB per lane');
+  }
+  const nonce = keyringHex(file.nonce, 'the nonce', 24);
+  const ciphertext = keyringHex(file.ciphertext, 'the ciphertext');
+  const salt = keyringHex(kdf.salt, 'the salt');
+  if (salt.length < 8) throw new KeyringError('the salt is shorter than 8 bytes');
   // The associated data: the header as `kms` serializes it (every field but the ciphertext,
   // in this order), so no header field changes without the passphrase check failing.
   const header = {
@@ -174,7 +203,7 @@ export function openKeyring(json: string, passphrase: string): OpenedKeyring {
     cipher: file.cipher,
     nonce: file.nonce,
   };
-  const key = argon2id(bytesOf(passphrase), salt, {
+  const key = await argon2idAsync(bytesOf(passphrase), salt, {
     t: kdf.iterations,
     m: kdf.memory_kib,
     p: kdf.parallelism,
@@ -191,13 +220,24 @@ export function openKeyring(json: string, passphrase: string): OpenedKeyring {
   let secrets: { account_uri?: unknown; umbral_seed?: unknown };
   try {
     secrets = JSON.parse(new TextDecoder().decode(plaintext));
+  } catch (error) {
+    throw new KeyringError('the keyring\'s secrets do not decode', { cause: error });
   } finally {
     plaintext.fill(0);
   }
   if (typeof secrets.account_uri !== 'string' || typeof secrets.umbral_seed !== 'string') {
     throw new KeyringError('the keyring\'s secrets do not decode');
   }
-  const seed = fromHex(secrets.umbral_seed, 'the Umbral seed', 32);
+  const seed = keyringHex(secrets.umbral_seed, 'the Umbral seed', 32);
+  // The address the file records is the account's (as `kms` checks).
+  await cryptoWaitReady();
+  let address: string;
+  try {
+    address = new Keyring({ type: 'sr25519' }).addFromUri(secrets.account_uri).address;
+  } catch (error) {
+    throw new KeyringError('the account is not a valid sr25519 secret URI', { cause: error });
+  }
+  if (address !== file.account) throw new KeyringError('the recorded address is not the account\'s');
   try {
     return {
       address: file.account,

@@ -50,7 +50,6 @@ export function sealKFrags(
     return kfrags.map((verified, i) => {
       // The kfrag as the node will read it: from its bytes, then verified.
       const bytes = verified.toBytes();
-      verified.free();
       const kfrag = KeyFrag.fromBytes(bytes);
       // `verify` takes the kfrag over, whatever its verdict.
       try {
@@ -67,8 +66,7 @@ export function sealKFrags(
       return sealed;
     });
   } finally {
-    verifying.free();
-    delegatingPk.free();
+    [verifying, delegatingPk, ...kfrags].forEach((object) => object.free());
   }
 }
 
@@ -141,8 +139,12 @@ export interface SealedSecret {
 /** Reads the text {@link sealSecret} (or `kms secret put`) made. */
 export function parseSecret(text: string): SealedSecret {
   const encoded = text.trim();
-  const bytes = encoded.startsWith(SECRET_PREFIX) ? fromBase64(encoded.slice(SECRET_PREFIX.length)) : undefined;
-  if (!bytes || bytes.length <= CAPSULE_LEN) {
+  // The longest text a secret makes: its capsule, and the secret with umbral's nonce and tag.
+  const longest = SECRET_PREFIX.length + 4 * Math.ceil((CAPSULE_LEN + 24 + MAX_SECRET + 16) / 3);
+  const body = encoded.slice(SECRET_PREFIX.length);
+  const bytes = encoded.startsWith(SECRET_PREFIX) && encoded.length <= longest ? fromBase64(body) : undefined;
+  // Canonical base64 only (no stray bits in the last digit), as `kms` reads it.
+  if (!bytes || bytes.length <= CAPSULE_LEN || toBase64(bytes) !== body) {
     throw new FormatError('not-kms-file', `not a secret's text (it starts with ${SECRET_PREFIX})`);
   }
   const capsule = bytes.slice(0, CAPSULE_LEN);

@@ -7,6 +7,7 @@ import {
   ChainError,
   KmsClient,
   LimitError,
+  RetrievalError,
   UmbralIdentity,
   conditions as c,
   decodePublicKey,
@@ -16,7 +17,7 @@ import {
   toHex,
   umbral,
 } from '../src/index.js';
-import { DevNode, connect, devAccounts, waitForNodes } from './harness.js';
+import { DevNode, connect, devAccounts, setTamper, waitForNodes } from './harness.js';
 
 describe('on a development chain', { timeout: 600_000 }, () => {
   let node: DevNode;
@@ -137,6 +138,29 @@ describe('on a development chain', { timeout: 600_000 }, () => {
     const secret = sealSecret(decodePublicKey(owner.delegatingPublicKey('docs')), new TextEncoder().encode('rotated'));
     await assert.rejects(kms.openSecret(accounts.bob, reader, granted.id, secret), (e) => e instanceof AccessDeniedError && e.reason === 'NotTheReader');
     assert.equal(new TextDecoder().decode(await kms.openSecret(accounts.bob, next, granted.id, secret)), 'rotated');
+  });
+
+  it('catches a lying node, challenges it (it is slashed), and says what arrived', async () => {
+    const { granted } = await grant();
+    const secret = sealSecret(decodePublicKey(owner.delegatingPublicKey('docs')), new TextEncoder().encode('x'));
+    const stake = async () => BigInt(String(((await kms.api.query.staking!.ledgers!(accounts.alice.address)).toJSON() as { active: string | number }).active));
+    const before = await stake();
+    await setTamper(node, [accounts.alice.address]);
+    try {
+      await assert.rejects(kms.openSecret(accounts.bob, reader, granted.id, secret), (error) => {
+        assert.ok(error instanceof RetrievalError, String(error));
+        assert.equal(error.reason, 'too-few-valid');
+        assert.equal(error.verified, 0);
+        assert.equal(error.wrong.length, 1);
+        assert.equal(error.wrong[0]!.node, accounts.alice.address);
+        assert.match(error.wrong[0]!.error, /fails verification/);
+        assert.equal(error.wrong[0]!.challenge, 'penalized');
+        return true;
+      });
+    } finally {
+      await setTamper(node, []);
+    }
+    assert.ok((await stake()) < before, 'the lying node lost stake');
   });
 
   it('names the node and the reason when a grant cannot be served', async () => {

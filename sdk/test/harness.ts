@@ -140,3 +140,21 @@ export async function waitForNodes(kms: KmsClient, count = 1, blocks = 60): Prom
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
 }
+
+/**
+ * The development binary's `test-tamper` switch (never in production builds): the KMS nodes
+ * listed answer with well-formed cfrags of another capsule. Written to the node's offchain
+ * storage through the unsafe RPC a local development node allows.
+ */
+export async function setTamper(node: DevNode, accounts: string[]): Promise<void> {
+  const { decodeAddress } = await import('@polkadot/util-crypto');
+  const { u8aToHex, compactToU8a, u8aConcat } = await import('@polkadot/util');
+  const value = u8aConcat(compactToU8a(accounts.length), ...accounts.map((a) => decodeAddress(a)));
+  const response = await fetch(node.url.replace('ws://', 'http://'), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'offchain_localStorageSet', params: ['PERSISTENT', u8aToHex(new TextEncoder().encode('kms::test-tamper')), u8aToHex(value)] }),
+  });
+  const reply = (await response.json()) as { error?: unknown };
+  if (reply.error) throw new Error(`offchain_localStorageSet: ${JSON.stringify(reply.error)}`);
+}

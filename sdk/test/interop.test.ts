@@ -39,8 +39,8 @@ describe('with the kms command line', { timeout: 600_000 }, () => {
     accounts = await devAccounts();
     kms(node, aliceKeyring, ['keys', 'new', '--suri', '//Alice']);
     kms(node, bobKeyring, ['keys', 'new', '--suri', '//Bob']);
-    alice = openKeyring(readFileSync(aliceKeyring, 'utf8'), PASSPHRASE);
-    bob = openKeyring(readFileSync(bobKeyring, 'utf8'), PASSPHRASE);
+    alice = await openKeyring(readFileSync(aliceKeyring, 'utf8'), PASSPHRASE);
+    bob = await openKeyring(readFileSync(bobKeyring, 'utf8'), PASSPHRASE);
     await waitForNodes(client);
   });
   after(async () => {
@@ -48,7 +48,7 @@ describe('with the kms command line', { timeout: 600_000 }, () => {
     node?.stop();
   });
 
-  it('opens the CLI\'s keyring and derives the keys `kms keys show` prints', () => {
+  it('opens the CLI\'s keyring and derives the keys `kms keys show` prints', async () => {
     const shown = kms(node, aliceKeyring, ['keys', 'show', '--label', 'docs', '--label', 'photos/2026']) as {
       account: string;
       receiving_key: { hex: string };
@@ -61,11 +61,15 @@ describe('with the kms command line', { timeout: 600_000 }, () => {
     assert.equal(toHex(alice.identity.verifyingKey()), shown.verifying_key.hex);
     assert.equal(toHex(alice.identity.delegatingPublicKey('docs')), shown.delegating_keys.docs!.hex);
     assert.equal(toHex(alice.identity.delegatingPublicKey('photos/2026')), shown.delegating_keys['photos/2026']!.hex);
-    assert.throws(() => openKeyring(readFileSync(aliceKeyring, 'utf8'), 'not the passphrase'), KeyringError);
-    // A weaker key derivation cannot be slipped into the header.
+    await assert.rejects(openKeyring(readFileSync(aliceKeyring, 'utf8'), 'not the passphrase'), KeyringError);
+    // The header is authenticated: the salt in capitals derives the same key, but the
+    // associated data differs.
     const file = JSON.parse(readFileSync(aliceKeyring, 'utf8'));
-    file.kdf.iterations = 1;
-    assert.throws(() => openKeyring(JSON.stringify(file), PASSPHRASE), KeyringError);
+    await assert.rejects(openKeyring(JSON.stringify({ ...file, kdf: { ...file.kdf, salt: file.kdf.salt.toUpperCase() } }), PASSPHRASE), /wrong passphrase/);
+    // A hostile cost is refused before any work: 4 GiB of memory.
+    const started = Date.now();
+    await assert.rejects(openKeyring(JSON.stringify({ ...file, kdf: { ...file.kdf, memory_kib: 4 * 1024 * 1024 } }), PASSPHRASE), /memory_kib/);
+    assert.ok(Date.now() - started < 1000, 'refused at once');
   });
 
   it('decrypts what `kms encrypt` wrote, as the owner and as a reader of a CLI grant', async () => {

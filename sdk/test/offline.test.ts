@@ -106,6 +106,12 @@ describe('canonical umbral bytes', () => {
 
     assert.throws(() => decodeCapsuleFrag(cfrag.slice(1)), /380 bytes, a cfrag is 381/);
     assert.throws(() => decodeCapsuleFrag(Uint8Array.from(cfrag, (b, i) => (i === 3 ? 4 : b))), /not compressed/);
+    // Two point fields swapped for the identity (1 byte) and an uncompressed point (65 bytes):
+    // the cfrag's length is kept, and umbral-pre would trap hashing the identity.
+    const [x, y] = new umbral.Parameters().u.coordinates()!;
+    const pointPair = new Uint8Array([...cfrag.subarray(0, 1), 0xc4, 1, 0, 0xc4, 65, 4, ...x, ...y, ...cfrag.subarray(71)]);
+    assert.equal(pointPair.length, cfrag.length);
+    assert.throws(() => decodeCapsuleFrag(pointPair), (e: Error) => e instanceof UmbralError && /canonical/.test(e.message) && !/unreachable/.test(e.message));
     // The kfrag signature (64 bytes) where a scalar (32) belongs: the layout, not umbral-pre, refuses it.
     assert.throws(() => decodeCapsuleFrag(Uint8Array.from(cfrag, (b, i) => (i === 72 ? 0xc5 : b))), /canonical/);
     // A cfrag of another capsule does not verify.
@@ -191,6 +197,47 @@ describe('the kms file format', () => {
     await assert.rejects(decryptBytes(file, ownerKey(owner().secret)), (e) => e instanceof FormatError && e.problem === 'key');
   });
 
+  it('refuses a header alone, or cut anywhere inside, and reports progress chunk by chunk', async () => {
+    const { pk, secret } = owner();
+    const file = await encryptBytes(pk, bytes(40), { chunkSize });
+    const problem = async (input: Uint8Array) => {
+      try {
+        await decryptBytes(input, ownerKey(secret));
+        return 'opened';
+      } catch (error) {
+        return (error as FormatError).problem;
+      }
+    };
+    assert.equal(await problem(file.slice(0, HEADER_LEN)), 'truncated');
+    for (const cut of [0, 7]) assert.equal(await problem(file.slice(0, cut)), 'not-kms-file', `cut at ${cut}`);
+    for (const cut of [8, 9, 12, 13, 14, 15, 100, 119, 120, 121, 122, 150, HEADER_LEN - 1]) {
+      assert.equal(await problem(file.slice(0, cut)), 'header', `cut at ${cut}`);
+    }
+    const progress: number[] = [];
+    await decryptBytes(file, ownerKey(secret), { onProgress: (n) => progress.push(n) });
+    assert.deepEqual(progress, [16, 32, 40]);
+    const written: number[] = [];
+    await encryptBytes(pk, bytes(32), { chunkSize, onProgress: (n) => written.push(n) });
+    assert.deepEqual(written, [16, 32], 'a full last chunk is the final one, with no empty chunk after it');
+  });
+
+  it('copies what it is given: a producer reusing its buffer does not change the output', async () => {
+    const { pk, secret } = owner();
+    const buffer = new Uint8Array(10);
+    const stream = encryptStream(pk, { chunkSize: 64 });
+    const out: Uint8Array[] = [];
+    const done = stream.readable.pipeTo(new WritableStream({ write: (chunk) => void out.push(chunk) }));
+    const writer = stream.writable.getWriter();
+    for (let i = 0; i < 3; i++) {
+      buffer.fill(i + 1);
+      await writer.write(buffer);
+    }
+    await writer.close();
+    await done;
+    const plain = await decryptBytes(Buffer.concat(out), ownerKey(secret));
+    assert.deepEqual([...plain], [...Array(10).fill(1), ...Array(10).fill(2), ...Array(10).fill(3)]);
+  });
+
   it('checks the header field by field', async () => {
     const { pk } = owner();
     const file = await encryptBytes(pk, bytes(5), { chunkSize });
@@ -223,6 +270,16 @@ describe('short secrets', () => {
     assert.match(textForm, /^kms-secret-1:[A-Za-z0-9+/=]+$/);
     assert.equal(new TextDecoder().decode(openSecretAsOwner(secret, parseSecret(textForm))), 'the vault code');
     assert.throws(() => parseSecret('kms-secret-2:AAAA'), FormatError);
+    // Base64 with stray bits in its last digit is not the text `kms` writes (nor reads): 160
+    // bytes (a 15-byte secret) end in a digit with four unused bits, then `==`.
+    const padded = sealSecret(pk, text('fifteen bytes!!'));
+    assert.ok(padded.endsWith('=='));
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+    const last = padded.at(-3)!;
+    const stray = alphabet[alphabet.indexOf(last) ^ 1]!;
+    assert.throws(() => parseSecret(padded.slice(0, -3) + stray + '=='), FormatError);
+    assert.equal(new TextDecoder().decode(openSecretAsOwner(secret, parseSecret(padded))), 'fifteen bytes!!');
+    assert.throws(() => parseSecret('kms-secret-1:' + 'A'.repeat(200_000)), FormatError);
     assert.throws(() => parseSecret('kms-secret-1:not base64!'), FormatError);
     assert.throws(() => sealSecret(pk, new Uint8Array(64 * 1024 + 1)), FormatError);
     assert.throws(() => openSecretAsOwner(owner().secret, parseSecret(textForm)), FormatError);
