@@ -49,8 +49,8 @@ stage() { # name, command…
 	KMS_STAGES+=("$((SECONDS - KMS_STAGE_START))|ok|$KMS_STAGE")
 	KMS_STAGE=""
 }
-stage_summary() {
-	local status=$? row seconds result name
+stage_summary() { # [exit status, by default the last command's]
+	local status=${1:-$?} row seconds result name
 	[ -n "$KMS_STAGE" ] && KMS_STAGES+=("$((SECONDS - KMS_STAGE_START))|FAILED|$KMS_STAGE")
 	printf '\n\033[1m%8s  %-6s  %s\033[0m\n' seconds result stage >&2
 	for row in "${KMS_STAGES[@]}"; do

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Sets up this machine and runs every check and test of the project, cheap checks first:
-# formatting and feature hygiene, the docs, the runtime with production timing and try-runtime,
-# clippy, then unit tests of every crate and end-to-end tests that drive the real node binary
-# over JSON-RPC, the kms file format against a Python implementation, the pallets' benchmarks
-# as tests, and the TypeScript SDK (with its web demo in Chromium) against the node just built.
-# Prints a table of the stages' times at the end, failed or not.
+# Sets up this machine and runs every check and test of the project: formatting and feature
+# hygiene; the runtime with production timing and try-runtime, and the pallets' benchmarks as
+# tests; the build; unit tests of every crate and end-to-end tests that drive the real node
+# binary over JSON-RPC (a network of validators under faults among them), the TypeScript SDK
+# (with its web demo in Chromium) and the kms file format against a Python implementation,
+# while the docs and clippy run beside them; and last the load test, alone. Prints a table of
+# the stages' times at the end, failed or not.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -40,8 +41,6 @@ sdk_docs() {
 
 stage "setup" setup
 stage "lint: formatting (Rust, TOML) and feature propagation" bash scripts/lint.sh
-stage "docs: rustdoc, warnings are errors" docs
-stage "docs: the TypeScript SDK's (TypeDoc), warnings are errors" sdk_docs
 # The production runtime (6 s blocks, one-day periods) with its `TryRuntime` API (its tests run
 # every pallet's try_state through it on development-chain state) and the pallets' benchmarks,
 # run once each as tests: one native build of FRAME with both features, and the runtime's wasm
@@ -53,18 +52,49 @@ try_runtime() {
 }
 stage "try-runtime and benchmarks: the runtime with production timing, every benchmark as a test" \
 	try_runtime
-stage "clippy: every crate and target, warnings are errors" clippy
 stage "build: node, kms and every library (fast-runtime, test-tamper)" build_dev
+
+# The builds above keep both cores busy; the end-to-end tests below mostly wait for blocks. So
+# the docs and clippy (a check build of every crate: a quarter of an hour of both cores on a
+# cold machine) run meanwhile, at the lowest CPU priority, so that the nodes under test get the
+# CPU whenever they need it. Their output is in $KMS_CACHE/checks.log, shown if they fail.
+checks_log="$KMS_CACHE/checks.log"
+background_checks() {
+	docs && sdk_docs && clippy
+}
+# Its own process group (setsid), so that a run that ends early stops it with everything it ran.
+setsid nice -n 19 bash -c "set -euo pipefail; $(declare -f checks docs sdk_docs clippy background_checks)
+	background_checks" >"$checks_log" 2>&1 &
+checks_pid=$!
+CHECKS_START=$SECONDS
+trap 'status=$?; kill -- -"$checks_pid" 2>/dev/null || true; stage_summary "$status"' EXIT
+
 # One process per test, test binaries in parallel (.config/nextest.toml); the same build the
-# step above made, so nothing but the test targets compiles here.
+# step above made, so nothing but the test targets compiles here. The load test waits for the
+# end: it needs both cores to itself.
 stage "tests: every crate, and end to end against the node just built" \
 	cargo nextest run --locked --release --workspace --features "$KMS_DEV_FEATURES" \
-	--no-tests fail
-# The binary the step above built for client/tests/cli.rs, against the format's description
-# implemented again in Python with umbral-pre's Python bindings.
-stage "tests: the kms file format against an independent implementation (Python, umbral-pre)" \
-	"$KMS_TOOLS/python/bin/python" tests/interop/kms_format.py "$CARGO_TARGET_DIR/release/kms"
+	--no-tests fail -E 'not (package(kms-e2e-tests) & binary(load))'
 # The SDK's tests start `kms-node --dev` from the build above (scripts/lib.sh's target directory)
 # and drive the `kms` built there; the web demo runs in headless Chromium.
 stage "tests: the TypeScript SDK, its interop with kms, and the web demo in Chromium (npm test)" \
 	bash -c 'cd sdk && npm test'
+# The binary the build made for client/tests/cli.rs, against the format's description
+# implemented again in Python with umbral-pre's Python bindings.
+stage "tests: the kms file format against an independent implementation (Python, umbral-pre)" \
+	"$KMS_TOOLS/python/bin/python" tests/interop/kms_format.py "$CARGO_TARGET_DIR/release/kms"
+wait_checks() {
+	local status=0
+	wait "$checks_pid" || status=$?
+	if [ "$status" -ne 0 ]; then
+		tail -n 80 "$checks_log" >&2
+		echo "the docs or clippy failed: $checks_log has all of their output" >&2
+	fi
+	printf '    (started %ds before this wait)\n' $((SECONDS - CHECKS_START)) >&2
+	return "$status"
+}
+stage "docs (rustdoc and the SDK's TypeDoc) and clippy, warnings are errors (run since the build)" \
+	wait_checks
+stage "tests: the load test, alone" \
+	cargo nextest run --locked --release --workspace --features "$KMS_DEV_FEATURES" \
+	--no-tests fail -E 'package(kms-e2e-tests) & binary(load)'

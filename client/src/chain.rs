@@ -18,6 +18,7 @@ use crate::{
 	umbral::SealedKFrag,
 	AccountId, Balance, BlockNumber, ChainConfig, Error, Keypair, PolicyId, RequestId,
 };
+use std::time::Duration;
 use subxt::{
 	config::{DefaultExtrinsicParamsBuilder, RpcConfigFor},
 	rpcs::{methods::LegacyRpcMethods, RpcClient},
@@ -109,11 +110,46 @@ pub async fn prove_node_keys(
 }
 
 /// A connection to a node.
+///
+/// Reads are made at the node's best block: what a transaction just did is visible at once,
+/// and cfrags need no finality (they are verified cryptographically). Finality is reported
+/// separately ([`Client::finalized_block`], [`Client::finalize`]). Every wait is bounded:
+/// by [`Client::timeout`] in time (120 s unless [`Client::with_timeout`]), and waits for
+/// chain events also by a block number.
 #[derive(Clone)]
 pub struct Client {
 	api: OnlineClient<ChainConfig>,
 	rpc: LegacyRpcMethods<RpcConfigFor<ChainConfig>>,
+	timeout: Duration,
 }
+
+/// How long a wait lasts at most unless [`Client::with_timeout`] says otherwise.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// How far finality may lag behind the best block before transactions are anchored at the best
+/// block instead of the finalized one (as polkadot.js does): a transaction's mortality counts
+/// from its anchor, whose hash it signs, so an anchor too old (the finalized block during a
+/// finality stall) makes it expire or fail as a bad signature, and a best block that a fork
+/// abandons invalidates it too.
+pub const MAX_FINALITY_LAG: BlockNumber = 5;
+
+/// Blocks a transaction stays valid after its anchor.
+pub const MORTALITY: u64 = 64;
+
+/// `future`, or [`Error::Timeout`] naming `what` once `timeout` passes.
+async fn bounded<T>(
+	timeout: Duration,
+	what: String,
+	future: impl std::future::Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+	tokio::time::timeout(timeout, future).await.unwrap_or_else(|_| {
+		Err(Error::Timeout(format!("{what}: no answer within {} s", timeout.as_secs())))
+	})
+}
+
+/// A client at one block (its storage, runtime APIs and constants).
+type AtBlock =
+	subxt::client::ClientAtBlock<ChainConfig, subxt::client::OnlineClientAtBlockImpl<ChainConfig>>;
 
 /// A transaction in a block, with what it did.
 pub struct Included {
@@ -124,6 +160,9 @@ pub struct Included {
 	/// The events of the transaction.
 	pub events: subxt::extrinsics::ExtrinsicEvents<ChainConfig>,
 }
+
+/// Blocks a request may take to land after its price was read ([`Client::default_max_price`]).
+pub const PRICE_BLOCKS: u32 = 4;
 
 /// At least what a request price of `price` can have become `blocks` blocks later: the chain
 /// raises it by at most an eighth a block (`Policies::update_request_price`). Past 64 blocks the
@@ -209,9 +248,63 @@ impl Client {
 	/// Connects to the node at `url` (`ws://` or `wss://`). Plain `ws://` to another machine
 	/// works, but see [`insecure_remote_host`].
 	pub async fn connect(url: &str) -> Result<Self, Error> {
-		let rpc = RpcClient::from_insecure_url(url).await.map_err(rpc)?;
-		let api = OnlineClient::<ChainConfig>::from_rpc_client(rpc.clone()).await.map_err(chain)?;
-		Ok(Client { api, rpc: LegacyRpcMethods::new(rpc) })
+		let connecting = async {
+			let rpc = RpcClient::from_insecure_url(url).await.map_err(rpc)?;
+			let api =
+				OnlineClient::<ChainConfig>::from_rpc_client(rpc.clone()).await.map_err(chain)?;
+			Ok(Client { api, rpc: LegacyRpcMethods::new(rpc), timeout: DEFAULT_TIMEOUT })
+		};
+		bounded(DEFAULT_TIMEOUT, format!("connecting to {url}"), connecting).await
+	}
+
+	/// The same connection, with every wait bounded by `timeout`.
+	pub fn with_timeout(mut self, timeout: Duration) -> Self {
+		self.timeout = timeout;
+		self
+	}
+
+	/// How long a wait lasts at most.
+	pub fn timeout(&self) -> Duration {
+		self.timeout
+	}
+
+	/// `future`, or [`Error::Timeout`] naming `what` once [`Client::timeout`] passes.
+	async fn bounded<T>(
+		&self,
+		what: impl FnOnce() -> String,
+		future: impl std::future::Future<Output = Result<T, Error>>,
+	) -> Result<T, Error> {
+		bounded(self.timeout, what(), future).await
+	}
+
+	/// The best block's hash and number.
+	async fn best(&self) -> Result<(subxt::utils::H256, BlockNumber), Error> {
+		let hash = self
+			.rpc
+			.chain_get_block_hash(None)
+			.await
+			.map_err(rpc)?
+			.ok_or_else(|| Error::Protocol("the node has no best block".into()))?;
+		Ok((hash, self.number_of(hash).await?))
+	}
+
+	/// The latest finalized block's hash and number.
+	async fn finalized(&self) -> Result<(subxt::utils::H256, BlockNumber), Error> {
+		let hash = self.rpc.chain_get_finalized_head().await.map_err(rpc)?;
+		Ok((hash, self.number_of(hash).await?))
+	}
+
+	async fn number_of(&self, hash: subxt::utils::H256) -> Result<BlockNumber, Error> {
+		let header = self.rpc.chain_get_header(Some(hash)).await.map_err(rpc)?;
+		header
+			.map(|header| header.number as BlockNumber)
+			.ok_or_else(|| Error::Protocol(format!("the node has no header for block {hash:?}")))
+	}
+
+	/// A client at the best block.
+	async fn at_best(&self) -> Result<AtBlock, Error> {
+		let (hash, _) = self.best().await?;
+		self.api.at_block(subxt::backend::BlockRef::from(hash)).await.map_err(chain)
 	}
 
 	/// The underlying subxt client.
@@ -229,40 +322,52 @@ impl Client {
 		call: &Call,
 		signer: &Keypair,
 	) -> Result<Included, Error> {
-		let nonce = self.next_nonce(&signer.public_key().to_account_id()).await?;
-		let params = DefaultExtrinsicParamsBuilder::new().nonce(nonce).build();
-		let mut progress = self
-			.api
-			.transactions()
-			.await
-			.map_err(chain)?
-			.sign_and_submit_then_watch(call, signer, params)
-			.await
-			.map_err(chain)?;
-		while let Some(status) = progress.next().await {
-			let in_block = match status.map_err(chain)? {
-				TransactionStatus::InBestBlock(in_block)
-				| TransactionStatus::InFinalizedBlock(in_block) => in_block,
-				TransactionStatus::Error { message }
-				| TransactionStatus::Invalid { message }
-				| TransactionStatus::Dropped { message } => return Err(Error::Refused(message)),
-				_ => continue,
+		self.bounded(|| "the transaction was not in a block".into(), async {
+			let nonce = self.next_nonce(&signer.public_key().to_account_id()).await?;
+			// Anchored at the finalized block while finality keeps up, at the best block when it
+			// lags (see [`MAX_FINALITY_LAG`]): a stalled finality does not stop transactions.
+			let ((best, best_number), (finalized, finalized_number)) =
+				(self.best().await?, self.finalized().await?);
+			let anchor = if best_number.saturating_sub(finalized_number) > MAX_FINALITY_LAG {
+				best
+			} else {
+				finalized
 			};
-			let events = match in_block.wait_for_success().await {
-				Ok(events) => events,
-				Err(subxt::error::TransactionEventsError::ExtrinsicFailed(error)) => {
-					return Err(error.into())
-				},
-				Err(error) => return Err(chain(error)),
-			};
-			let at = in_block.at().await.map_err(chain)?;
-			return Ok(Included {
-				block: at.block_number() as BlockNumber,
-				hash: in_block.block_hash(),
-				events,
-			});
-		}
-		Err(Error::Refused("the node stopped reporting on the transaction".into()))
+			let at =
+				self.api.at_block(subxt::backend::BlockRef::from(anchor)).await.map_err(chain)?;
+			let params =
+				DefaultExtrinsicParamsBuilder::new().nonce(nonce).mortal(MORTALITY).build();
+			let mut progress = at
+				.transactions()
+				.sign_and_submit_then_watch(call, signer, params)
+				.await
+				.map_err(chain)?;
+			while let Some(status) = progress.next().await {
+				let in_block = match status.map_err(chain)? {
+					TransactionStatus::InBestBlock(in_block)
+					| TransactionStatus::InFinalizedBlock(in_block) => in_block,
+					TransactionStatus::Error { message }
+					| TransactionStatus::Invalid { message }
+					| TransactionStatus::Dropped { message } => return Err(Error::Refused(message)),
+					_ => continue,
+				};
+				let events = match in_block.wait_for_success().await {
+					Ok(events) => events,
+					Err(subxt::error::TransactionEventsError::ExtrinsicFailed(error)) => {
+						return Err(error.into())
+					},
+					Err(error) => return Err(chain(error)),
+				};
+				let at = in_block.at().await.map_err(chain)?;
+				return Ok(Included {
+					block: at.block_number() as BlockNumber,
+					hash: in_block.block_hash(),
+					events,
+				});
+			}
+			Err(Error::Refused("the node stopped reporting on the transaction".into()))
+		})
+		.await
 	}
 
 	/// The next transaction index (nonce) of `account`, counting its transactions in the
@@ -271,10 +376,15 @@ impl Client {
 		self.rpc.system_account_next_index(account).await.map_err(rpc)
 	}
 
-	/// Waits until the block that included a transaction is finalized, so that queries (which
-	/// read the finalized state) see what it did.
+	/// Waits (at most [`Client::timeout`]) until the block that included a transaction is
+	/// finalized: for what must be final, such as payments. An error if another block was
+	/// finalized at its height.
 	pub async fn finalize(&self, included: &Included) -> Result<(), Error> {
-		self.wait_for_block(included.block).await?;
+		self.bounded(
+			|| format!("block {} was not finalized (finality lags)", included.block),
+			self.wait_for_block(included.block),
+		)
+		.await?;
 		let hash = self.rpc.chain_get_block_hash(Some(included.block.into())).await.map_err(rpc)?;
 		if hash != Some(included.hash) {
 			return Err(Error::Protocol(format!(
@@ -286,23 +396,23 @@ impl Client {
 		Ok(())
 	}
 
-	/// The value at `address` under `key` in the finalized state, decoded; `None` if absent.
+	/// The value at `address` under `key` at the best block, decoded; `None` if absent.
 	async fn fetch<Addr: subxt::storage::Address>(
 		&self,
 		address: Addr,
 		key: Addr::KeyParts,
 	) -> Result<Option<Addr::Value>, Error> {
-		let at = self.api.at_current_block().await.map_err(chain)?;
+		let at = self.at_best().await?;
 		let value = at.storage().try_fetch(address, key).await.map_err(chain)?;
 		value.map(|value| value.decode().map_err(chain)).transpose()
 	}
 
-	/// Calls a runtime API in the finalized state.
+	/// Calls a runtime API at the best block.
 	async fn call<Call: subxt::runtime_apis::Payload>(
 		&self,
 		call: Call,
 	) -> Result<Call::ReturnType, Error> {
-		let at = self.api.at_current_block().await.map_err(chain)?;
+		let at = self.at_best().await?;
 		at.runtime_apis().call(call).await.map_err(chain)
 	}
 
@@ -311,14 +421,13 @@ impl Client {
 		&self,
 		address: Addr,
 	) -> Result<Addr::Target, Error> {
-		let at = self.api.at_current_block().await.map_err(chain)?;
+		let at = self.at_best().await?;
 		at.constants().entry(address).map_err(chain)
 	}
 
-	/// The number of the latest finalized block (what queries read).
+	/// The number of the latest finalized block.
 	pub async fn finalized_block(&self) -> Result<BlockNumber, Error> {
-		let at = self.api.at_current_block().await.map_err(chain)?;
-		Ok(at.block_number() as BlockNumber)
+		Ok(self.finalized().await?.1)
 	}
 
 	/// Moves `amount` from `from` to `to`, keeping `from` alive.
@@ -417,6 +526,67 @@ impl Client {
 			.map(|key| (info.first_key_version + count.saturating_sub(1), key.0)))
 	}
 
+	/// Why `node` cannot be granted a policy ending at block `end` (its first block after) at
+	/// fee rate `rate`, in words; `None` if it can. The checks `create_policy` makes
+	/// (`NodeNotEligible`, `FeeRateBelowNodeMinimum`), made here so that a refusal names the
+	/// node and the reason.
+	pub async fn ineligibility(
+		&self,
+		node: &AccountId,
+		end: BlockNumber,
+		rate: Balance,
+	) -> Result<Option<String>, Error> {
+		let Some(info) = self.node(node).await? else {
+			return Ok(Some("it is not a registered node".into()));
+		};
+		let Some(ledger) = self.ledger(node).await? else {
+			return Ok(Some("it has no stake".into()));
+		};
+		let min_stake = self.constant(runtime::constants().staking().min_stake()).await?;
+		if ledger.active < min_stake {
+			return Ok(Some(format!(
+				"it stakes {} plancks, less than the minimum of {min_stake}",
+				ledger.active
+			)));
+		}
+		let period_length = self.period_length().await?;
+		let now = self.best_block().await? / period_length;
+		let last = end.saturating_sub(1) / period_length;
+		let locked_until = now.saturating_add(ledger.lock_periods);
+		if locked_until < last {
+			return Ok(Some(format!(
+				"its stake is locked through period {locked_until} (block {}), and the policy runs \
+				 into period {last}: its operator can extend the lock (`kms stake prolong`), or \
+				 the policy can end earlier",
+				(locked_until + 1).saturating_mul(period_length).saturating_sub(1)
+			)));
+		}
+		let (heartbeat, missed) = self.service(node, now).await?;
+		let serving = if heartbeat {
+			missed == 0
+		} else {
+			let previous = match now.checked_sub(1) {
+				Some(previous) => self.service(node, previous).await?,
+				None => (false, 0),
+			};
+			missed == 0 && previous.0 && previous.1 == 0
+		};
+		if !serving {
+			return Ok(Some(
+				"it has not heartbeated in this period or the last, or it missed a deadline: it \
+				 may be offline"
+					.into(),
+			));
+		}
+		if info.min_fee_rate > rate {
+			return Ok(Some(format!(
+				"it asks at least {} plancks per period, more than the rate offered",
+				info.min_fee_rate
+			)));
+		}
+		Ok(None)
+	}
+
 	/// Blocks per protocol period.
 	pub async fn period_length(&self) -> Result<BlockNumber, Error> {
 		Ok(self.constant(runtime::constants().staking().period_length()).await?.max(1))
@@ -429,7 +599,7 @@ impl Client {
 
 	/// The current protocol period.
 	pub async fn current_period(&self) -> Result<u32, Error> {
-		Ok(self.finalized_block().await? / self.period_length().await?)
+		Ok(self.best_block().await? / self.period_length().await?)
 	}
 
 	/// The node's service in `period`: whether it heartbeated, and how many request
@@ -516,7 +686,7 @@ impl Client {
 	/// Ids of every policy `owner` created, in storage order.
 	pub async fn policies_of(&self, owner: &AccountId) -> Result<Vec<PolicyId>, Error> {
 		const PAGE: u32 = 100;
-		let at = self.api.at_current_block().await.map_err(chain)?;
+		let at = self.at_best().await?;
 		let mut ids = Vec::new();
 		loop {
 			let call = runtime::runtime_apis().policies_api().policies_of(
@@ -573,10 +743,7 @@ impl Client {
 
 	/// The number of the best block (the chain's head, not yet final).
 	pub async fn best_block(&self) -> Result<BlockNumber, Error> {
-		let header = self.rpc.chain_get_header(None).await.map_err(rpc)?;
-		header
-			.map(|header| header.number as BlockNumber)
-			.ok_or_else(|| Error::Protocol("the node has no best block".into()))
+		Ok(self.best().await?.1)
 	}
 
 	/// The account's free balance.
@@ -636,19 +803,18 @@ impl Client {
 	}
 
 	/// What a request burns for its slot (`Policies::RequestPrice`, or its floor
-	/// `MinRequestPrice`) in the finalized state: the price moves every block with the load.
+	/// `MinRequestPrice`) at the best block: the price moves every block with the load.
 	pub async fn request_price(&self) -> Result<Balance, Error> {
 		let floor = self.constant(runtime::constants().policies().min_request_price()).await?;
 		let stored = self.fetch(runtime::storage().policies().request_price(), ()).await?;
 		Ok(stored.unwrap_or_default().max(floor))
 	}
 
-	/// What a request sent now should accept to pay for its slot: twice the finalized price,
-	/// grown by the most the price can have risen in the blocks since (an eighth a block), so
-	/// that a finality lag does not refuse an honest reader while blocks are full.
+	/// What a request sent now should accept to pay for its slot: twice the current price,
+	/// grown by the most the price can rise (an eighth a block) in the [`PRICE_BLOCKS`] blocks
+	/// a transaction may take to land, so that full blocks do not refuse an honest reader.
 	pub async fn default_max_price(&self) -> Result<Balance, Error> {
-		let lag = self.best_block().await?.saturating_sub(self.finalized_block().await?);
-		Ok(price_bound(self.request_price().await?.saturating_mul(2), lag))
+		Ok(price_bound(self.request_price().await?.saturating_mul(2), PRICE_BLOCKS))
 	}
 
 	/// The most requests a block takes (`Policies::MaxRequestsPerBlock`).
@@ -704,45 +870,62 @@ impl Client {
 	}
 
 	/// Waits until at least `threshold` nodes have answered `request`, checking each new best
-	/// block; gives up once a block after `until` (e.g. the request's deadline) has not enough.
-	/// Returns the answers and the block they were read at.
+	/// block; gives up once a block after `until` (e.g. the request's deadline) has not enough,
+	/// or [`Client::timeout`] passes. Returns the answers and the block they were read at. After
+	/// a timeout, [`Client::cfrags`] still gives what did arrive.
 	pub async fn wait_for_cfrags(
 		&self,
 		request: RequestId,
 		threshold: usize,
 		until: BlockNumber,
 	) -> Result<(Answers, BlockNumber), Error> {
-		let mut stream = self.api.stream_best_blocks().await.map_err(chain)?;
-		while let Some(block) = stream.next().await {
-			let block = block.map_err(chain)?;
-			let at = block.at().await.map_err(chain)?;
-			let answers = at
-				.runtime_apis()
-				.call(runtime::runtime_apis().policies_api().cfrags(request))
-				.await
-				.map_err(chain)?;
-			let number = block.number() as BlockNumber;
-			if answers.len() >= threshold {
-				return Ok((answers, number));
+		let what = || format!("request {request}: fewer than {threshold} answers");
+		self.bounded(what, async {
+			let mut stream = self.api.stream_best_blocks().await.map_err(chain)?;
+			while let Some(block) = stream.next().await {
+				let block = block.map_err(chain)?;
+				let at = block.at().await.map_err(chain)?;
+				let answers = at
+					.runtime_apis()
+					.call(runtime::runtime_apis().policies_api().cfrags(request))
+					.await
+					.map_err(chain)?;
+				let number = block.number() as BlockNumber;
+				if answers.len() >= threshold {
+					return Ok((answers, number));
+				}
+				if number > until {
+					return Err(Error::Timeout(format!(
+						"request {request}: {} of {threshold} answers by block {until}",
+						answers.len()
+					)));
+				}
 			}
-			if number > until {
-				return Err(Error::Timeout(format!(
-					"request {request}: {} of {threshold} answers by block {until}",
-					answers.len()
-				)));
-			}
-		}
-		Err(Error::Timeout(format!("the node stopped before request {request} was answered")))
+			Err(Error::Timeout(format!("the node stopped before request {request} was answered")))
+		})
+		.await
 	}
 
 	/// Waits until `threshold` nodes of policy `id`'s current version have accepted it (it
-	/// takes requests from then on) in a finalized block, checking each new best block. Nodes check their kfrag
+	/// takes requests from then on) in the best chain, checking each new best block (and at most
+	/// [`Client::timeout`]). Nodes check their kfrag
 	/// before they accept (a self-test included) and decline what fails; the policy can never
 	/// become usable once fewer than `threshold` nodes are left. Returns how the nodes stand
 	/// when it is usable; an error when it cannot become so, or when block `until` passes
 	/// first. `granted` is the node list the owner submitted (declined nodes leave the policy);
 	/// declines are read from the events of the blocks from `since` (the grant's block) on.
 	pub async fn wait_for_acceptance(
+		&self,
+		id: PolicyId,
+		granted: &[AccountId],
+		since: BlockNumber,
+		until: BlockNumber,
+	) -> Result<Acceptance, Error> {
+		let what = || format!("policy {} was not accepted by enough nodes", hex::encode(id));
+		self.bounded(what, self.follow_acceptance(id, granted, since, until)).await
+	}
+
+	async fn follow_acceptance(
 		&self,
 		id: PolicyId,
 		granted: &[AccountId],
@@ -786,13 +969,7 @@ impl Client {
 				})?;
 			let acceptance = Acceptance::of(&policy, granted, &reasons);
 			if acceptance.ready() {
-				// Ready once final, as every query of this client reads the finalized state.
-				self.wait_for_block(number).await?;
-				let finalized =
-					self.policy(id).await?.map(|p| Acceptance::of(&p, granted, &reasons));
-				if let Some(acceptance) = finalized.filter(Acceptance::ready) {
-					return Ok(acceptance);
-				}
+				return Ok(acceptance);
 			}
 			if acceptance.hopeless() {
 				return Err(Error::Refused(format!(
@@ -823,7 +1000,8 @@ impl Client {
 		)))
 	}
 
-	/// Waits until the finalized block (what queries read) is at least `number`.
+	/// Waits until the finalized block is at least `number` (unbounded: see
+	/// [`Client::finalize`] for a bounded wait).
 	pub async fn wait_for_block(&self, number: BlockNumber) -> Result<BlockNumber, Error> {
 		let mut stream = self.api.stream_blocks().await.map_err(chain)?;
 		while let Some(block) = stream.next().await {

@@ -30,7 +30,7 @@ pub mod units;
 
 pub use chain::{
 	insecure_remote_host, prove_node_keys, Acceptance, Answers, Client, Included, NodeKeysProof,
-	Policy, PolicyRecord,
+	Policy, PolicyRecord, DEFAULT_TIMEOUT, MAX_FINALITY_LAG, MORTALITY, PRICE_BLOCKS,
 };
 pub use error::Error;
 pub use subxt_signer::sr25519::{dev, Keypair};

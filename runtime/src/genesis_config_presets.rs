@@ -3,8 +3,8 @@
 //! accounts and make Alice the sudo key. Production chains write their own chain spec.
 
 use crate::{
-	configs::staking::MinLockPeriods, AccountId, Balance, BalancesConfig, RuntimeGenesisConfig,
-	StakingConfig, SudoConfig, UNIT,
+	configs::staking::{MaxLockPeriods, MinLockPeriods, PeriodLength},
+	AccountId, Balance, BalancesConfig, RuntimeGenesisConfig, StakingConfig, SudoConfig, UNIT,
 };
 use alloc::{vec, vec::Vec};
 use frame_support::build_struct_json_patch;
@@ -21,15 +21,24 @@ pub const ENDOWMENT: Balance = 1_000_000 * UNIT;
 /// What each development node stakes at genesis.
 pub const GENESIS_STAKE: Balance = 100_000 * UNIT;
 
+/// How long development nodes are locked at genesis: 31 days (31 periods in production timing,
+/// 66,960 of the fast runtime's 40-second periods), and never less than the minimum lock. So
+/// grants of up to a month (`kms grant --expires 30d`) find eligible nodes from the first
+/// block on.
+pub fn genesis_lock_periods() -> kms_primitives::staking::Period {
+	let periods = (31 * crate::DAYS).div_ceil(PeriodLength::get());
+	periods.max(MinLockPeriods::get()).min(MaxLockPeriods::get())
+}
+
 /// A development node: its staker is also its operator (the keystore of a node started with
-/// `--alice` holds Alice's operator key), its Umbral key derived from the same seed.
+/// `--alice` holds Alice's operator key), its Umbral key derived from the same seed, locked
+/// for [`genesis_lock_periods`] without wind-down: it keeps serving.
 fn dev_node(
 	who: Sr25519Keyring,
 	seed: &str,
 ) -> (AccountId, AccountId, Vec<u8>, Balance, kms_primitives::staking::Period) {
 	let account = who.to_account_id();
-	// Locked for twice the minimum, without wind-down: the node keeps serving.
-	let lock = MinLockPeriods::get().saturating_mul(2);
+	let lock = genesis_lock_periods();
 	(account.clone(), account, umbral_public_key(seed).as_bytes().to_vec(), GENESIS_STAKE, lock)
 }
 

@@ -185,7 +185,7 @@ async fn nodes_reencrypt_for_readers_miss_deadlines_and_get_slashed() {
 		client.register_node(&staker, &proof, UNIT / 1000).await.expect("register");
 	}
 	kms_e2e_tests::phase("the nodes heartbeat");
-	// Alice's genesis lock is short; she lengthens it to take policies ending later.
+	// Alice lengthens her lock, as an operator does to take policies ending later.
 	client.prolong(&keypair("//Alice"), 10).await.expect("prolong");
 	let [alice_node, bob_node, charlie_node] =
 		["//Alice", "//Bob", "//Charlie"].map(|uri| account(&keypair(uri)));

@@ -69,7 +69,7 @@ pub(super) struct Decrypt {
 	no_challenge: bool,
 	/// The most the request may burn for its slot in a block, e.g. `0.01` (KMS). The price
 	/// rises while blocks are full (`kms status` shows it); by default, twice the current one
-	/// and what it can have risen since the last finalized block.
+	/// and what it can rise in the four blocks the request may take to land.
 	#[arg(long, value_parser = parse_amount)]
 	max_price: Option<Balance>,
 }
@@ -104,7 +104,7 @@ pub(super) enum Secret {
 		#[arg(long)]
 		no_challenge: bool,
 		/// The most the request may burn for its slot (KMS; by default, twice the current
-		/// price and what it can have risen since the last finalized block).
+		/// price and what it can rise in the four blocks the request may take to land).
 		#[arg(long, value_parser = parse_amount)]
 		max_price: Option<Balance>,
 	},
@@ -290,34 +290,35 @@ async fn retrieve(
 		"requested re-encryption under policy {hex} in block {} (request {request})",
 		included.block
 	));
-	let deadline = included.block.saturating_add(client.response_window().await?);
+	// The chain judges answers against the keys of the policy version the request landed in: a
+	// rotation between the read above and the request changes them, and a correct cfrag for
+	// another reader must not be challenged (the deposit would be lost).
+	let requested = included.event::<runtime::policies::events::ReencryptionRequested>()?;
+	let (version, deadline) = (requested.version, requested.deadline);
+	if version != policy.version {
+		return Err(Failure::refused(format!(
+			"policy {hex} was rotated (version {} to {version}) while the request was sent: \
+			 request {request} is for its new version",
+			policy.version
+		))
+		.hint("`kms policy show` shows the policy now; run the command again"));
+	}
 	let spinner = ctx.spinner(format!("waiting for {threshold} of {shares} nodes to answer"));
 	let mut good: Vec<(AccountId, VerifiedCapsuleFrag)> = Vec::new();
 	let mut bad: Vec<(AccountId, String)> = Vec::new();
 	let mut needed = threshold;
-	while good.len() < threshold {
-		if needed > shares {
-			spinner.finish_and_clear();
-			return Err(Failure::data(format!(
-				"only {} of the {shares} answers to request {request} verify; {threshold} are needed",
-				good.len()
-			)));
-		}
-		let (answers, _) = client.wait_for_cfrags(request, needed, deadline).await.map_err(
-			|error| match error {
-				crate::Error::Timeout(_) => Failure::new(
-					Exit::Unreachable,
-					format!(
-						"fewer than {threshold} nodes answered request {request} before its \
-						 deadline ({} verified, {} wrong)",
-						good.len(),
-						bad.len()
-					),
-				)
-				.hint("the nodes may be offline; `kms policy show` lists them"),
-				error => error.into(),
+	let mut ended = false;
+	while good.len() < threshold && needed <= shares && !ended {
+		let answers = match client.wait_for_cfrags(request, needed, deadline).await {
+			Ok((answers, _)) => answers,
+			// The deadline (or --timeout) passed: what did arrive still counts, and wrong
+			// answers are still challenged.
+			Err(crate::Error::Timeout(_)) => {
+				ended = true;
+				client.cfrags(request).await?
 			},
-		)?;
+			Err(error) => return Err(error.into()),
+		};
 		for (node, cfrags) in answers {
 			if good.iter().any(|(n, _)| *n == node) || bad.iter().any(|(n, _)| *n == node) {
 				continue;
@@ -341,7 +342,8 @@ async fn retrieve(
 	spinner.finish_and_clear();
 
 	let mut challenges = Vec::new();
-	for (node, error) in bad {
+	for (node, error) in &bad {
+		let node = *node;
 		if no_challenge {
 			ctx.note(format!("node {node}'s cfrag fails verification ({error}); not challenged"));
 			challenges.push(serde_json::json!({ "node": node.to_string(), "challenged": false }));
@@ -382,6 +384,25 @@ async fn retrieve(
 			},
 		};
 		challenges.push(outcome);
+	}
+	if good.len() < threshold {
+		let counts = format!("{} verified, {} wrong", good.len(), bad.len());
+		return Err(if ended {
+			Failure::new(
+				Exit::Unreachable,
+				format!(
+					"fewer than {threshold} nodes answered request {request} by its deadline \
+					 (block {deadline}) or --timeout: {counts}"
+				),
+			)
+			.hint("the nodes may be offline; `kms policy show` lists them")
+		} else {
+			Failure::data(format!(
+				"only {} of the {shares} answers to request {request} verify ({counts}); \
+				 {threshold} are needed",
+				good.len()
+			))
+		});
 	}
 	let (answered_by, cfrags) = good.into_iter().take(threshold).unzip();
 	Ok(Retrieval { request, delegating: keys.delegating, cfrags, answered_by, challenges })

@@ -73,6 +73,18 @@ pub struct Cli {
 	/// No progress display.
 	#[arg(long, short, global = true, help_heading = "Global options")]
 	quiet: bool,
+	/// The longest any one wait may last, in seconds: connecting, a transaction until it is in a
+	/// block, a policy's acceptance, a request's answers (which also end at its deadline block),
+	/// finality.
+	#[arg(
+		long,
+		global = true,
+		help_heading = "Global options",
+		env = "KMS_TIMEOUT",
+		default_value_t = 120,
+		value_name = "SECONDS"
+	)]
+	timeout: u64,
 	#[command(subcommand)]
 	command: Command,
 }
@@ -183,6 +195,25 @@ impl From<Error> for Failure {
 				"your account cannot pay the transaction fee: fund it from another account \
 				 (`kms transfer --to <your address> AMOUNT`); `kms status` shows your balance",
 			),
+			// Signed against a block the chain no longer has (a fork dropped it, or it is older
+			// than the transaction's mortality): its signature no longer matches.
+			Error::Refused(message)
+				if message.contains("bad signature") || message.contains("ancient birth block") =>
+			{
+				Some(
+					"the block the transaction was signed against is gone from the chain (a fork, \
+					 or a long stall): run the command again",
+				)
+			},
+			// `InvalidTransaction::Stale`: its nonce was taken by another transaction of the account.
+			Error::Refused(message) if message.contains("outdated") => Some(
+				"another transaction of this account took its turn (two commands at once?): run \
+				 the command again",
+			),
+			Error::Timeout(_) => Some(
+				"the node or the chain is slow: `kms status` shows its head and finality; \
+				 --timeout waits longer",
+			),
 			Error::Rpc(_) | Error::Chain(_) => {
 				Some("is a node running at --url? `scripts/dev.sh` starts a development chain")
 			},
@@ -245,6 +276,7 @@ impl Cli {
 			passphrase_file: self.passphrase_file,
 			json: self.json,
 			quiet: self.quiet,
+			timeout: Duration::from_secs(self.timeout.max(1)),
 		};
 		match self.command {
 			Command::Keys(command) => command.run(&ctx).await,
@@ -280,6 +312,7 @@ pub(crate) struct Context {
 	passphrase_file: Option<PathBuf>,
 	json: bool,
 	quiet: bool,
+	timeout: Duration,
 }
 
 impl Context {
@@ -291,10 +324,11 @@ impl Context {
 				self.url
 			);
 		}
-		Client::connect(&self.url).await.map_err(|error| {
+		let client = Client::connect(&self.url).await.map_err(|error| {
 			Failure::new(Exit::Unreachable, format!("cannot reach a node at {}: {error}", self.url))
 				.hint("start one with `scripts/dev.sh`, or pass --url ws://host:port")
-		})
+		})?;
+		Ok(client.with_timeout(self.timeout))
 	}
 
 	/// The passphrase: from --passphrase-file, KMS_PASSPHRASE, or a prompt on the terminal.
@@ -337,13 +371,36 @@ impl Context {
 		Ok((keyring, self.connect().await?))
 	}
 
-	/// Waits for the transaction's block to be final, so that what follows (this command's
-	/// or the next one's queries, which read the finalized state) sees its effects.
+	/// Waits for the transaction's block to be final while finality keeps up (at most
+	/// [`crate::MAX_FINALITY_LAG`] blocks behind, and for at most `--timeout`). When finality
+	/// lags, the command goes on: the block is in the best chain, where every query reads, and
+	/// a note says that it is not final yet. An error only if another block was finalized at
+	/// its height (a fork dropped it).
 	async fn settle(&self, client: &Client, included: &Included) -> Result<(), Failure> {
+		let lag = client.best_block().await?.saturating_sub(client.finalized_block().await?);
+		if lag > crate::MAX_FINALITY_LAG {
+			self.note(format!(
+				"in block {}; finality lags {lag} blocks behind the best block, so it is not final \
+				 yet (its effects are in the best chain)",
+				included.block
+			));
+			return Ok(());
+		}
 		let spinner = self.spinner(format!("in block {}, waiting for finality", included.block));
 		let settled = client.finalize(included).await;
 		spinner.finish_and_clear();
-		Ok(settled?)
+		match settled {
+			Err(crate::Error::Timeout(_)) => {
+				self.note(format!(
+					"block {} is not final after {} s (finality lags); its effects are in the \
+					 best chain",
+					included.block,
+					self.timeout.as_secs()
+				));
+				Ok(())
+			},
+			settled => Ok(settled?),
+		}
 	}
 
 	/// The keyring's account, read without the passphrase.
@@ -367,8 +424,13 @@ impl Context {
 		}
 	}
 
+	/// A spinner on a terminal; elsewhere (a log, a pipe) the message once, as a plain line.
 	fn spinner(&self, message: impl Into<String>) -> indicatif::ProgressBar {
-		if self.quiet || !std::io::stderr().is_terminal() {
+		if self.quiet {
+			return indicatif::ProgressBar::hidden();
+		}
+		if !std::io::stderr().is_terminal() {
+			self.note(format!("{}…", message.into()));
 			return indicatif::ProgressBar::hidden();
 		}
 		let bar = indicatif::ProgressBar::new_spinner().with_message(message.into());
@@ -501,7 +563,12 @@ mod tests {
 		let failure = Failure::from(refused);
 		assert_eq!(failure.exit, Exit::Refused);
 		assert!(failure.hint.is_some_and(|hint| hint.contains("kms transfer")));
-		assert_eq!(Failure::from(Error::Refused("Transaction is outdated".into())).hint, None);
+		let hint = |message: &str| Failure::from(Error::Refused(message.into())).hint;
+		assert!(hint("Transaction is outdated").is_some_and(|hint| hint.contains("took its turn")));
+		assert!(hint("Transaction has a bad signature").is_some_and(|hint| hint.contains("gone")));
+		assert!(hint("Transaction has an ancient birth block")
+			.is_some_and(|hint| hint.contains("gone")));
+		assert_eq!(hint("Transaction will be valid in the future"), None);
 	}
 
 	#[test]

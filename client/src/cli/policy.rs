@@ -172,16 +172,13 @@ async fn choose_nodes(
 	}
 	let mut chosen = Vec::with_capacity(accounts.len());
 	for node in accounts {
-		let info = client.node(&node).await?.ok_or_else(|| {
-			Failure::refused(format!("{node} is not a registered node"))
-				.hint("`kms node status ADDRESS` shows a node")
-		})?;
-		if info.min_fee_rate > rate {
+		if let Some(reason) = client.ineligibility(&node, end, rate).await? {
 			return Err(Failure::refused(format!(
-				"node {node} asks at least {} per period",
-				format_amount(info.min_fee_rate)
+				"node {node} cannot serve this policy: {reason}"
 			))
-			.hint("raise --rate, or choose other --nodes"));
+			.hint(
+				"choose other --nodes (`kms node status ADDRESS` shows a node), or --nodes auto",
+			));
 		}
 		let (version, key) = client
 			.node_key(&node)
@@ -690,7 +687,7 @@ impl List {
 			None => ctx.my_address()?,
 		};
 		let client = ctx.connect().await?;
-		let now = client.finalized_block().await?;
+		let now = client.best_block().await?;
 		let mut text = format!("policies of {owner}:");
 		let mut json = Vec::new();
 		for id in client.policies_of(&owner).await? {
@@ -722,7 +719,7 @@ impl Show {
 			.policy(id)
 			.await?
 			.ok_or_else(|| Failure::refused(format!("there is no policy {}", policy_hex(&id))))?;
-		let json = policy_json(&id, &policy, client.finalized_block().await?);
+		let json = policy_json(&id, &policy, client.best_block().await?);
 		let text = format!(
 			"policy {}\n  status     {} (version {})\n  owner      {}\n  label      {}\n  \
 			 access     {}-of-{}, {}\n  reader     {}\n  delegating {}\n  verifying  {}\n  \

@@ -29,7 +29,7 @@ impl Status {
 		let mut active = 0;
 		for id in &ids {
 			if let Some(policy) = client.policy(*id).await? {
-				let status = super::policy::status_text(&policy, finalized);
+				let status = super::policy::status_text(&policy, best);
 				let is_active = status == "active";
 				active += usize::from(is_active);
 				policies.push(serde_json::json!({
@@ -41,11 +41,16 @@ impl Status {
 			}
 		}
 		let text = format!(
-			"chain    {} head {best}, finalized {finalized}, period {} ({period_length} blocks), \
+			"chain    {} head {best}, finalized {finalized}{}, period {} ({period_length} blocks), \
 			 a request slot costs {}\n\
 			 account  {account}, {} free\n{node_text}\npolicies {} owned, {active} active (`kms policies`)",
 			ctx.url,
-			finalized / period_length,
+			if best.saturating_sub(finalized) > crate::MAX_FINALITY_LAG {
+				format!(" (finality lags {} blocks)", best - finalized)
+			} else {
+				String::new()
+			},
+			best / period_length,
 			format_amount(request_price),
 			format_amount(balance),
 			ids.len(),
@@ -57,7 +62,7 @@ impl Status {
 					"url": ctx.url,
 					"best": best,
 					"finalized": finalized,
-					"period": finalized / period_length,
+					"period": best / period_length,
 					"period_length": period_length,
 					"request_price": request_price.to_string(),
 				},
