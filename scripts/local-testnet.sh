@@ -4,7 +4,7 @@
 # node key, all bootstrapping from each other, each hosting its development KMS node (Alice,
 # Bob, Charlie, Dave: staked and registered at genesis, their operator and Umbral keys from
 # their well-known seeds). State is kept between runs unless `start --fresh`; `start` on a
-# network whose validators partly run starts the others.
+# network whose validators partly run starts the others (with the network's size unless -n).
 #
 #   scripts/local-testnet.sh start [-n N] [--fresh] [--libp2p] [--no-build]
 #   scripts/local-testnet.sh status [--json]
@@ -68,10 +68,13 @@ except Exception:
     print("null null null")
 PY
 }
-running() { # name
-	local pid
+running() { # name: its recorded pid is a live kms-node (not a pid reused after a reboot)
+	local pid exe
 	pid=$(cat "$DIR/$1/pid" 2>/dev/null) || return 1
-	kill -0 "$pid" 2>/dev/null
+	kill -0 "$pid" 2>/dev/null || return 1
+	exe=$(readlink "/proc/$pid/exe" 2>/dev/null) || return 1
+	# A node whose binary was rebuilt under it runs a "(deleted)" file of the same path.
+	[ "${exe% (deleted)}" = "$(readlink -f "$NODE")" ]
 }
 
 # The local chain spec, cut to the first `n` of its four authorities and development KMS nodes;
@@ -93,10 +96,14 @@ PY
 }
 
 start() {
-	local n=4 fresh=0 backend=() build=1
+	local n="" fresh=0 backend=() build=1
 	while [ $# -gt 0 ]; do
 		case "$1" in
-		-n) n="${2:-}"; shift 2 ;;
+		-n)
+			[ $# -ge 2 ] || die "-n needs a number of validators (1 to 4)"
+			n="$2"
+			shift 2
+			;;
 		--fresh) fresh=1; shift ;;
 		--libp2p) backend=(--network-backend libp2p); shift ;;
 		--no-build) build=0; shift ;;
@@ -104,6 +111,9 @@ start() {
 		*) die "unknown option $1 (see --help)" ;;
 		esac
 	done
+	# By default the network as it was made (four validators for a new one).
+	[ -n "$n" ] || n=$(validators | wc -l)
+	[ "$n" != 0 ] || n=4
 	[[ "$n" =~ ^[1-4]$ ]] || die "-n takes 1 to 4 validators (the local chain's development authorities)"
 	# A network already made, some of its validators running: `start` starts the others.
 	local up=0
@@ -118,15 +128,30 @@ start() {
 		timed build_dev
 	fi
 	[ -x "$NODE" ] || die "$NODE is not built (run without --no-build)"
+	local version
+	version=$("$NODE" --version)
+	if [ -f "$DIR/spec.json" ] && [ "$fresh" = 0 ] && [ "$(cat "$DIR/node-version" 2>/dev/null)" != "$version" ]; then
+		die "the network in $DIR was made by another kms-node ($(cat "$DIR/node-version" 2>/dev/null || echo unknown)); its genesis runtime is not this one's: \`$0 start --fresh\` begins anew"
+	fi
 	if [ "$fresh" = 1 ] || [ "$(validators | wc -l)" != "$n" ] || [ ! -f "$DIR/spec.json" ]; then
-		[ -d "$DIR" ] && step "removing the previous network's state ($DIR)"
-		rm -rf "$DIR"
+		if [ -d "$DIR" ] && [ -n "$(ls -A "$DIR")" ]; then
+			# Only a directory this script made is removed.
+			[ -f "$DIR/validators" ] || die "$DIR is not a local network's directory: not removing it"
+			step "removing the previous network's state ($DIR)"
+			rm -rf "$DIR"
+		fi
 		mkdir -p "$DIR"
 		step "chain spec: the local chain with $n validator(s), raw, in $DIR/spec.json"
 		make_spec "$n"
 		printf '%s\n' "${NAMES[@]:0:n}" >"$DIR/validators"
+		echo "$version" >"$DIR/node-version"
 	fi
 
+	# The validators outlive this script in a session of their own; KMS_LOCALNET_ATTACH=1 keeps
+	# them in the caller's process group instead (tests: a test runner that kills a test kills
+	# its validators too).
+	local detach=setsid
+	[ "${KMS_LOCALNET_ATTACH:-0}" = 1 ] && detach=""
 	# Node keys, once: a validator keeps its peer id between runs.
 	local name i peers=()
 	for name in $(validators); do
@@ -143,7 +168,7 @@ start() {
 			continue
 		fi
 		step "starting $name: RPC 127.0.0.1:$((RPC_PORT + i)), log $DIR/$name/node.log"
-		setsid "$NODE" --chain "$DIR/spec.json" "--$name" --base-path "$DIR/$name" \
+		$detach "$NODE" --chain "$DIR/spec.json" "--$name" --base-path "$DIR/$name" \
 			--node-key-file "$DIR/$name/node-key" --listen-addr "/ip4/127.0.0.1/tcp/$((P2P_PORT + i))" \
 			--bootnodes "${peers[@]}" --rpc-port "$((RPC_PORT + i))" \
 			--prometheus-port "$((PROMETHEUS_PORT + i))" --no-mdns --no-telemetry "${backend[@]}" \
@@ -208,8 +233,7 @@ stop() {
 	for name in $(validators); do
 		running "$name" || continue
 		pid=$(cat "$DIR/$name/pid")
-		kill -TERM "$pid"
-		stopped=$((stopped + 1))
+		kill -TERM "$pid" 2>/dev/null && stopped=$((stopped + 1))
 	done
 	# Bounded: a node that has not stopped within 20 s is killed.
 	local deadline=$((SECONDS + 20))

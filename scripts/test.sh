@@ -63,7 +63,11 @@ background_checks() {
 	docs && sdk_docs && clippy
 }
 # Its own process group (setsid), so that a run that ends early stops it with everything it ran.
-setsid nice -n 19 bash -c "set -euo pipefail; $(declare -f checks docs sdk_docs clippy background_checks)
+# With the kernel's autogroups (on by default), a new session is a scheduling group of its own
+# and niceness counts only within it: the group's own niceness is what yields to the tests.
+setsid nice -n 19 bash -c "set -euo pipefail
+	[ -w /proc/self/autogroup ] && echo 19 >/proc/self/autogroup || true
+	$(declare -f checks docs sdk_docs clippy background_checks)
 	background_checks" >"$checks_log" 2>&1 &
 checks_pid=$!
 CHECKS_START=$SECONDS

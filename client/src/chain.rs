@@ -159,6 +159,8 @@ pub struct Included {
 	pub hash: subxt::utils::H256,
 	/// The events of the transaction.
 	pub events: subxt::extrinsics::ExtrinsicEvents<ChainConfig>,
+	/// Whether the block is known to be finalized (false until [`Client::finalize`] says so).
+	pub finalized: bool,
 }
 
 /// Blocks a request may take to land after its price was read ([`Client::default_max_price`]).
@@ -322,30 +324,63 @@ impl Client {
 		call: &Call,
 		signer: &Keypair,
 	) -> Result<Included, Error> {
-		self.bounded(|| "the transaction was not in a block".into(), async {
-			let nonce = self.next_nonce(&signer.public_key().to_account_id()).await?;
-			// Anchored at the finalized block while finality keeps up, at the best block when it
-			// lags (see [`MAX_FINALITY_LAG`]): a stalled finality does not stop transactions.
-			let ((best, best_number), (finalized, finalized_number)) =
-				(self.best().await?, self.finalized().await?);
-			let anchor = if best_number.saturating_sub(finalized_number) > MAX_FINALITY_LAG {
-				best
-			} else {
-				finalized
-			};
-			let at =
-				self.api.at_block(subxt::backend::BlockRef::from(anchor)).await.map_err(chain)?;
-			let params =
-				DefaultExtrinsicParamsBuilder::new().nonce(nonce).mortal(MORTALITY).build();
-			let mut progress = at
-				.transactions()
-				.sign_and_submit_then_watch(call, signer, params)
-				.await
-				.map_err(chain)?;
+		let anchor = self.signing_anchor().await?;
+		self.submit_at(call, signer, anchor).await
+	}
+
+	/// Where a transaction signed now is anchored: the finalized block while finality keeps up,
+	/// the best block when it lags more than [`MAX_FINALITY_LAG`] blocks (a stalled finality
+	/// must not stop transactions; a best block that a fork abandons invalidates them, which is
+	/// why the finalized block is preferred while it is recent).
+	async fn signing_anchor(&self) -> Result<subxt::utils::H256, Error> {
+		let ((best, best_number), (finalized, finalized_number)) =
+			(self.best().await?, self.finalized().await?);
+		Ok(if best_number.saturating_sub(finalized_number) > MAX_FINALITY_LAG {
+			best
+		} else {
+			finalized
+		})
+	}
+
+	/// [`Client::submit`], with the transaction anchored at block `anchor`: its mortality counts
+	/// from there and it signs that block's hash, so it is invalid on any chain without that
+	/// block (a challenge anchored at its request's block can never land on a fork where the
+	/// request id is someone else's).
+	pub async fn submit_at<Call: Payload>(
+		&self,
+		call: &Call,
+		signer: &Keypair,
+		anchor: subxt::utils::H256,
+	) -> Result<Included, Error> {
+		let mut progress = self
+			.bounded(|| "the node did not take the transaction".into(), async {
+				let nonce = self.next_nonce(&signer.public_key().to_account_id()).await?;
+				let at = self
+					.api
+					.at_block(subxt::backend::BlockRef::from(anchor))
+					.await
+					.map_err(chain)?;
+				let params =
+					DefaultExtrinsicParamsBuilder::new().nonce(nonce).mortal(MORTALITY).build();
+				at.transactions()
+					.sign_and_submit_then_watch(call, signer, params)
+					.await
+					.map_err(chain)
+			})
+			.await?;
+		let hash = progress.extrinsic_hash();
+		// Submitted: past this point a timeout must not invite a second, paid submission.
+		let what = || {
+			format!(
+				"transaction {hash:?} was submitted but not seen in a block; it stays valid for \
+				 {MORTALITY} blocks, so check whether it landed before submitting it again"
+			)
+		};
+		self.bounded(what, async move {
 			while let Some(status) = progress.next().await {
-				let in_block = match status.map_err(chain)? {
-					TransactionStatus::InBestBlock(in_block)
-					| TransactionStatus::InFinalizedBlock(in_block) => in_block,
+				let (in_block, finalized) = match status.map_err(chain)? {
+					TransactionStatus::InBestBlock(in_block) => (in_block, false),
+					TransactionStatus::InFinalizedBlock(in_block) => (in_block, true),
 					TransactionStatus::Error { message }
 					| TransactionStatus::Invalid { message }
 					| TransactionStatus::Dropped { message } => return Err(Error::Refused(message)),
@@ -363,6 +398,7 @@ impl Client {
 					block: at.block_number() as BlockNumber,
 					hash: in_block.block_hash(),
 					events,
+					finalized,
 				});
 			}
 			Err(Error::Refused("the node stopped reporting on the transaction".into()))
@@ -545,12 +581,14 @@ impl Client {
 		let min_stake = self.constant(runtime::constants().staking().min_stake()).await?;
 		if ledger.active < min_stake {
 			return Ok(Some(format!(
-				"it stakes {} plancks, less than the minimum of {min_stake}",
-				ledger.active
+				"it stakes {}, less than the minimum of {}",
+				crate::units::format_amount(ledger.active),
+				crate::units::format_amount(min_stake)
 			)));
 		}
 		let period_length = self.period_length().await?;
-		let now = self.best_block().await? / period_length;
+		// The period of the next block, where the grant would be checked.
+		let now = self.best_block().await?.saturating_add(1) / period_length;
 		let last = end.saturating_sub(1) / period_length;
 		let locked_until = now.saturating_add(ledger.lock_periods);
 		if locked_until < last {
@@ -580,8 +618,8 @@ impl Client {
 		}
 		if info.min_fee_rate > rate {
 			return Ok(Some(format!(
-				"it asks at least {} plancks per period, more than the rate offered",
-				info.min_fee_rate
+				"it asks at least {} per period, more than the rate offered (raise --rate)",
+				crate::units::format_amount(info.min_fee_rate)
 			)));
 		}
 		Ok(None)
@@ -1024,6 +1062,38 @@ impl Client {
 	) -> Result<Included, Error> {
 		let call = runtime::tx().adjudicator().challenge_cfrag(request, *node, index);
 		self.submit(&call, challenger).await
+	}
+
+	/// Challenges `node`'s cfrag for capsule `index` of the challenger's own request, made by the
+	/// transaction `requested`: only while that request is still in the best chain as the
+	/// challenger's, and anchored at its block, so that the challenge can never land on a fork
+	/// where `request` names someone else's request (whose correct cfrags would cost the
+	/// challenger its deposit).
+	pub async fn challenge_own_cfrag(
+		&self,
+		challenger: &Keypair,
+		requested: &Included,
+		request: RequestId,
+		node: &AccountId,
+		index: u32,
+	) -> Result<Included, Error> {
+		let canonical =
+			self.rpc.chain_get_block_hash(Some(requested.block.into())).await.map_err(rpc)?;
+		if canonical != Some(requested.hash) {
+			return Err(Error::Protocol(format!(
+				"block {} of request {request} left the best chain (a fork): not challenging",
+				requested.block
+			)));
+		}
+		let me = challenger.public_key().to_account_id();
+		let record = self.fetch(runtime::storage().policies().requests(), (request,)).await?;
+		if record.as_ref().map(|record| record.requester) != Some(me) {
+			return Err(Error::Protocol(format!(
+				"request {request} is not this account's on the best chain: not challenging"
+			)));
+		}
+		let call = runtime::tx().adjudicator().challenge_cfrag(request, *node, index);
+		self.submit_at(&call, challenger, requested.hash).await
 	}
 
 	/// What `staker` would be paid by claiming every closed period now: the amount and the

@@ -210,7 +210,15 @@ export interface ConnectOptions {
 export interface WaitOptions {
   /** Milliseconds to wait for a transaction to be in a block; 120 s by default. */
   timeoutMs?: number;
+  /**
+   * The block the transaction is anchored at (its mortality counts from there and it signs that
+   * block's hash, so it is invalid on any chain without it); polkadot.js's choice by default.
+   */
+  anchor?: Pick<Included, 'block' | 'blockHash'>;
 }
+
+/** Blocks a transaction anchored with {@link WaitOptions.anchor} stays valid. */
+export const MORTALITY = 64;
 
 const GRANT_DOMAIN = bytesOf('kms-chain/grant/v1');
 const POLICY_ID_LEN = 16;
@@ -331,9 +339,12 @@ export class KmsClient {
     // Signed first: a person approving in a browser extension takes the time they need, and a
     // transaction is never sent after its wait was given up.
     const injected = 'signer' in account && !('sign' in account);
+    const anchored = options.anchor
+      ? { blockHash: options.anchor.blockHash, era: this.api.createType('ExtrinsicEra', { current: options.anchor.block, period: MORTALITY }) }
+      : {};
     try {
-      if (injected) await tx.signAsync(account.address, { nonce: -1, signer: account.signer });
-      else await tx.signAsync(account as KeyringPair, { nonce: -1 });
+      if (injected) await tx.signAsync(account.address, { nonce: -1, signer: account.signer, ...anchored });
+      else await tx.signAsync(account as KeyringPair, { nonce: -1, ...anchored });
     } catch (error) {
       throw new KmsError(`the transaction was not signed: ${(error as Error).message ?? String(error)}`, { cause: error });
     }
@@ -773,9 +784,28 @@ export class KmsClient {
     });
   }
 
-  /** Challenges node `node`'s cfrag `capsuleIndex` of `request`: the chain judges it and slashes a wrong one. */
-  challenge(challenger: Account, request: bigint, node: string, capsuleIndex = 0): Promise<Included> {
-    return this.submit(this.api.tx.adjudicator!.challengeCfrag!(request, node, capsuleIndex), challenger);
+  /**
+   * Challenges node `node`'s cfrag `capsuleIndex` of `request`: the chain judges it and slashes a
+   * wrong one (a right one costs the challenger its deposit). With `requested` (the inclusion of
+   * the challenger's own request), only while that request is still in the best chain as the
+   * challenger's, and anchored at its block: the challenge can never land on a fork where the
+   * id names someone else's request.
+   */
+  async challenge(challenger: Account, request: bigint, node: string, capsuleIndex = 0, requested?: Included): Promise<Included> {
+    const tx = this.api.tx.adjudicator!.challengeCfrag!(request, node, capsuleIndex);
+    if (!requested) return this.submit(tx, challenger);
+    const canonical = (await this.api.rpc.chain.getBlockHash(requested.block)).toHex();
+    if (canonical !== requested.blockHash) {
+      throw new KmsError(`block ${requested.block} of request ${request} left the best chain (a fork): not challenging`);
+    }
+    const record = await this.api.query.policies!.requests!(request);
+    const requester = (record as unknown as { isSome: boolean; unwrap(): { toJSON(): Record<string, unknown> } }).isSome
+      ? String((record as unknown as { unwrap(): { toJSON(): Record<string, unknown> } }).unwrap().toJSON().requester)
+      : undefined;
+    if (requester !== challenger.address) {
+      throw new KmsError(`request ${request} is not this account's on the best chain: not challenging`);
+    }
+    return this.submit(tx, challenger, { anchor: requested });
   }
 
   /**
@@ -841,7 +871,7 @@ export class KmsClient {
           continue;
         }
         try {
-          const judged = await this.challenge(reader, request, entry.node, 0);
+          const judged = await this.challenge(reader, request, entry.node, 0, included);
           entry.challenge = findEvent(judged.events, 'adjudicator', 'NodePenalized') ? 'penalized' : 'not-penalized';
         } catch (error) {
           entry.challenge = { error: (error as Error).message };

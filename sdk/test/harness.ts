@@ -38,7 +38,7 @@ export class DevNode {
     private readonly dir: string,
   ) {}
 
-  /** Starts `kms-node --dev --tmp` on free loopback ports and waits (60 s at most) until it serves RPC. */
+  /** Starts `kms-node --dev --tmp` on free loopback ports and waits (120 s at most) until it serves RPC. */
   static async start(): Promise<DevNode> {
     const dir = mkdtempSync(join(tmpdir(), 'kms-sdk-node-'));
     const [rpc, p2p] = [await freePort(), await freePort()];
@@ -49,7 +49,7 @@ export class DevNode {
       { stdio: ['ignore', 'ignore', log] },
     );
     const node = new DevNode(`ws://127.0.0.1:${rpc}`, child, dir);
-    const deadline = Date.now() + 60_000;
+    const deadline = Date.now() + 120_000;
     for (;;) {
       if (child.exitCode !== null) throw new Error(`kms-node exited (${child.exitCode}):\n${node.logTail()}`);
       try {
@@ -65,7 +65,7 @@ export class DevNode {
       }
       if (Date.now() > deadline) {
         node.stop();
-        throw new Error(`kms-node did not produce a block within 60 s:\n${node.logTail()}`);
+        throw new Error(`kms-node did not produce a block within 120 s:\n${node.logTail()}`);
       }
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
@@ -125,18 +125,18 @@ export function workDir(): string {
 }
 
 /**
- * Waits (90 s at most) until `count` nodes are eligible for a policy of `blocks` blocks in the
+ * Waits (180 s at most) until `count` nodes are eligible for a policy of `blocks` blocks in the
  * finalized state (what the `kms` CLI reads): a fresh chain's nodes first heartbeat.
  */
 export async function waitForNodes(kms: KmsClient, count = 1, blocks = 60): Promise<void> {
-  const deadline = Date.now() + 90_000;
+  const deadline = Date.now() + 180_000;
   for (;;) {
     const finalized = await kms.api.rpc.chain.getFinalizedHead();
     const at = await kms.api.at(finalized);
     const end = (await kms.bestBlock()) + blocks;
     const eligible = (await at.call.policiesApi!.sampleNodes!(count, end, new Uint8Array(32))) as unknown as unknown[];
     if (eligible.length >= count) return;
-    if (Date.now() > deadline) throw new Error(`fewer than ${count} nodes eligible after 90 s`);
+    if (Date.now() > deadline) throw new Error(`fewer than ${count} nodes eligible after 180 s`);
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
 }

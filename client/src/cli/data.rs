@@ -350,9 +350,9 @@ async fn retrieve(
 			continue;
 		}
 		ctx.note(format!("node {node}'s cfrag fails verification ({error}); challenging it"));
-		let outcome = match client.challenge_cfrag(&me, request, &node, 0).await {
-			Ok(included) => {
-				if let Err(failure) = ctx.settle(&client, &included).await {
+		let outcome = match client.challenge_own_cfrag(&me, &included, request, &node, 0).await {
+			Ok(mut included) => {
+				if let Err(failure) = ctx.settle(&client, &mut included).await {
 					ctx.note(format!("  {}", failure.message));
 				}
 				let penalized = included

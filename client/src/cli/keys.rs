@@ -130,8 +130,8 @@ impl Transfer {
 	pub(super) async fn run(self, ctx: &Context) -> Outcome {
 		let keyring = ctx.open_keyring()?;
 		let client = ctx.connect().await?;
-		let included = client.transfer(&keyring.account(), &self.to, self.amount).await?;
-		ctx.settle(&client, &included).await?;
+		let mut included = client.transfer(&keyring.account(), &self.to, self.amount).await?;
+		ctx.settle(&client, &mut included).await?;
 		ctx.print(
 			format!(
 				"sent {} to {} in block {}",

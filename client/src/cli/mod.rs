@@ -376,7 +376,7 @@ impl Context {
 	/// lags, the command goes on: the block is in the best chain, where every query reads, and
 	/// a note says that it is not final yet. An error only if another block was finalized at
 	/// its height (a fork dropped it).
-	async fn settle(&self, client: &Client, included: &Included) -> Result<(), Failure> {
+	async fn settle(&self, client: &Client, included: &mut Included) -> Result<(), Failure> {
 		let lag = client.best_block().await?.saturating_sub(client.finalized_block().await?);
 		if lag > crate::MAX_FINALITY_LAG {
 			self.note(format!(
@@ -389,6 +389,7 @@ impl Context {
 		let spinner = self.spinner(format!("in block {}, waiting for finality", included.block));
 		let settled = client.finalize(included).await;
 		spinner.finish_and_clear();
+		included.finalized = settled.is_ok();
 		match settled {
 			Err(crate::Error::Timeout(_)) => {
 				self.note(format!(
@@ -457,8 +458,14 @@ impl Context {
 }
 
 /// What a transaction's inclusion looks like in JSON.
+/// Where a transaction landed, and whether that block is final (`kms` goes on without finality
+/// when it lags: see `Context::settle`).
 fn included_json(included: &Included) -> serde_json::Value {
-	serde_json::json!({ "block": included.block, "hash": format!("{:?}", included.hash) })
+	serde_json::json!({
+		"block": included.block,
+		"hash": format!("{:?}", included.hash),
+		"finalized": included.finalized,
+	})
 }
 
 /// Reads a policy id: 32 hex digits, `0x` optional.

@@ -328,8 +328,9 @@ impl Grant {
 			fee_rate: self.rate,
 			conditions: flat,
 		};
-		let included = client.create_policy(&keyring.account(), policy, &keyring.signer()).await?;
-		ctx.settle(&client, &included).await?;
+		let mut included =
+			client.create_policy(&keyring.account(), policy, &keyring.signer()).await?;
+		ctx.settle(&client, &mut included).await?;
 		let granted: Vec<AccountId> = nodes.iter().map(|(node, _, _)| *node).collect();
 		let acceptance =
 			await_acceptance(ctx, &client, id, &granted, included.block, self.accept_within)
@@ -464,8 +465,8 @@ impl Revoke {
 	pub(super) async fn run(self, ctx: &Context) -> Outcome {
 		let (keyring, client) = ctx.signed().await?;
 		own_policy(&client, &keyring, self.id).await?;
-		let included = client.revoke_policy(&keyring.account(), self.id).await?;
-		ctx.settle(&client, &included).await?;
+		let mut included = client.revoke_policy(&keyring.account(), self.id).await?;
+		ctx.settle(&client, &mut included).await?;
 		let refunded = included
 			.events
 			.find_first::<runtime::policies::events::PolicyRevoked>()
@@ -526,7 +527,7 @@ impl Remove {
 			for round in 1..=MAX_SETTLE_ROUNDS {
 				ctx.note(format!("settling policy {hex}'s fees (round {round})"));
 				match client.settle_policy(&owner, self.id, max_periods).await {
-					Ok(included) => ctx.settle(&client, &included).await?,
+					Ok(mut included) => ctx.settle(&client, &mut included).await?,
 					// What is left is the current period's: it settles once the period is over.
 					Err(error) if error.is("Policies", "NothingToSettle") => {
 						return Err(owed_this_period(&client, &hex).await?)
@@ -545,7 +546,7 @@ impl Remove {
 				}
 			}
 		}
-		let (released, included) = match client.remove_policy(&owner, self.id).await {
+		let (released, mut included) = match client.remove_policy(&owner, self.id).await {
 			Ok(removed) => removed,
 			Err(error) if error.is("Policies", "PolicyUnsettled") => {
 				return Err(owed_this_period(&client, &hex).await?)
@@ -563,7 +564,7 @@ impl Remove {
 			},
 			Err(error) => return Err(error.into()),
 		};
-		ctx.settle(&client, &included).await?;
+		ctx.settle(&client, &mut included).await?;
 		let mut json = included_json(&included);
 		json["policy"] = hex.clone().into();
 		json["released"] = released.to_string().into();
@@ -613,10 +614,10 @@ impl Rotate {
 		);
 		show_summary(ctx, self.yes, &summary);
 		confirm(self.yes, "Rotate this policy?")?;
-		let included = client
+		let mut included = client
 			.rotate_policy(&keyring.account(), self.id, receiving, threshold, grants)
 			.await?;
-		ctx.settle(&client, &included).await?;
+		ctx.settle(&client, &mut included).await?;
 		let granted: Vec<AccountId> = nodes.iter().map(|(node, _, _)| *node).collect();
 		let acceptance =
 			await_acceptance(ctx, &client, self.id, &granted, included.block, self.accept_within)

@@ -106,8 +106,8 @@ async fn done(
 	what: String,
 	included: Result<Included, Error>,
 ) -> Outcome {
-	let included = included?;
-	ctx.settle(client, &included).await?;
+	let mut included = included?;
+	ctx.settle(client, &mut included).await?;
 	ctx.print(format!("{what} (block {})", included.block), included_json(&included));
 	Ok(())
 }
@@ -168,8 +168,8 @@ impl Stake {
 					Some(periods) => periods,
 					None => client.max_claim_periods().await?,
 				};
-				let (amount, included) = client.claim_rewards(&me, periods).await?;
-				ctx.settle(&client, &included).await?;
+				let (amount, mut included) = client.claim_rewards(&me, periods).await?;
+				ctx.settle(&client, &mut included).await?;
 				let mut json = included_json(&included);
 				json["claimed"] = amount.to_string().into();
 				ctx.print(
