@@ -127,10 +127,10 @@ pub struct Client {
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// How far finality may lag behind the best block before transactions are anchored at the best
-/// block instead of the finalized one (as polkadot.js does): a transaction's mortality counts
-/// from its anchor, whose hash it signs, so an anchor too old (the finalized block during a
-/// finality stall) makes it expire or fail as a bad signature, and a best block that a fork
-/// abandons invalidates it too.
+/// block instead of the finalized one (polkadot.js's rule, which takes the best block's
+/// parent): a transaction's mortality counts from its anchor, whose hash it signs, so an anchor
+/// too old (the finalized block during a finality stall) makes it expire or fail as a bad
+/// signature, and a best block that a fork abandons invalidates it too.
 pub const MAX_FINALITY_LAG: BlockNumber = 5;
 
 /// Blocks a transaction stays valid after its anchor.
