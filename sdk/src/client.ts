@@ -578,8 +578,8 @@ export class KmsClient {
         const events = (await (await this.api.at(blockHash)).query.system!.events!()) as unknown as EventRecord[];
         for (const { event } of events) {
           if (this.api.events.policies!.PolicyDeclined!.is(event)) {
-            const [eventId, , node, reason] = event.data as unknown as { toHex(): string; toString(): string }[];
-            if (eventId!.toHex() === toHex(id)) declined.push({ node: node!.toString(), reason: reason!.toString() });
+            const { id: eventId, node, reason } = eventFields(event);
+            if (eventId === toHex(id)) declined.push({ node: String(node), reason: String(reason) });
           }
         }
       }

@@ -8,7 +8,8 @@ import { createServer } from 'node:net';
 import { tmpdir, homedir } from 'node:os';
 import { join } from 'node:path';
 import { Keyring } from '@polkadot/api';
-import { cryptoWaitReady } from '@polkadot/util-crypto';
+import { compactToU8a, u8aConcat, u8aToHex } from '@polkadot/util';
+import { cryptoWaitReady, decodeAddress } from '@polkadot/util-crypto';
 import { KmsClient } from '../src/index.js';
 
 /** Where the project's builds are (scripts/lib.sh): `$CARGO_TARGET_DIR/release`. */
@@ -147,8 +148,6 @@ export async function waitForNodes(kms: KmsClient, count = 1, blocks = 60): Prom
  * storage through the unsafe RPC a local development node allows.
  */
 export async function setTamper(node: DevNode, accounts: string[]): Promise<void> {
-  const { decodeAddress } = await import('@polkadot/util-crypto');
-  const { u8aToHex, compactToU8a, u8aConcat } = await import('@polkadot/util');
   const value = u8aConcat(compactToU8a(accounts.length), ...accounts.map((a) => decodeAddress(a)));
   const response = await fetch(node.url.replace('ws://', 'http://'), {
     method: 'POST',
