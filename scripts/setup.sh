@@ -46,7 +46,7 @@ apt_install() {
 # Native build dependencies: clang for the rocksdb bindings, protoc for libp2p; `time`
 # (/usr/bin/time) for scripts/kms-memory.sh.
 if command -v dpkg-query >/dev/null 2>&1; then
-	apt_install clang libclang-dev protobuf-compiler pkg-config libssl-dev make time
+	apt_install clang libclang-dev protobuf-compiler pkg-config libssl-dev make time curl
 fi
 command -v protoc >/dev/null 2>&1 || die "protoc not found: install protobuf-compiler"
 command -v cargo >/dev/null 2>&1 || die "cargo not found: install Rust with rustup first"

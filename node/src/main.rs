@@ -9,6 +9,7 @@ mod chain_spec;
 mod cli;
 mod command;
 mod keys_rpc;
+mod metrics;
 mod rpc;
 mod service;
 mod umbral_key;

@@ -258,6 +258,17 @@ pub fn new_full<
 	let enable_grandpa = !config.disable_grandpa;
 	let prometheus_registry = config.prometheus_registry().cloned();
 
+	if let Some(registry) = prometheus_registry.as_ref() {
+		crate::metrics::start(
+			registry,
+			&task_manager.spawn_handle(),
+			client.clone(),
+			keystore_container.keystore(),
+			backend.offchain_storage(),
+		)
+		.map_err(|e| ServiceError::Other(format!("cannot register the KMS metrics: {e}")))?;
+	}
+
 	let rpc_extensions_builder = {
 		let client = client.clone();
 		let pool = transaction_pool.clone();

@@ -48,6 +48,7 @@ pub mod currency {
 pub use currency::UNIT;
 
 pub mod fixtures;
+pub mod metrics;
 pub mod policies;
 pub mod rewards;
 pub mod signing;

@@ -179,12 +179,61 @@ pub fn insert_operator_key(base: &Path, suri: &str) {
 	]);
 }
 
+/// `GET /metrics` on the local port `port`: the body.
+fn scrape(port: u16) -> std::io::Result<String> {
+	use std::io::Write;
+	let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))?;
+	stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+	stream.write_all(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")?;
+	let mut response = String::new();
+	stream.read_to_string(&mut response)?;
+	let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+	if !head.starts_with("HTTP/1.1 200") {
+		return Err(std::io::Error::other(format!("the endpoint answered {head:?}")));
+	}
+	Ok(body.to_string())
+}
+
+/// Metrics in Prometheus's text format, as a node serves them.
+pub struct Metrics(pub String);
+
+impl Metrics {
+	/// The value of the sample `name` whose labels include `labels`, if there is one.
+	pub fn value(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+		self.0.lines().filter(|line| !line.starts_with('#')).find_map(|line| {
+			let (sample, value) = line.rsplit_once(' ')?;
+			let (sample_name, sample_labels) = match sample.split_once('{') {
+				Some((sample_name, rest)) => (sample_name, rest.trim_end_matches('}')),
+				None => (sample, ""),
+			};
+			let matches = sample_name == name
+				&& labels.iter().all(|(label, wanted)| {
+					sample_labels.split(',').any(|pair| pair == format!("{label}=\"{wanted}\""))
+				});
+			matches.then(|| value.parse().ok()).flatten()
+		})
+	}
+
+	/// Whether the metric family `name` is served (any sample, with any suffix Prometheus gives
+	/// histograms).
+	pub fn has(&self, name: &str) -> bool {
+		self.0.lines().any(|line| {
+			let sample = line.split([' ', '{']).next().unwrap_or_default();
+			!line.starts_with('#')
+				&& [name.to_string(), format!("{name}_bucket"), format!("{name}_count")]
+					.iter()
+					.any(|wanted| sample == wanted)
+		})
+	}
+}
+
 /// A running `kms-node` process, stopped (SIGKILL) when dropped if it is still running.
 pub struct Node {
 	child: Option<Child>,
 	log_path: PathBuf,
 	rpc_port: u16,
 	p2p_port: u16,
+	prometheus_port: Option<u16>,
 	// Holds the log file (and nothing else: the chain lives in `--tmp`).
 	_dir: tempfile::TempDir,
 }
@@ -193,21 +242,46 @@ impl Node {
 	/// Starts `kms-node` with `args` plus free local ports for RPC and p2p, no telemetry, no
 	/// Prometheus and no mDNS, logging to a file.
 	pub fn start(args: &[&str]) -> Node {
+		Node::start_with(args, false)
+	}
+
+	/// [`Node::start`], with the Prometheus endpoint on a free local port ([`Node::scrape`]).
+	pub fn start_with_metrics(args: &[&str]) -> Node {
+		Node::start_with(args, true)
+	}
+
+	fn start_with(args: &[&str], metrics: bool) -> Node {
 		let dir = tempfile::tempdir().expect("a temporary directory");
 		let log_path = dir.path().join("node.log");
 		let log = File::create(&log_path).expect("the log file is writable");
 		let rpc_port = free_port();
 		let p2p_port = free_port();
+		let prometheus_port = metrics.then(free_port);
+		let prometheus = match prometheus_port {
+			Some(port) => vec!["--prometheus-port".to_string(), port.to_string()],
+			None => vec!["--no-prometheus".to_string()],
+		};
 		let child = Command::new(node_binary())
 			.args(args)
 			.args(["--rpc-port", &rpc_port.to_string()])
 			.args(["--listen-addr", &format!("/ip4/127.0.0.1/tcp/{p2p_port}")])
-			.args(["--no-telemetry", "--no-prometheus", "--no-mdns"])
+			.args(["--no-telemetry", "--no-mdns"])
+			.args(prometheus)
 			.stdout(Stdio::null())
 			.stderr(log)
 			.spawn()
 			.expect("kms-node starts");
-		Node { child: Some(child), log_path, rpc_port, p2p_port, _dir: dir }
+		Node { child: Some(child), log_path, rpc_port, p2p_port, prometheus_port, _dir: dir }
+	}
+
+	/// What the node's Prometheus endpoint serves now (started with
+	/// [`Node::start_with_metrics`]).
+	pub fn scrape(&self) -> Metrics {
+		let port = self.prometheus_port.unwrap_or_else(|| self.fail("started without metrics"));
+		match scrape(port) {
+			Ok(text) => Metrics(text),
+			Err(e) => self.fail(format!("cannot scrape the metrics: {e}")),
+		}
 	}
 
 	/// The node's process id, while it runs.

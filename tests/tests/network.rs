@@ -84,27 +84,27 @@ impl Testnet {
 		let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the workspace");
 		// <target>/release/kms-node: the script finds the binaries under $CARGO_TARGET_DIR.
 		let target = node_binary().parent().and_then(Path::parent).expect("<target>").to_owned();
-		let output = Command::new("bash")
-			.arg(root.join("scripts/local-testnet.sh"))
-			.args(args)
+		let output = self
+			.env(Command::new("bash").arg(root.join("scripts/local-testnet.sh")).args(args))
 			.env("CARGO_TARGET_DIR", target)
+			.output()
+			.expect("bash runs");
+		let text = combined(&output);
+		if !output.status.success() {
+			panic!("local-testnet.sh {} failed:\n{text}\n{}", args.join(" "), self.logs());
+		}
+		text
+	}
+
+	/// `command` with this network's directory and ports in the script's environment.
+	fn env<'a>(&self, command: &'a mut Command) -> &'a mut Command {
+		command
 			.env("KMS_LOCALNET_DIR", self.dir.path())
 			.env("KMS_LOCALNET_RPC_PORT", self.rpc_port.to_string())
 			.env("KMS_LOCALNET_P2P_PORT", self.p2p_port.to_string())
 			.env("KMS_LOCALNET_PROMETHEUS_PORT", self.prometheus_port.to_string())
 			// In this test's process group: a test killed at its time limit takes them along.
 			.env("KMS_LOCALNET_ATTACH", "1")
-			.output()
-			.expect("bash runs");
-		let text = format!(
-			"{}{}",
-			String::from_utf8_lossy(&output.stdout),
-			String::from_utf8_lossy(&output.stderr)
-		);
-		if !output.status.success() {
-			panic!("local-testnet.sh {} failed:\n{text}\n{}", args.join(" "), self.logs());
-		}
-		text
 	}
 
 	fn logs(&self) -> String {
@@ -455,4 +455,108 @@ fn a_validator_started_by_hand_needs_only_a_node_key() {
 	runtime.block_on(node.wait_for_rpc());
 	let identity = runtime.block_on(node.call("system_localPeerId", kms_e2e_tests::rpc_params![]));
 	assert_eq!(identity.as_str(), Some(peer_id.as_str()), "the node runs with the generated key");
+}
+
+/// A process's output and errors, in that order.
+fn combined(output: &std::process::Output) -> String {
+	format!(
+		"{}{}",
+		String::from_utf8_lossy(&output.stdout),
+		String::from_utf8_lossy(&output.stderr)
+	)
+}
+
+/// The `sh` blocks of `docs/operators.md`, in order, with each block's info-string tag (`sh
+/// build` → `"build"`).
+fn guide_blocks(guide: &str) -> Vec<(String, String)> {
+	let mut blocks = Vec::new();
+	let mut lines = guide.lines();
+	while let Some(line) = lines.next() {
+		let Some(info) = line.strip_prefix("```") else { continue };
+		let text: Vec<&str> = lines.by_ref().take_while(|line| *line != "```").collect();
+		let mut words = info.split_whitespace();
+		if words.next() == Some("sh") {
+			blocks.push((words.next().unwrap_or_default().to_string(), text.join("\n")));
+		}
+	}
+	blocks
+}
+
+/// Stops the node the guide started, however the test ends (its network stops as a
+/// [`Testnet`] does).
+struct GuideNode {
+	base: PathBuf,
+}
+
+impl Drop for GuideNode {
+	fn drop(&mut self) {
+		if let Ok(pid) = std::fs::read_to_string(self.base.join("node.pid")) {
+			let _ = Command::new("kill").args(["-KILL", pid.trim()]).status();
+		}
+	}
+}
+
+#[test]
+fn an_operator_follows_the_guide_word_for_word() {
+	phase("docs/operators.md, every sh block in order");
+	let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the workspace");
+	let guide = std::fs::read_to_string(root.join("docs/operators.md")).expect("the guide");
+	let blocks = guide_blocks(&guide);
+	let (build, run): (Vec<_>, Vec<_>) = blocks.into_iter().partition(|(tag, _)| tag == "build");
+	// The build is the one block not run: the test runs from the build already made.
+	assert_eq!(build.len(), 1, "one build block");
+	assert!(run.len() >= 10, "the guide's commands: {run:?}");
+	assert!(run.iter().all(|(tag, _)| tag.is_empty()), "unknown block tags");
+	let mut script = String::from("set -euo pipefail\n");
+	for (_, text) in &run {
+		script.push_str(text);
+		script.push('\n');
+	}
+	let start = "scripts/local-testnet.sh start -n 1";
+	assert_eq!(script.matches(start).count(), 1, "the guide starts a network to join");
+	let script = script.replace(start, &format!("{start} --no-build"));
+	// The service manager's unit runs the script the guide writes.
+	assert!(guide.contains("ExecStart=/home/kms/kms-node/run-node.sh"));
+
+	let home = tempfile::tempdir().expect("a temporary directory");
+	let base = home.path().join("kms-node");
+	let testnet = Testnet::new();
+	let target = node_binary().parent().expect("<target>/release").to_owned();
+	let path = format!("{}:{}", target.display(), std::env::var("PATH").unwrap_or_default());
+	let _node = GuideNode { base: base.clone() };
+	let output = testnet
+		.env(Command::new("timeout").args(["600", "bash", "-c", &script]))
+		.current_dir(root)
+		.env("PATH", path)
+		.env("HOME", home.path())
+		.env("CARGO_TARGET_DIR", target.parent().expect("<target>"))
+		.env("KMS_BASE", &base)
+		.env("KMS_P2P_ADDR", format!("/ip4/127.0.0.1/tcp/{}", free_port()))
+		.env("KMS_RPC_PORT", free_port().to_string())
+		.env("KMS_PROMETHEUS_PORT", free_port().to_string())
+		.env("KMS_PASSPHRASE", PASSPHRASE)
+		.env_remove("KMS_URL")
+		.env_remove("KMS_KEYRING")
+		.output()
+		.expect("bash runs");
+	let text = combined(&output);
+	let node_log = std::fs::read_to_string(base.join("node.log")).unwrap_or_default();
+	let node_tail: Vec<&str> = node_log.lines().rev().take(30).collect();
+	let node_tail = node_tail.into_iter().rev().collect::<Vec<_>>().join("\n");
+	assert!(
+		output.status.success(),
+		"the guide's commands failed ({}):\n{text}\n--- the guide's node ---\n{node_tail}\n{}",
+		output.status,
+		testnet.logs()
+	);
+	// What the guide's own commands showed: the node serves, monitored, with its keys backed up.
+	for shown in [
+		"substrate_kms_local_nodes{chain=\"kms_local\"} 1",
+		"substrate_kms_worker_heartbeats_sent_total",
+		"kms/umbral-seeds",
+		"keystore/",
+		"\"specVersion\":",
+	] {
+		assert!(text.contains(shown), "the guide's output shows {shown:?}:\n{text}");
+	}
 }

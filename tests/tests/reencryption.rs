@@ -14,6 +14,8 @@
 //!   against Bob's node, and the restarted host does not answer late;
 //! - Alice's node switched to corrupt its cfrags (the `test-tamper` build): the reader's
 //!   verification fails, the reader challenges, the adjudicator slashes Alice's node;
+//! - Alice's node's Prometheus metrics show what it did and what landed (answers, latency,
+//!   heartbeats, the slash, its stake), every metric the Grafana dashboard charts among them;
 //! - Alice claims the rewards her node earned by serving since genesis.
 
 use codec::Encode;
@@ -143,7 +145,7 @@ fn open(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn nodes_reencrypt_for_readers_miss_deadlines_and_get_slashed() {
-	let mut alice = Node::start(&["--dev", "--tmp", "--rpc-methods", "unsafe"]);
+	let mut alice = Node::start_with_metrics(&["--dev", "--tmp", "--rpc-methods", "unsafe"]);
 	alice.wait_for_rpc().await;
 	let client = Client::connect(&alice.ws_url()).await.expect("the client connects");
 	metadata_is_current(&alice).await;
@@ -372,6 +374,9 @@ async fn nodes_reencrypt_for_readers_miss_deadlines_and_get_slashed() {
 	client.wait_for_block(verdict.block).await.expect("finality goes on");
 	assert_eq!(client.stake(&alice_node).await.unwrap(), stake - 100 * UNIT);
 
+	kms_e2e_tests::phase("metrics");
+	metrics_show_what_happened(&client, &alice, &alice_node).await;
+
 	kms_e2e_tests::phase("rewards");
 	// Alice's node has served since genesis: the periods closed so far (period 0 closes when
 	// period 2 begins) pay her rewards.
@@ -383,6 +388,74 @@ async fn nodes_reencrypt_for_readers_miss_deadlines_and_get_slashed() {
 	assert!(reward >= pending, "the claim pays at least what was pending (more may have closed)");
 	eprintln!("rewards: Alice claimed {} KMS", reward / UNIT);
 	drop(host);
+}
+
+/// Alice's node's metrics after the scenario: the worker's counts, what landed on chain for
+/// her node (its answers with their latency, heartbeats, the slash) and its stake as the chain
+/// has it; and every metric the operators' Grafana dashboard charts is served.
+async fn metrics_show_what_happened(client: &Client, alice: &Node, node: &AccountId) {
+	let address = node.to_string();
+	let labels = [("node", address.as_str())];
+	// The stake gauge follows the best block: the chain's value shows within a few blocks.
+	let stake = client.stake(node).await.expect("stake");
+	let deadline = Instant::now() + Duration::from_secs(30);
+	let metrics = loop {
+		let metrics = alice.scrape();
+		if metrics.value("substrate_kms_node_active_stake", &labels) == Some(stake as f64) {
+			break metrics;
+		}
+		if Instant::now() > deadline {
+			alice.fail(format!("the stake gauge never showed {stake}:\n{}", metrics.0));
+		}
+		tokio::time::sleep(Duration::from_millis(500)).await;
+	};
+	let value = |name: &str, labels: &[(&str, &str)]| {
+		metrics
+			.value(name, labels)
+			.unwrap_or_else(|| alice.fail(format!("no {name} {labels:?}")))
+	};
+	// Alice's node answered the 1-of-1 request, the 2-of-3 request and the tampered one.
+	assert!(value("substrate_kms_worker_requests_seen_total", &[]) >= 3.0);
+	assert!(value("substrate_kms_worker_answers_sent_total", &[]) >= 3.0);
+	assert!(value("substrate_kms_answers_landed_total", &labels) >= 3.0);
+	let lookups = value("substrate_kms_worker_kfrag_cache_hits_total", &[])
+		+ value("substrate_kms_worker_kfrag_cache_misses_total", &[]);
+	assert!(lookups >= 3.0, "every answer looks its kfrag up");
+	assert!(value("substrate_kms_worker_decisions_sent_total", &[("decision", "accept")]) >= 2.0);
+	assert_eq!(
+		value("substrate_kms_worker_requests_skipped_total", &[("reason", "no_kfrag")]),
+		0.0
+	);
+	assert!(value("substrate_kms_answer_latency_blocks_count", &[]) >= 3.0);
+	assert!(value("substrate_kms_answer_latency_seconds_count", &[]) >= 3.0);
+	assert!(value("substrate_kms_worker_heartbeats_sent_total", &[]) >= 1.0);
+	assert!(value("substrate_kms_heartbeats_landed_total", &labels) >= 1.0);
+	assert_eq!(value("substrate_kms_slashes_total", &labels), 1.0);
+	assert_eq!(value("substrate_kms_local_nodes", &[]), 1.0);
+	let ledger = client.ledger(node).await.expect("ledger").expect("bonded");
+	assert_eq!(value("substrate_kms_node_lock_periods", &labels), f64::from(ledger.lock_periods));
+	assert_eq!(value("substrate_kms_undecodable_blocks_total", &[]), 0.0);
+	// Bob's and Charlie's nodes are not this node's.
+	let bob = account(&keypair("//Bob")).to_string();
+	assert_eq!(metrics.value("substrate_kms_answers_landed_total", &[("node", &bob)]), None);
+
+	let dashboard =
+		Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/grafana-kms-dashboard.json");
+	let dashboard = std::fs::read_to_string(&dashboard).expect("the dashboard is readable");
+	let mut charted: Vec<&str> = dashboard
+		.match_indices("substrate_kms_")
+		.map(|(at, _)| {
+			let rest = &dashboard[at..];
+			let end = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'));
+			&rest[..end.unwrap_or(rest.len())]
+		})
+		.collect();
+	charted.sort();
+	charted.dedup();
+	assert!(charted.len() >= 15, "the dashboard charts the KMS metrics: {charted:?}");
+	for name in charted {
+		assert!(metrics.has(name), "the dashboard charts {name}, which the node does not serve");
+	}
 }
 
 /// Waits until the nodes of policy `[id; 16]` have checked their kfrags and enough of them

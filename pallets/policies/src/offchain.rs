@@ -35,7 +35,10 @@
 
 use super::*;
 use frame_system::offchain::SubmitTransaction;
-use kms_primitives::policies::PolicyKeys;
+use kms_primitives::{
+	metrics::{self, SkipReason},
+	policies::PolicyKeys,
+};
 use rand_chacha::{
 	rand_core::{CryptoRng, RngCore, SeedableRng},
 	ChaCha20Rng,
@@ -265,6 +268,7 @@ impl<T: Config> Pallet<T> {
 			},
 		};
 		let Some(public) = Self::operator_key(node) else { return };
+		let accepted = decision == Decision::Accept;
 		let decision =
 			PolicyDecision { policy: id, version, node: node.clone(), content, decision, public };
 		let payload = decision_payload::<T>(&decision);
@@ -274,20 +278,38 @@ impl<T: Config> Pallet<T> {
 			log::warn!(target: WORKER_TARGET, "policy {}: cannot sign for {node:?}", hex(&id));
 			return;
 		};
-		Self::submit(Call::decide_on_policy { decision, signature }, || {
+		let sent = Self::submit(Call::decide_on_policy { decision, signature }, || {
 			alloc::format!("decision on policy {} v{version} for {node:?}", hex(&id))
 		});
+		if sent {
+			metrics::count(|counters| match accepted {
+				true => counters.decisions_accepted.saturating_inc(),
+				false => counters.decisions_declined.saturating_inc(),
+			});
+		}
 	}
 
 	/// Records that work under `record` is sent at `now`, unless it was sent less than
 	/// `RESEND_AFTER` blocks ago. Returns whether the caller should send it.
 	fn claim(record: &[u8], now: BlockNumberFor<T>) -> bool {
+		Self::claim_first(record, now).is_some()
+	}
+
+	/// [`Self::claim`], saying also whether the work is sent for the first time: `Some(true)`
+	/// for the first time, `Some(false)` again, `None` not now.
+	fn claim_first(record: &[u8], now: BlockNumberFor<T>) -> Option<bool> {
+		let mut first = false;
 		StorageValueRef::persistent(record)
 			.mutate(|sent: Result<Option<BlockNumberFor<T>>, _>| match sent {
 				Ok(Some(at)) if now < at.saturating_add(RESEND_AFTER.into()) => Err(()),
-				_ => Ok(now),
+				Ok(Some(_)) => Ok(now),
+				_ => {
+					first = true;
+					Ok(now)
+				},
 			})
-			.is_ok()
+			.ok()
+			.map(|_| first)
 	}
 
 	/// Answers request `id` for every local node that accepted its policy version and has not
@@ -311,8 +333,9 @@ impl<T: Config> Pallet<T> {
 			}
 			let Some(secret) = Self::secret_of(identities, node, *key_version) else { continue };
 			let record = (SUBMITTED_PREFIX, request_hash, node).encode();
-			if !Self::claim(&record, now) {
-				continue;
+			let Some(first) = Self::claim_first(&record, now) else { continue };
+			if first {
+				metrics::count(|counters| counters.requests_seen.saturating_inc());
 			}
 			Self::index_submitted(record, request.deadline);
 			// Answers go out in the run of the request's own block, unless the node fell behind
@@ -327,10 +350,17 @@ impl<T: Config> Pallet<T> {
 					 this node is behind, or its first answer did not land"
 				);
 			}
-			match Self::reencrypt(&policy, &request, node, secret, rng) {
-				Ok(cfrags) => Self::respond(id, request_hash, node, cfrags),
-				Err(reason) => {
-					log::warn!(target: WORKER_TARGET, "request {id} skipped for {node:?}: {reason}")
+			let answered = Self::reencrypt(&policy, &request, node, secret, rng)
+				.and_then(|cfrags| Self::respond(id, request_hash, node, cfrags));
+			match answered {
+				Ok(()) => metrics::count(|counters| counters.answers_sent.saturating_inc()),
+				Err((reason, why)) => {
+					log::warn!(
+						target: WORKER_TARGET,
+						"request {id} skipped for {node:?}: {why} ({})",
+						reason.label(),
+					);
+					metrics::count(|counters| counters.skip(reason));
 				},
 			}
 		}
@@ -344,26 +374,28 @@ impl<T: Config> Pallet<T> {
 		node: &T::AccountId,
 		secret: &umbral_pre::SecretKey,
 		rng: &mut ChaCha20Rng,
-	) -> Result<CfragsOf<T>, &'static str> {
+	) -> Result<CfragsOf<T>, Skipped> {
 		let keys = PolicyKeys { receiving: request.receiving_key, ..policy.keys() };
 		let kfrag = Self::kfrag(request.policy, policy, node, secret, rng)?;
 		#[cfg(feature = "test-tamper")]
 		let tampering = Self::tampers(node);
+		let unverified = |why| (SkipReason::CfragUnverified, why);
 		let mut cfrags = CfragsOf::<T>::new();
 		for bytes in &request.capsules {
-			let capsule = wire::decode_capsule(bytes).map_err(|_| "a capsule does not decode")?;
+			let capsule = wire::decode_capsule(bytes)
+				.map_err(|_| (SkipReason::CapsuleUndecodable, "a capsule does not decode"))?;
 			#[cfg(feature = "test-tamper")]
 			if tampering {
-				let cfrag = Self::tampered_cfrag(policy, &kfrag, rng)?;
+				let cfrag = Self::tampered_cfrag(policy, &kfrag, rng).map_err(unverified)?;
 				cfrags
-					.try_push(cfrag.try_into().map_err(|_| "cfrag length")?)
-					.map_err(|_| "count")?;
+					.try_push(cfrag.try_into().map_err(|_| unverified("cfrag length"))?)
+					.map_err(|_| unverified("count"))?;
 				continue;
 			}
-			let cfrag = reencrypt_checked(rng, &capsule, &kfrag, &keys)?;
+			let cfrag = reencrypt_checked(rng, &capsule, &kfrag, &keys).map_err(unverified)?;
 			cfrags
-				.try_push(cfrag.try_into().map_err(|_| "a cfrag has the wrong length")?)
-				.map_err(|_| "more cfrags than capsules")?;
+				.try_push(cfrag.try_into().map_err(|_| unverified("a cfrag has the wrong length"))?)
+				.map_err(|_| unverified("more cfrags than capsules"))?;
 		}
 		Ok(cfrags)
 	}
@@ -376,8 +408,9 @@ impl<T: Config> Pallet<T> {
 		node: &T::AccountId,
 		secret: &umbral_pre::SecretKey,
 		rng: &mut ChaCha20Rng,
-	) -> Result<CheckedKFrag, &'static str> {
-		let envelope = KFrags::<T>::get(id, node).ok_or("no kfrag on chain")?;
+	) -> Result<CheckedKFrag, Skipped> {
+		let envelope =
+			KFrags::<T>::get(id, node).ok_or((SkipReason::NoKFrag, "no kfrag on chain"))?;
 		let content = grant_content_hash(&policy.keys(), &envelope);
 		let cached = StorageValueRef::persistent(&(KFRAG_CACHE_PREFIX, content).encode())
 			.get::<Vec<u8>>()
@@ -385,16 +418,21 @@ impl<T: Config> Pallet<T> {
 			.flatten()
 			.and_then(|bytes| wire::decode_key_frag(&bytes).ok());
 		if let Some(kfrag) = cached {
+			metrics::count(|counters| counters.kfrag_cache_hits.saturating_inc());
 			// Checked completely for exactly this content before it was cached; the cache
 			// is the node's own storage.
 			return Ok(kfrag.skip_verification());
 		}
+		metrics::count(|counters| counters.kfrag_cache_misses.saturating_inc());
 		let (kfrag, bytes) =
-			check_kfrag(rng, secret, &envelope, &policy.keys()).map_err(|reason| match reason {
-				DeclineReason::EnvelopeUnopenable => "the kfrag does not open with this key",
-				DeclineReason::MalformedKFrag => "the kfrag is not canonical",
-				DeclineReason::InvalidKFrag => "the kfrag fails verification",
-				DeclineReason::SelfTestFailed => "the kfrag fails its self-test",
+			check_kfrag(rng, secret, &envelope, &policy.keys()).map_err(|reason| {
+				let why = match reason {
+					DeclineReason::EnvelopeUnopenable => "the kfrag does not open with this key",
+					DeclineReason::MalformedKFrag => "the kfrag is not canonical",
+					DeclineReason::InvalidKFrag => "the kfrag fails verification",
+					DeclineReason::SelfTestFailed => "the kfrag fails its self-test",
+				};
+				(SkipReason::KFragUnusable, why)
 			})?;
 		Self::cache_kfrag((id, policy.version, node.clone(), content), &bytes);
 		Ok(kfrag)
@@ -543,30 +581,45 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Signs the answer with `node`'s operator key (from the keystore) and submits it.
-	fn respond(id: RequestId, request_hash: [u8; 32], node: &T::AccountId, cfrags: CfragsOf<T>) {
-		let Some(public) = Self::operator_key(node) else { return };
+	fn respond(
+		id: RequestId,
+		request_hash: [u8; 32],
+		node: &T::AccountId,
+		cfrags: CfragsOf<T>,
+	) -> Result<(), Skipped> {
+		let public = Self::operator_key(node)
+			.ok_or((SkipReason::NoOperatorKey, "no operator key in this keystore"))?;
 		let response = Response { request: id, request_hash, node: node.clone(), cfrags, public };
 		let payload = response_payload::<T>(&response);
-		let Some(signature) =
+		let signature =
 			<T::OperatorCrypto as AppCrypto<_, _>>::sign(&payload, response.public.clone())
-		else {
-			log::warn!(target: WORKER_TARGET, "request {id}: cannot sign for {node:?}");
-			return;
-		};
-		Self::submit(Call::submit_cfrags_authorized { response, signature }, || {
+				.ok_or((SkipReason::SigningFailed, "the keystore did not sign"))?;
+		let sent = Self::submit(Call::submit_cfrags_authorized { response, signature }, || {
 			alloc::format!("answer to request {id} for {node:?}")
 		});
+		sent.then_some(())
+			.ok_or((SkipReason::PoolRefused, "the pool refused the answer"))
 	}
 
-	/// Submits `call` as an authorized transaction, logging what happened to `what`.
-	fn submit(call: Call<T>, what: impl Fn() -> alloc::string::String) {
+	/// Submits `call` as an authorized transaction, logging what happened to `what`. Returns
+	/// whether the pool took it.
+	fn submit(call: Call<T>, what: impl Fn() -> alloc::string::String) -> bool {
 		let xt = T::create_authorized_transaction(call.into());
 		match SubmitTransaction::<T, Call<T>>::submit_transaction(xt) {
-			Ok(()) => log::info!(target: WORKER_TARGET, "{} sent", what()),
-			Err(()) => log::warn!(target: WORKER_TARGET, "{}: refused by the pool", what()),
+			Ok(()) => {
+				log::info!(target: WORKER_TARGET, "{} sent", what());
+				true
+			},
+			Err(()) => {
+				log::warn!(target: WORKER_TARGET, "{}: refused by the pool", what());
+				false
+			},
 		}
 	}
 }
+
+/// Why a request taken up was not answered: the counted reason and what the log says.
+type Skipped = (SkipReason, &'static str);
 
 /// A policy id in hex, for logs.
 fn hex(id: &PolicyId) -> alloc::string::String {

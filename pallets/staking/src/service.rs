@@ -190,7 +190,10 @@ impl<T: Config> Pallet<T> {
 			let xt = T::create_authorized_transaction(call.into());
 			match SubmitTransaction::<T, Call<T>>::submit_transaction(xt) {
 				Ok(()) => {
-					log::info!(target: LOG_TARGET, "heartbeat of {node:?} for period {period} sent")
+					log::info!(target: LOG_TARGET, "heartbeat of {node:?} for period {period} sent");
+					kms_primitives::metrics::count(|counters| {
+						counters.heartbeats_sent.saturating_inc()
+					});
 				},
 				Err(()) => {
 					log::warn!(target: LOG_TARGET, "heartbeat of {node:?} rejected by the pool")
