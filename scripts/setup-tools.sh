@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Idempotent install of the project's test tools into $KMS_CACHE/tools: cargo-nextest (if the
-# machine has none), zepter (feature propagation), taplo (TOML formatting), and a Python
-# environment with umbral-pre's Python bindings and `cryptography` (the interoperability test,
-# scripts/umbral-fixtures.py). Quick when they are in place.
+# machine has none), cargo-fuzz (scripts/fuzz.sh), zepter (feature propagation), taplo (TOML
+# formatting), and a Python environment with umbral-pre's Python bindings and `cryptography`
+# (the interoperability test, scripts/umbral-fixtures.py). Quick when they are in place.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -10,6 +10,7 @@ source scripts/lib.sh
 ZEPTER_VERSION=1.88.2
 TAPLO_VERSION=0.7.0
 NEXTEST_VERSION=0.9.143
+FUZZ_VERSION=0.13.2
 # umbral-pre's Python bindings at the version of the Rust crate the chain uses.
 PY_REQUIREMENTS=("umbral-pre==0.11.0" "cryptography==50.0.2")
 
@@ -18,6 +19,11 @@ mkdir -p "$KMS_TOOLS/bin"
 if ! cargo nextest --version >/dev/null 2>&1; then
 	step "installing cargo-nextest $NEXTEST_VERSION"
 	cargo install --quiet --locked --root "$KMS_TOOLS" --version "$NEXTEST_VERSION" cargo-nextest
+fi
+# The wire decoder's fuzzer (scripts/fuzz.sh).
+if ! cargo fuzz --version 2>/dev/null | grep -q "$FUZZ_VERSION"; then
+	step "installing cargo-fuzz $FUZZ_VERSION"
+	cargo install --quiet --locked --root "$KMS_TOOLS" --version "$FUZZ_VERSION" cargo-fuzz
 fi
 if ! zepter --version 2>/dev/null | grep -q "$ZEPTER_VERSION"; then
 	step "installing zepter $ZEPTER_VERSION"

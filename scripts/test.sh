@@ -4,7 +4,8 @@
 # tests; the build; unit tests of every crate and end-to-end tests that drive the real node
 # binary over JSON-RPC (a network of validators under faults among them), the TypeScript SDK
 # (with its web demo in Chromium) and the kms file format against a Python implementation,
-# while the docs and clippy run beside them; and last the load test, alone. Prints a table of
+# while the docs, clippy and a minute of fuzzing the wire decoder run beside them; and last the
+# load test, alone. Prints a table of
 # the stages' times at the end, failed or not.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,6 +39,10 @@ setup() {
 sdk_docs() {
 	(cd sdk && npm run --silent docs)
 }
+# The decoder of untrusted umbral bytes under libFuzzer, for a minute (scripts/fuzz.sh).
+fuzz() {
+	bash scripts/fuzz.sh 60
+}
 
 stage "setup" setup
 stage "lint: formatting (Rust, TOML) and feature propagation" bash scripts/lint.sh
@@ -60,14 +65,14 @@ stage "build: node, kms and every library (fast-runtime, test-tamper)" build_dev
 # CPU whenever they need it. Their output is in $KMS_CACHE/checks.log, shown if they fail.
 checks_log="$KMS_CACHE/checks.log"
 background_checks() {
-	docs && sdk_docs && clippy
+	docs && sdk_docs && clippy && fuzz
 }
 # Its own process group (setsid), so that a run that ends early stops it with everything it ran.
 # With the kernel's autogroups (on by default), a new session is a scheduling group of its own
 # and niceness counts only within it: the group's own niceness is what yields to the tests.
 setsid nice -n 19 bash -c "set -euo pipefail
 	[ -w /proc/self/autogroup ] && echo 19 >/proc/self/autogroup || true
-	$(declare -f checks docs sdk_docs clippy background_checks)
+	$(declare -f checks docs sdk_docs clippy fuzz background_checks)
 	background_checks" >"$checks_log" 2>&1 &
 checks_pid=$!
 CHECKS_START=$SECONDS
@@ -92,12 +97,12 @@ wait_checks() {
 	wait "$checks_pid" || status=$?
 	if [ "$status" -ne 0 ]; then
 		tail -n 80 "$checks_log" >&2
-		echo "the docs or clippy failed: $checks_log has all of their output" >&2
+		echo "the docs, clippy or the fuzzer failed: $checks_log has all of their output" >&2
 	fi
 	printf '    (started %ds before this wait)\n' $((SECONDS - CHECKS_START)) >&2
 	return "$status"
 }
-stage "docs (rustdoc and the SDK's TypeDoc) and clippy, warnings are errors (run since the build)" \
+stage "docs (rustdoc and the SDK's TypeDoc) and clippy, warnings are errors; fuzzing (run since the build)" \
 	wait_checks
 stage "tests: the load test, alone" \
 	cargo nextest run --locked --release --workspace --features "$KMS_DEV_FEATURES" \

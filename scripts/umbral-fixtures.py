@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""Prints primitives/src/fixtures.rs: umbral-pre objects made by its Python bindings.
+"""Prints fixtures/src/objects.rs: umbral-pre objects made by its Python bindings.
 
 The runtime's benchmarks use them, and a test checks that the runtime's decoder and
 umbral-pre's Rust crate read exactly what the Python bindings write. Needs umbral-pre 0.11.0's
 Python bindings, which `scripts/setup-tools.sh` installs into ~/.cache/kms-chain/tools/python.
-Usage: ~/.cache/kms-chain/tools/python/bin/python scripts/umbral-fixtures.py > primitives/src/fixtures.rs
+Usage: ~/.cache/kms-chain/tools/python/bin/python scripts/umbral-fixtures.py > fixtures/src/objects.rs
 """
 import os
 

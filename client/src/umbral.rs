@@ -212,7 +212,7 @@ mod tests {
 		// A capsule `[E, V, s]` whose E is the identity (one byte) and V uncompressed (65
 		// bytes): the standard length, and a panic inside umbral-pre's own deserialization.
 		let (capsule_bytes, _) = encrypt(&SecretKey::random().public_key(), b"x").unwrap();
-		let hostile = wire::hostile::identity_and_uncompressed(&capsule_bytes);
+		let hostile = kms_fixtures::hostile::identity_and_uncompressed(&capsule_bytes);
 		let error = std::panic::catch_unwind(|| capsule(&hostile))
 			.expect("no panic")
 			.expect_err("refused");

@@ -47,10 +47,9 @@ pub mod currency {
 
 pub use currency::UNIT;
 
-pub mod fixtures;
 pub mod metrics;
 pub mod policies;
 pub mod rewards;
 pub mod signing;
 pub mod staking;
-pub mod wire;
+pub use kms_wire as wire;

@@ -221,8 +221,8 @@ fn development_nodes_are_staked_and_registered_with_their_derived_keys() {
 #[test]
 fn a_policy_serves_and_judges_python_made_umbral_objects() {
 	use frame_support::assert_ok;
+	use kms_fixtures as fixtures;
 	use kms_primitives::{
-		fixtures,
 		policies::{EncryptedKFrag, NodeGrant, RequestStatus},
 		staking::UmbralPublicKey,
 	};

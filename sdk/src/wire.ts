@@ -4,7 +4,7 @@
  * umbral-pre reads any SEC1 point encoding (the identity, uncompressed, compact) and panics on
  * some of them; in WebAssembly a panic is a trap that leaves the module's memory in an unknown
  * state. Bytes from anyone else — a file's capsule, a node's cfrag — therefore reach umbral-pre
- * only after the same checks the chain's decoder makes (`primitives/src/wire.rs`): the exact
+ * only after the same checks the chain's decoder makes (the `kms-wire` crate, `wire/src/lib.rs`): the exact
  * MessagePack layout of the object, every field a scalar (32 bytes), a compressed point (33
  * bytes, tag 2 or 3) or a signature (64 bytes), no degenerate capsule, and, once decoded, the
  * object must serialize back to the same bytes (one object, one byte string).

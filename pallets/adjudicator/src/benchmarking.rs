@@ -7,8 +7,9 @@ use super::*;
 use frame_benchmarking::v2::*;
 use frame_support::traits::fungible::Mutate;
 use frame_system::RawOrigin;
+use kms_fixtures as fixtures;
+use kms_primitives::staking::dev;
 use kms_primitives::staking::StakingBenchmarks as _;
-use kms_primitives::{fixtures, staking::dev};
 
 fn key(bytes: &[u8; 33]) -> UmbralPublicKey {
 	UmbralPublicKey(*bytes)

@@ -1,6 +1,6 @@
 //! Benchmarks of the Policies pallet (v2). Each bench sets up its worst case, said in its doc.
 //! The umbral-pre objects are real ones, written by umbral-pre's Python bindings
-//! ([`kms_primitives::fixtures`]): the runtime decodes and checks them as it would any.
+//! ([`kms_fixtures`]): the runtime decodes and checks them as it would any.
 
 use super::*;
 use frame_benchmarking::v2::*;
@@ -9,11 +9,9 @@ use frame_support::traits::{
 	Authorize,
 };
 use frame_system::RawOrigin;
+use kms_fixtures as fixtures;
 use kms_primitives::staking::StakingBenchmarks as _;
-use kms_primitives::{
-	fixtures,
-	staking::{dev, UMBRAL_PUBLIC_KEY_LEN},
-};
+use kms_primitives::staking::{dev, UMBRAL_PUBLIC_KEY_LEN};
 use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
 use sp_runtime::{traits::Bounded, RuntimeAppPublic};
 

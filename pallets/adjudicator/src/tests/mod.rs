@@ -381,8 +381,7 @@ fn a_signed_non_canonical_cfrag_is_judged_without_a_panic() {
 		// The node signs a cfrag whose E1 is the identity and V1 uncompressed (the standard
 		// length): umbral-pre alone would panic judging it, so it would escape judgement.
 		let capsule = world.capsule();
-		let hostile =
-			kms_primitives::wire::hostile::identity_and_uncompressed(&world.cfrag(0, &capsule));
+		let hostile = kms_fixtures::hostile::identity_and_uncompressed(&world.cfrag(0, &capsule));
 		let (evidence, signature) = signed("n1", &capsule, hostile);
 		let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
 			challenge_signed(evidence, signature)

@@ -306,7 +306,7 @@ fn non_canonical_capsules_and_cfrags_are_refused_without_a_panic() {
 		let grant = NewPolicy::default().create();
 		// A capsule `[E, V, s]` with E the identity and V uncompressed: the standard length,
 		// and a panic inside umbral-pre's own decoding.
-		let hostile = kms_primitives::wire::hostile::identity_and_uncompressed(&capsule_bytes(
+		let hostile = kms_fixtures::hostile::identity_and_uncompressed(&capsule_bytes(
 			&grant.encrypt(b"x").0,
 		));
 		let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -321,7 +321,7 @@ fn non_canonical_capsules_and_cfrags_are_refused_without_a_panic() {
 		// evidence that cannot be judged.
 		let (id, _) = request(&grant, P1, "bob", &[b"x"]);
 		let mut cfrags = reencrypt_as("n1", P1, id);
-		let hostile = kms_primitives::wire::hostile::identity_and_uncompressed(&cfrags[0]);
+		let hostile = kms_fixtures::hostile::identity_and_uncompressed(&cfrags[0]);
 		cfrags[0] = hostile.try_into().expect("381");
 		assert_noop!(
 			KmsPolicies::submit_cfrags(

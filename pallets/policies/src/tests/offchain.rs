@@ -459,7 +459,7 @@ fn a_non_canonical_kfrag_is_declined_without_a_panic() {
 		)[0]
 		.clone()
 		.unverify();
-		let hostile = kms_primitives::wire::hostile::identity_and_uncompressed(
+		let hostile = kms_fixtures::hostile::identity_and_uncompressed(
 			&umbral_pre::DefaultSerialize::to_bytes(&kfrag).expect("serializes"),
 		);
 		let (capsule, ciphertext) =
