@@ -64,23 +64,12 @@ pub const DEPOSIT: Balance = 50;
 pub const BASE: Balance = 100;
 pub const HISTORY: Balance = 10;
 
+#[derive_impl(pallet_kms_staking::config_preludes::TestDefaultConfig)]
 impl pallet_kms_staking::Config for Test {
 	type Currency = Balances;
-	type RuntimeHoldReason = RuntimeHoldReason;
 	type OperatorCrypto = pallet_kms_staking::OperatorAuthId;
 	type Policies = KmsPolicies;
-	type ServiceObserver = ();
-	type PeriodLength = ConstU64<10>;
 	type MinStake = ConstU128<MIN_STAKE>;
-	type MinLockPeriods = ConstU32<2>;
-	type MaxLockPeriods = ConstU32<100>;
-	type UnbondingPeriods = ConstU32<2>;
-	type MaxUnlockingChunks = ConstU32<3>;
-	type MaxKeyHistory = ConstU32<3>;
-	type MaxNodes = ConstU32<16>;
-	type HistoryDepth = ConstU32<6>;
-	type HeartbeatPriority = ConstU64<1>;
-	type WeightInfo = ();
 }
 
 impl pallet_kms_policies::Config for Test {
@@ -349,6 +338,12 @@ pub fn stored_answer(node: &str, capsule: &Capsule, cfrag: Vec<u8>) -> RequestId
 		BoundedVec::try_from(vec![cfrag]).expect("one"),
 	));
 	request
+}
+
+/// The adjudicator's events since the previous call of this function (exactly what the steps
+/// in between caused).
+pub fn new_events() -> Vec<crate::Event<Test>> {
+	pallet_kms_staking::testing::events_since_last_call::<Test, crate::Event<Test>>()
 }
 
 /// The adjudicator's events so far.

@@ -77,23 +77,14 @@ impl kms_primitives::staking::PolicyRegistry<AccountId> for NoPolicies {
 	}
 }
 
+#[derive_impl(pallet_kms_staking::config_preludes::TestDefaultConfig)]
 impl pallet_kms_staking::Config for Test {
 	type Currency = Balances;
-	type RuntimeHoldReason = RuntimeHoldReason;
 	type OperatorCrypto = pallet_kms_staking::OperatorAuthId;
 	type Policies = NoPolicies;
 	type ServiceObserver = Rewards;
 	type PeriodLength = ConstU64<PERIOD>;
-	type MinStake = ConstU128<1_000>;
-	type MinLockPeriods = ConstU32<2>;
-	type MaxLockPeriods = ConstU32<100>;
-	type UnbondingPeriods = ConstU32<2>;
-	type MaxUnlockingChunks = ConstU32<3>;
-	type MaxKeyHistory = ConstU32<3>;
-	type MaxNodes = ConstU32<16>;
 	type HistoryDepth = ConstU32<84>;
-	type HeartbeatPriority = ConstU64<{ 1 << 20 }>;
-	type WeightInfo = ();
 }
 
 impl Config for Test {
@@ -180,6 +171,12 @@ pub fn run_to_period(period: Period, serving: &[&str]) {
 			}
 		}
 	}
+}
+
+/// The pallet's events since the previous call of this function (exactly what the steps in
+/// between caused).
+pub fn new_events() -> Vec<crate::Event<Test>> {
+	pallet_kms_staking::testing::events_since_last_call::<Test, crate::Event<Test>>()
 }
 
 /// The pallet's events so far.

@@ -72,12 +72,11 @@ impl kms_primitives::staking::PolicyRegistry<AccountId> for TestPolicies {
 	}
 }
 
+#[derive_impl(crate::config_preludes::TestDefaultConfig)]
 impl Config for Test {
 	type Currency = Balances;
-	type RuntimeHoldReason = RuntimeHoldReason;
 	type OperatorCrypto = crate::OperatorAuthId;
 	type Policies = TestPolicies;
-	type ServiceObserver = ();
 	type PeriodLength = ConstU64<PERIOD>;
 	type MinStake = ConstU128<MIN_STAKE>;
 	type MinLockPeriods = ConstU32<MIN_LOCK>;
@@ -87,8 +86,6 @@ impl Config for Test {
 	type MaxKeyHistory = ConstU32<MAX_KEYS>;
 	type MaxNodes = ConstU32<MAX_NODES>;
 	type HistoryDepth = ConstU32<HISTORY>;
-	type HeartbeatPriority = ConstU64<{ 1 << 20 }>;
-	type WeightInfo = ();
 }
 
 /// A fresh, valid Umbral public key (a real umbral-pre key).
@@ -152,6 +149,11 @@ impl ExtBuilder {
 /// Moves to the first block of `period`.
 pub fn run_to_period(period: Period) {
 	System::set_block_number(period as u64 * PERIOD);
+}
+
+/// The pallet's events since the previous call of this function.
+pub fn new_staking_events() -> Vec<crate::Event<Test>> {
+	crate::testing::events_since_last_call::<Test, crate::Event<Test>>()
 }
 
 /// The pallet's events so far.

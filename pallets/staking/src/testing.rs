@@ -146,6 +146,30 @@ macro_rules! impl_test_transactions {
 	};
 }
 
+/// The events of one pallet (its event type `E`, converted from the runtime's) deposited since
+/// the previous call for that pallet, in order: tests assert exactly what an action caused, not
+/// only the last event. Where the count stands is kept in the test's own storage (an unhashed
+/// key per event type), so tests never share it; events cleared by a new block count from the
+/// start again.
+pub fn events_since_last_call<T, E>() -> Vec<E>
+where
+	T: frame_system::Config,
+	T::RuntimeEvent: TryInto<E>,
+{
+	use frame_support::storage::unhashed;
+	let key =
+		[b":kms-test:events-seen:".as_slice(), core::any::type_name::<E>().as_bytes()].concat();
+	let records = frame_system::Pallet::<T>::events();
+	let seen = unhashed::get::<u32>(&key).map_or(0, |seen| seen as usize);
+	let from = if seen <= records.len() { seen } else { 0 };
+	unhashed::put(&key, &(records.len() as u32));
+	records
+		.into_iter()
+		.skip(from)
+		.filter_map(|record| record.event.try_into().ok())
+		.collect()
+}
+
 /// The paths [`impl_test_transactions`] expands to, whatever the caller names its dependencies.
 #[doc(hidden)]
 pub mod __private {

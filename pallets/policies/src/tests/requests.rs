@@ -12,10 +12,12 @@ use sp_runtime::MultiSigner;
 fn two_of_three_nodes_answer_and_bob_decrypts() {
 	ExtBuilder::build_and_execute(|| {
 		let grant = NewPolicy::default().create();
+		// The creation's events are create.rs's to check: from here, each step's exactly.
+		let _ = new_events();
 		let (id, encrypted) = request(&grant, P1, "bob", &[b"first secret", b"second secret"]);
 		assert_eq!(
-			events().last(),
-			Some(&Event::ReencryptionRequested {
+			new_events(),
+			[Event::ReencryptionRequested {
 				request: id,
 				policy: P1,
 				version: 0,
@@ -23,19 +25,22 @@ fn two_of_three_nodes_answer_and_bob_decrypts() {
 				capsules: 2,
 				deadline: 1 + WINDOW,
 				price: 0,
-			})
+			}]
 		);
 		assert_eq!(
 			KmsPolicies::request_status(id),
 			Some(RequestStatus::Pending { answers: 0, deadline: 4 })
 		);
 		assert_ok!(answer("n1", P1, id));
-		assert_eq!(
-			events().last(),
-			Some(&Event::CfragsSubmitted { request: id, node: account("n1") })
-		);
+		assert_eq!(new_events(), [Event::CfragsSubmitted { request: id, node: account("n1") }]);
 		assert_ok!(answer("n3", P1, id));
-		assert_eq!(events().last(), Some(&Event::RequestFulfilled { request: id, policy: P1 }));
+		assert_eq!(
+			new_events(),
+			[
+				Event::CfragsSubmitted { request: id, node: account("n3") },
+				Event::RequestFulfilled { request: id, policy: P1 },
+			]
+		);
 		assert_eq!(KmsPolicies::request_status(id), Some(RequestStatus::Fulfilled { answers: 2 }));
 		assert_eq!(
 			KmsPolicies::cfrags(id).into_iter().map(|(node, _)| node).collect::<Vec<_>>(),

@@ -21,13 +21,46 @@ pub mod pallet {
 		Staking,
 	}
 
-	#[pallet::config]
+	/// Defaults for test runtimes: `#[derive_impl(config_preludes::TestDefaultConfig)]` on a
+	/// mock's `impl Config` fills in everything but the currency and the policy registry, and
+	/// the mock overrides what its tests depend on.
+	pub mod config_preludes {
+		use super::*;
+		use frame_support::derive_impl;
+
+		/// Small bounds and short periods (10 blocks of a `u64`-numbered test chain).
+		pub struct TestDefaultConfig;
+
+		#[derive_impl(frame_system::config_preludes::TestDefaultConfig, no_aggregated_types)]
+		impl frame_system::DefaultConfig for TestDefaultConfig {}
+
+		#[frame_support::register_default_impl(TestDefaultConfig)]
+		impl DefaultConfig for TestDefaultConfig {
+			#[inject_runtime_type]
+			type RuntimeHoldReason = ();
+			type ServiceObserver = ();
+			type PeriodLength = frame_support::traits::ConstU64<10>;
+			type MinStake = frame_support::traits::ConstU128<1_000>;
+			type MinLockPeriods = frame_support::traits::ConstU32<2>;
+			type MaxLockPeriods = frame_support::traits::ConstU32<100>;
+			type UnbondingPeriods = frame_support::traits::ConstU32<2>;
+			type MaxUnlockingChunks = frame_support::traits::ConstU32<3>;
+			type MaxKeyHistory = frame_support::traits::ConstU32<3>;
+			type MaxNodes = frame_support::traits::ConstU32<16>;
+			type HistoryDepth = frame_support::traits::ConstU32<6>;
+			type HeartbeatPriority = frame_support::traits::ConstU64<{ 1 << 20 }>;
+			type WeightInfo = ();
+		}
+	}
+
+	#[pallet::config(with_default)]
 	pub trait Config:
 		frame_system::Config
 		+ SigningTypes<Signature: Verify<Signer = <Self as SigningTypes>::Public>>
 		+ CreateAuthorizedTransaction<Call<Self>>
 	{
 		/// The staking currency. Stakes sit on its holds; slashes come out of them.
+		#[pallet::no_default]
 		type Currency: fungible::Inspect<Self::AccountId>
 			+ fungible::Mutate<Self::AccountId>
 			+ fungible::InspectHold<Self::AccountId>
@@ -35,27 +68,33 @@ pub mod pallet {
 			+ fungible::hold::Balanced<Self::AccountId>;
 
 		/// The runtime's hold reasons, of which [`HoldReason`] is one.
+		#[pallet::no_default_bounds]
 		type RuntimeHoldReason: From<HoldReason>;
 
 		/// The operator key (in the node's keystore) that signs heartbeats. Its public key,
 		/// as an account, is the operator account.
+		#[pallet::no_default]
 		type OperatorCrypto: AppCrypto<Self::Public, Self::Signature>;
 
 		/// What the policy side says about nodes and keys still in use.
+		#[pallet::no_default]
 		type Policies: PolicyRegistry<Self::AccountId>;
 
 		/// Told of every node that starts serving a period and of every missed deadline (the
 		/// rewards side's per-period serving stake).
+		#[pallet::no_default_bounds]
 		type ServiceObserver: ServiceObserver<Self::AccountId, BalanceOf<Self>>;
 
 		/// Blocks in a period. Every period-based quantity (locks, unbonding, fees, rewards)
 		/// is counted in these. Must be at least 1.
 		#[pallet::constant]
+		#[pallet::no_default_bounds]
 		type PeriodLength: Get<BlockNumberFor<Self>>;
 
 		/// The smallest active stake a ledger may have (except zero, when leaving) and a node
 		/// needs to be eligible. Must be at least the currency's existential deposit.
 		#[pallet::constant]
+		#[pallet::no_default_bounds]
 		type MinStake: Get<BalanceOf<Self>>;
 
 		/// The shortest lock, in served periods, `bond` accepts. At least 1.

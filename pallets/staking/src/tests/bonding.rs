@@ -15,9 +15,11 @@ fn bond_holds_the_stake_and_records_the_ledger() {
 		assert_eq!(Balances::free_balance(&alice), FUNDS - MIN_STAKE);
 		assert_eq!(TotalActive::<Test>::get(), MIN_STAKE);
 		assert_eq!(
-			staking_events(),
-			vec![Event::Bonded { staker: alice, value: MIN_STAKE, lock_periods: MIN_LOCK }]
+			new_staking_events(),
+			[Event::Bonded { staker: alice, value: MIN_STAKE, lock_periods: MIN_LOCK }]
 		);
+		// Seen once: the next call has nothing new.
+		assert!(new_staking_events().is_empty());
 	});
 }
 
