@@ -31,7 +31,7 @@ export KMS_DEV_FEATURES="kms-node/fast-runtime,kms-node/test-tamper"
 # compiling the node's dependencies a second time (and `dev.sh`, `test.sh` and the benchmarks
 # never rebuild each other's binaries).
 build_dev() {
-	cargo build --locked --release --workspace --features "$KMS_DEV_FEATURES"
+	cargo build --locked --release --workspace --lib --bins --examples --features "$KMS_DEV_FEATURES"
 }
 
 # Named, timed stages with a summary table at the end (`stage_summary`, from an EXIT trap, so a

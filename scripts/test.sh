@@ -88,7 +88,7 @@ stage "tests: every crate, and end to end against the node just built" \
 # and drive the `kms` built there; the web demo runs in headless Chromium.
 stage "tests: the TypeScript SDK, its interop with kms, and the web demo in Chromium (npm test)" \
 	bash -c 'cd sdk && npm test'
-# The binary the build made for client/tests/cli.rs, against the format's description
+# The binary the build made for cli/tests/cli.rs, against the format's description
 # implemented again in Python with umbral-pre's Python bindings.
 stage "tests: the kms file format against an independent implementation (Python, umbral-pre)" \
 	"$KMS_TOOLS/python/bin/python" tests/interop/kms_format.py "$CARGO_TARGET_DIR/release/kms"

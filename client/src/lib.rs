@@ -13,14 +13,11 @@
 //!   derived from them (per-label delegating keys, signer, receiving key).
 //! - [`stream`]: the chunked file format of `kms encrypt`, constant memory for any size.
 //! - [`conditions`] and [`units`]: policy conditions, amounts and expiries as people write them.
-//! - [`cli`]: the `kms` command line built on all of the above.
-
-// The end-to-end harness serves `tests/cli.rs` only.
-#[cfg(test)]
-use kms_e2e_tests as _;
+//!
+//! The `kms` command line built on all of the above is the `kms-cli` crate (`cli/`): library
+//! users compile none of its dependencies.
 
 mod chain;
-pub mod cli;
 pub mod conditions;
 mod error;
 pub mod keyring;

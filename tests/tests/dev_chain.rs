@@ -1,6 +1,6 @@
 //! The development chain comes up from the real binary: blocks are authored and finalized, the
 //! runtime on chain is a WebAssembly blob, the node answers polkadot.js-style RPC and stops
-//! cleanly.
+//! cleanly; and the client library's example shares a secret through the chain's KMS node.
 
 use kms_e2e_tests::{
 	blake2_128_concat, block_number, hex_bytes, node_binary, rpc_params, storage_prefix, to_hex,
@@ -146,4 +146,28 @@ fn benchmarks_need_a_benchmarking_build() {
 	assert!(!output.status.success());
 	let stderr = String::from_utf8_lossy(&output.stderr);
 	assert!(stderr.contains("--features runtime-benchmarks"), "{stderr}");
+}
+
+/// The library's example (`client/examples/share.rs`, the README's), built with the node, run
+/// as a user runs it against a development node: Bob reads Alice's secret.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_library_example_shares_a_secret_on_a_dev_node() {
+	let mut node = Node::start(&["--dev", "--tmp"]);
+	node.wait_for_rpc().await;
+	let example = node_binary().parent().expect("<target>/release").join("examples/share");
+	let output = Command::new("timeout")
+		.arg("180")
+		.arg(&example)
+		.arg(node.ws_url())
+		.output()
+		.unwrap_or_else(|e| node.fail(format!("{} does not run: {e}", example.display())));
+	let stdout = String::from_utf8_lossy(&output.stdout);
+	if !output.status.success() {
+		node.fail(format!(
+			"the example failed ({}):\n{stdout}{}",
+			output.status,
+			String::from_utf8_lossy(&output.stderr)
+		));
+	}
+	assert_eq!(stdout.trim(), "Bob read: a secret shared through KMS");
 }

@@ -1,9 +1,13 @@
 //! The `kms` command line: every role's operations over [`Client`], the
-//! [`keyring`](crate::keyring) and the [`stream`](crate::stream) format.
+//! [`keyring`](kms_client::keyring) and the [`stream`](kms_client::stream) format.
 //!
 //! Conventions: errors go to stderr with what to do next and a meaningful [exit code](Exit);
 //! `--json` makes every command print one JSON document on stdout; progress goes to stderr,
 //! only when it is a terminal.
+
+// The end-to-end test's dependencies (`tests/cli.rs`), linked into the unit tests too.
+#[cfg(test)]
+use {kms_e2e_tests as _, subxt as _, subxt_signer as _, tempfile as _};
 
 mod data;
 mod keys;
@@ -11,11 +15,11 @@ mod policy;
 mod stake;
 mod status;
 
-use crate::{
+use clap::{Parser, Subcommand};
+use kms_client::{
 	keyring::Keyring, runtime::runtime_types::kms_primitives::policies::AccessDenied, Client,
 	Error, Included, PolicyId,
 };
-use clap::{Parser, Subcommand};
 use std::{
 	fmt::Display,
 	io::IsTerminal,
@@ -57,7 +61,7 @@ Environment: KMS_URL, KMS_KEYRING, KMS_PASSPHRASE (instead of the prompt; for sc
 #[command(name = "kms", version, after_help = AFTER_HELP)]
 pub struct Cli {
 	/// The node's WebSocket RPC endpoint.
-	#[arg(long, global = true, help_heading = "Global options", env = "KMS_URL", default_value = crate::DEFAULT_URL)]
+	#[arg(long, global = true, help_heading = "Global options", env = "KMS_URL", default_value = kms_client::DEFAULT_URL)]
 	url: String,
 	/// The keyring file [default: $XDG_DATA_HOME/kms/keyring.json or ~/.local/share/kms/…].
 	#[arg(long, global = true, help_heading = "Global options", env = "KMS_KEYRING")]
@@ -223,10 +227,10 @@ impl From<Error> for Failure {
 	}
 }
 
-impl From<crate::stream::Error> for Failure {
-	fn from(error: crate::stream::Error) -> Self {
+impl From<kms_client::stream::Error> for Failure {
+	fn from(error: kms_client::stream::Error) -> Self {
 		match error {
-			crate::stream::Error::Io(error) => Failure::io("reading or writing", error),
+			kms_client::stream::Error::Io(error) => Failure::io("reading or writing", error),
 			error => Failure::data(error),
 		}
 	}
@@ -317,7 +321,7 @@ pub(crate) struct Context {
 
 impl Context {
 	async fn connect(&self) -> Result<Client, Failure> {
-		if let Some(host) = crate::insecure_remote_host(&self.url) {
+		if let Some(host) = kms_client::insecure_remote_host(&self.url) {
 			eprintln!(
 				"warning: {} is plain ws:// to {host}, not this machine: what is sent and read \
 				 crosses the network unencrypted; use wss:// across networks you do not control",
@@ -372,13 +376,13 @@ impl Context {
 	}
 
 	/// Waits for the transaction's block to be final while finality keeps up (at most
-	/// [`crate::MAX_FINALITY_LAG`] blocks behind, and for at most `--timeout`). When finality
+	/// [`kms_client::MAX_FINALITY_LAG`] blocks behind, and for at most `--timeout`). When finality
 	/// lags, the command goes on: the block is in the best chain, where every query reads, and
 	/// a note says that it is not final yet. An error only if another block was finalized at
 	/// its height (a fork dropped it).
 	async fn settle(&self, client: &Client, included: &mut Included) -> Result<(), Failure> {
 		let lag = client.best_block().await?.saturating_sub(client.finalized_block().await?);
-		if lag > crate::MAX_FINALITY_LAG {
+		if lag > kms_client::MAX_FINALITY_LAG {
 			self.note(format!(
 				"in block {}; finality lags {lag} blocks behind the best block, so it is not final \
 				 yet (its effects are in the best chain)",
@@ -391,7 +395,7 @@ impl Context {
 		spinner.finish_and_clear();
 		included.finalized = settled.is_ok();
 		match settled {
-			Err(crate::Error::Timeout(_)) => {
+			Err(kms_client::Error::Timeout(_)) => {
 				self.note(format!(
 					"block {} is not final after {} s (finality lags); its effects are in the \
 					 best chain",
@@ -405,7 +409,7 @@ impl Context {
 	}
 
 	/// The keyring's account, read without the passphrase.
-	fn my_address(&self) -> Result<crate::AccountId, Failure> {
+	fn my_address(&self) -> Result<kms_client::AccountId, Failure> {
 		parse_account(&Keyring::address(&self.keyring)?).map_err(Failure::data)
 	}
 
@@ -482,7 +486,7 @@ fn policy_hex(id: &PolicyId) -> String {
 }
 
 /// Reads an account: an SS58 address.
-fn parse_account(text: &str) -> Result<crate::AccountId, String> {
+fn parse_account(text: &str) -> Result<kms_client::AccountId, String> {
 	text.trim().parse().map_err(|_| format!("{text:?} is not an SS58 address"))
 }
 
@@ -497,14 +501,14 @@ fn parse_public_key(text: &str) -> Result<[u8; 33], String> {
 	let key: [u8; 33] = bytes
 		.try_into()
 		.map_err(|_| format!("{text:?} is not a 33-byte compressed public key"))?;
-	crate::umbral::public_key(&key).map_err(|e| format!("{text:?}: {e}"))?;
+	kms_client::umbral::public_key(&key).map_err(|e| format!("{text:?}: {e}"))?;
 	Ok(key)
 }
 
 /// Why the chain would refuse `requester`'s request under policy `id`, said so the user knows
 /// what to do.
 async fn explain_denial(client: &Client, id: PolicyId, denied: AccessDenied) -> Failure {
-	use crate::runtime::runtime_types::kms_primitives::policies::PolicyStatus;
+	use kms_client::runtime::runtime_types::kms_primitives::policies::PolicyStatus;
 	let policy = client.policy(id).await.ok().flatten();
 	let hex = policy_hex(&id);
 	let message = match (&denied, policy.as_ref().map(|p| &p.status)) {
@@ -535,7 +539,7 @@ async fn explain_denial(client: &Client, id: PolicyId, denied: AccessDenied) -> 
 		},
 	};
 	let conditions = policy
-		.map(|p| crate::conditions::render(&p.conditions.0))
+		.map(|p| kms_client::conditions::render(&p.conditions.0))
 		.unwrap_or_else(|| "unknown".into());
 	let hint = match denied {
 		AccessDenied::UnknownPolicy => "check the id, and --url".to_string(),
@@ -582,7 +586,7 @@ mod tests {
 	fn ids_and_keys_read_back() {
 		assert_eq!(parse_policy_id(&policy_hex(&[7; 16])), Ok([7; 16]));
 		assert!(parse_policy_id("0x1234").is_err());
-		let key = crate::umbral::compressed(&umbral_pre::SecretKey::random().public_key());
+		let key = kms_client::umbral::compressed(&umbral_pre::SecretKey::random().public_key());
 		use base64::Engine as _;
 		let base64 = base64::engine::general_purpose::STANDARD.encode(key);
 		assert_eq!(parse_public_key(&hex::encode(key)), Ok(key));

@@ -1,8 +1,8 @@
 //! `kms status`: the chain and everything of yours on it.
 
 use super::{parse_account, policy_hex, stake::node_status, Context, Outcome};
-use crate::{units::format_amount, AccountId};
 use clap::Args;
+use kms_client::{units::format_amount, AccountId};
 
 #[derive(Debug, Args)]
 pub(super) struct Status {
@@ -45,7 +45,7 @@ impl Status {
 			 a request slot costs {}\n\
 			 account  {account}, {} free\n{node_text}\npolicies {} owned, {active} active (`kms policies`)",
 			ctx.url,
-			if best.saturating_sub(finalized) > crate::MAX_FINALITY_LAG {
+			if best.saturating_sub(finalized) > kms_client::MAX_FINALITY_LAG {
 				format!(" (finality lags {} blocks)", best - finalized)
 			} else {
 				String::new()

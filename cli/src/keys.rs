@@ -1,14 +1,14 @@
 //! `kms keys` and `kms transfer`.
 
 use super::{included_json, parse_account, Context, Exit, Failure, Outcome};
-use crate::{
+use base64::Engine as _;
+use clap::{Args, Subcommand};
+use kms_client::{
 	keyring::Keyring,
 	umbral::compressed,
 	units::{format_amount, parse_amount},
 	AccountId, Balance,
 };
-use base64::Engine as _;
-use clap::{Args, Subcommand};
 use umbral_pre::PublicKey;
 
 #[derive(Debug, Subcommand)]

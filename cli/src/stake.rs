@@ -1,11 +1,11 @@
 //! `kms stake …` and `kms node …`: the operator's commands.
 
 use super::{included_json, parse_account, parse_public_key, Context, Exit, Failure, Outcome};
-use crate::{
+use clap::Subcommand;
+use kms_client::{
 	units::{format_amount, parse_amount},
 	AccountId, Balance, Client, Error, Included, NodeKeysProof,
 };
-use clap::Subcommand;
 
 #[derive(Debug, Subcommand)]
 pub(super) enum Stake {
@@ -123,7 +123,7 @@ impl Context {
 	) -> Result<NodeKeysProof, Failure> {
 		let node = node.unwrap_or_else(|| self.url.clone());
 		self.note(format!("asking the node at {node} to prove its keys"));
-		crate::prove_node_keys(&node, staker, operator.as_ref(), key)
+		kms_client::prove_node_keys(&node, staker, operator.as_ref(), key)
 			.await
 			.map_err(|error| {
 				Failure::from(error).hint(

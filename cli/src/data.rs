@@ -3,7 +3,9 @@
 use super::{
 	explain_denial, parse_policy_id, parse_public_key, policy_hex, Context, Exit, Failure, Outcome,
 };
-use crate::{
+use base64::Engine as _;
+use clap::{ArgGroup, Args, Subcommand};
+use kms_client::{
 	keyring::Keyring,
 	runtime::{self, runtime_types::kms_primitives::policies::PolicyStatus},
 	stream::{self, Header},
@@ -11,8 +13,6 @@ use crate::{
 	units::{format_amount, parse_amount},
 	AccountId, Balance, PolicyId, RequestId,
 };
-use base64::Engine as _;
-use clap::{ArgGroup, Args, Subcommand};
 use std::{
 	fs,
 	io::{self, BufReader, BufWriter, Read, Write},
@@ -313,7 +313,7 @@ async fn retrieve(
 			Ok((answers, _)) => answers,
 			// The deadline (or --timeout) passed: what did arrive still counts, and wrong
 			// answers are still challenged.
-			Err(crate::Error::Timeout(_)) => {
+			Err(kms_client::Error::Timeout(_)) => {
 				ended = true;
 				client.cfrags(request).await?
 			},
@@ -325,7 +325,7 @@ async fn retrieve(
 			}
 			let checked = cfrags
 				.first()
-				.ok_or_else(|| crate::Error::Umbral("an answer without a cfrag".into()))
+				.ok_or_else(|| kms_client::Error::Umbral("an answer without a cfrag".into()))
 				.and_then(|cfrag| umbral::verify_cfrag(&capsule_object, cfrag, &keys));
 			match checked {
 				Ok(verified) => good.push((node, verified)),

@@ -4,7 +4,8 @@ use super::{
 	included_json, parse_account, parse_policy_id, parse_public_key, policy_hex, Context, Exit,
 	Failure, Outcome,
 };
-use crate::{
+use clap::Args;
+use kms_client::{
 	conditions,
 	keyring::Keyring,
 	runtime::{self, runtime_types::kms_primitives::policies::PolicyStatus},
@@ -12,7 +13,6 @@ use crate::{
 	units::{format_amount, parse_amount, parse_expiry, Expiry},
 	AccountId, Balance, BlockNumber, Client, PolicyId, PolicyRecord,
 };
-use clap::Args;
 use std::io::{BufRead, IsTerminal};
 
 /// Which nodes hold a policy's kfrags.
@@ -316,7 +316,7 @@ impl Grant {
 		confirm(self.yes, "Create this policy?")?;
 
 		let delegating = keyring.delegating_key(self.label.as_bytes()).public_key();
-		let policy = crate::Policy {
+		let policy = kms_client::Policy {
 			id,
 			label: self.label.clone().into_bytes(),
 			delegating_key: umbral::compressed(&delegating),
@@ -371,7 +371,7 @@ async fn await_acceptance(
 	granted: &[AccountId],
 	block: BlockNumber,
 	blocks: u32,
-) -> Result<Option<crate::Acceptance>, Failure> {
+) -> Result<Option<kms_client::Acceptance>, Failure> {
 	if blocks == 0 {
 		return Ok(None);
 	}
@@ -390,7 +390,7 @@ async fn await_acceptance(
 	})
 }
 
-fn acceptance_text(acceptance: Option<&crate::Acceptance>) -> String {
+fn acceptance_text(acceptance: Option<&kms_client::Acceptance>) -> String {
 	match acceptance {
 		None => "not waiting for the nodes to accept".into(),
 		Some(acceptance) => format!(
@@ -402,7 +402,7 @@ fn acceptance_text(acceptance: Option<&crate::Acceptance>) -> String {
 	}
 }
 
-fn acceptance_json(acceptance: Option<&crate::Acceptance>) -> serde_json::Value {
+fn acceptance_json(acceptance: Option<&kms_client::Acceptance>) -> serde_json::Value {
 	match acceptance {
 		None => serde_json::Value::Null,
 		Some(acceptance) => serde_json::json!({
