@@ -136,6 +136,10 @@ pub const MAX_FINALITY_LAG: BlockNumber = 5;
 /// Blocks a transaction stays valid after its anchor.
 pub const MORTALITY: u64 = 64;
 
+/// How many times a read at the best block is tried when that block vanishes under it (see
+/// `Client::at_a_best_block`).
+const BEST_BLOCK_ATTEMPTS: u32 = 3;
+
 /// `future`, or [`Error::Timeout`] naming `what` once `timeout` passes.
 async fn bounded<T>(
 	timeout: Duration,
@@ -281,13 +285,34 @@ impl Client {
 
 	/// The best block's hash and number.
 	async fn best(&self) -> Result<(subxt::utils::H256, BlockNumber), Error> {
-		let hash = self
-			.rpc
-			.chain_get_block_hash(None)
+		self.at_a_best_block(|hash| async move { Ok((hash, self.number_of(hash).await?)) })
 			.await
-			.map_err(rpc)?
-			.ok_or_else(|| Error::Protocol("the node has no best block".into()))?;
-		Ok((hash, self.number_of(hash).await?))
+	}
+
+	/// `read` at the best block. Between asking the node for its best block and reading at it,
+	/// a sibling may be finalized and the block pruned (on a network, early blocks fork): then
+	/// `read` runs again at the new best block, up to [`BEST_BLOCK_ATTEMPTS`] times in all.
+	/// Errors of the connection itself are returned at once.
+	async fn at_a_best_block<T, F, Fut>(&self, read: F) -> Result<T, Error>
+	where
+		F: Fn(subxt::utils::H256) -> Fut,
+		Fut: std::future::Future<Output = Result<T, Error>>,
+	{
+		let mut attempt = 1;
+		loop {
+			let hash = self
+				.rpc
+				.chain_get_block_hash(None)
+				.await
+				.map_err(rpc)?
+				.ok_or_else(|| Error::Protocol("the node has no best block".into()))?;
+			match read(hash).await {
+				Err(Error::Chain(_) | Error::Protocol(_)) if attempt < BEST_BLOCK_ATTEMPTS => {
+					attempt += 1
+				},
+				result => return result,
+			}
+		}
 	}
 
 	/// The latest finalized block's hash and number.
@@ -305,8 +330,10 @@ impl Client {
 
 	/// A client at the best block.
 	async fn at_best(&self) -> Result<AtBlock, Error> {
-		let (hash, _) = self.best().await?;
-		self.api.at_block(subxt::backend::BlockRef::from(hash)).await.map_err(chain)
+		self.at_a_best_block(|hash| async move {
+			self.api.at_block(subxt::backend::BlockRef::from(hash)).await.map_err(chain)
+		})
+		.await
 	}
 
 	/// The underlying subxt client.
