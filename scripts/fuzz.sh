@@ -19,6 +19,6 @@ artifacts="$KMS_CACHE/fuzz-artifacts/decode"
 mkdir -p "$corpus" "$artifacts"
 cd wire
 step "fuzzing kms-wire's decoders for ${seconds}s (corpus $corpus)"
-cargo fuzz run --sanitizer none --target-dir "$KMS_CACHE/fuzz-target" decode \
-	"$corpus" fuzz/seeds -- -max_total_time="$seconds" -timeout=10 \
+cargo fuzz run --sanitizer none --debug-assertions --target-dir "$KMS_CACHE/fuzz-target" decode \
+	"$corpus" fuzz/seeds -- -max_total_time="$seconds" -max_len=512 -timeout=10 \
 	-artifact_prefix="$artifacts/" -print_final_stats=1

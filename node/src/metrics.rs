@@ -123,13 +123,13 @@ fn register_worker_counters<S: OffchainStorage + 'static>(
 		),
 		(
 			"substrate_kms_worker_answers_sent_total",
-			"Answers (cfrags checked and signed) the worker sent to the transaction pool",
+			"Requests whose first answer (cfrags checked and signed) the worker sent to the pool",
 			&[],
 			|c, set| set(&[], c.answers_sent),
 		),
 		(
 			"substrate_kms_worker_requests_skipped_total",
-			"Requests the worker took up and did not answer, by reason",
+			"Requests whose first attempt failed, by reason (resends are not counted)",
 			&["reason"],
 			|c, set| {
 				for reason in SkipReason::ALL {
@@ -378,11 +378,15 @@ impl Watcher {
 		for (hash, number) in self.unread(best, header) {
 			// Only the block just imported is timed: the others came in a batch.
 			let now = (hash == best).then(Instant::now);
-			match (local_nodes(client, keystore, hash), read_events(client, hash)) {
-				(Some(nodes), Some(events)) => {
-					self.landed(number, now, &Landed::of(events), &nodes)
+			let read = local_nodes(client, keystore, hash)
+				.and_then(|nodes| Ok((nodes, read_events(client, hash)?)));
+			match read {
+				Ok((nodes, events)) => self.landed(number, now, &Landed::of(events), &nodes),
+				// Pruned while the node caught up: nothing to read, nothing wrong.
+				Err(Unread::StateGone) => {
+					log::debug!(target: LOG_TARGET, "block {number}: state pruned, not read")
 				},
-				_ => self.undecodable(number),
+				Err(Unread::Undecodable) => self.undecodable(number),
 			}
 			self.read.insert(number, hash);
 		}
@@ -390,7 +394,7 @@ impl Watcher {
 			// Only the newest are remembered.
 			self.read.pop_first();
 		}
-		if let Some(nodes) = local_nodes(client, keystore, best) {
+		if let Ok(nodes) = local_nodes(client, keystore, best) {
 			let states: Vec<_> = nodes
 				.iter()
 				.map(|node| (node.clone(), node_state(client, best, node)))
@@ -528,13 +532,12 @@ impl Watcher {
 	}
 }
 
-/// The registered nodes whose operator key is in the keystore, at block `hash`; `None`
-/// if the state does not decode.
+/// The registered nodes whose operator key is in the keystore, at block `hash`.
 fn local_nodes<C>(
 	client: &C,
 	keystore: &KeystorePtr,
 	hash: kms_runtime::Hash,
-) -> Option<Vec<AccountId>>
+) -> Result<Vec<AccountId>, Unread>
 where
 	C: StorageProvider<Block, sc_service::TFullBackend<Block>>,
 {
@@ -548,7 +551,7 @@ where
 	}
 	nodes.sort();
 	nodes.dedup();
-	Some(nodes)
+	Ok(nodes)
 }
 
 /// A node's address, as its metrics show it: SS58 with the chain's prefix.
@@ -557,20 +560,37 @@ fn address(node: &AccountId) -> String {
 	node.to_ss58check_with_version(prefix.into())
 }
 
-/// The value under `key` at block `hash`: `Some(None)` if there is none, `None` if it does not
-/// decode (or the state is gone).
-fn read<T: Decode, C>(client: &C, hash: kms_runtime::Hash, key: Vec<u8>) -> Option<Option<T>>
+/// Why a value could not be read.
+#[derive(Debug, PartialEq)]
+enum Unread {
+	/// The block's state is not available (pruned).
+	StateGone,
+	/// The bytes are not the value in this node's runtime types (all of them, exactly).
+	Undecodable,
+}
+
+/// The value under `key` at block `hash` (`None` if there is none), decoded exactly: bytes left
+/// over are a layout this node does not know, not a value.
+fn read<T: Decode, C>(
+	client: &C,
+	hash: kms_runtime::Hash,
+	key: Vec<u8>,
+) -> Result<Option<T>, Unread>
 where
 	C: StorageProvider<Block, sc_service::TFullBackend<Block>>,
 {
-	match client.storage(hash, &StorageKey(key)).ok()? {
-		Some(data) => T::decode(&mut &data.0[..]).ok().map(Some),
-		None => Some(None),
+	use codec::DecodeAll;
+	match client.storage(hash, &StorageKey(key)) {
+		Err(_) => Err(Unread::StateGone),
+		Ok(None) => Ok(None),
+		Ok(Some(data)) => {
+			T::decode_all(&mut &data.0[..]).map(Some).map_err(|_| Unread::Undecodable)
+		},
 	}
 }
 
-/// The events of block `hash`, if they decode.
-fn read_events<C>(client: &C, hash: kms_runtime::Hash) -> Option<Vec<RuntimeEvent>>
+/// The events of block `hash`.
+fn read_events<C>(client: &C, hash: kms_runtime::Hash) -> Result<Vec<RuntimeEvent>, Unread>
 where
 	C: StorageProvider<Block, sc_service::TFullBackend<Block>>,
 {
@@ -580,7 +600,7 @@ where
 	let pallet = <kms_runtime::System as PalletInfoAccess>::name();
 	let key = frame_support::storage::storage_prefix(pallet.as_bytes(), b"Events").to_vec();
 	let records = read::<Records, _>(client, hash, key)?.unwrap_or_default();
-	Some(records.into_iter().map(|record| record.event).collect())
+	Ok(records.into_iter().map(|record| record.event).collect())
 }
 
 /// `node`'s staking state at block `hash`, if it decodes.
@@ -589,12 +609,16 @@ where
 	C: HeaderBackend<Block> + StorageProvider<Block, sc_service::TFullBackend<Block>>,
 {
 	let ledger_key = pallet_kms_staking::Ledgers::<Runtime>::hashed_key_for(node);
-	let ledger = read::<pallet_kms_staking::LedgerOf<Runtime>, _>(client, hash, ledger_key)?;
+	let ledger = read::<pallet_kms_staking::LedgerOf<Runtime>, _>(client, hash, ledger_key).ok()?;
 	let number = client.number(hash).ok()??;
+	// The period length this binary was built with: the chain's while the binary matches its
+	// runtime (a `fast-runtime` node for a `fast-runtime` chain, as `kms-node --version` and the
+	// chain spec tell).
 	let length = <Runtime as pallet_kms_staking::Config>::PeriodLength::get().max(1);
 	let period = number / length;
 	let service_key = pallet_kms_staking::Service::<Runtime>::hashed_key_for(period, node);
-	let service = read::<pallet_kms_staking::ServiceRecord, _>(client, hash, service_key)?
+	let service = read::<pallet_kms_staking::ServiceRecord, _>(client, hash, service_key)
+		.ok()?
 		.unwrap_or_default();
 	Some(match ledger {
 		Some(ledger) => NodeState {

@@ -74,10 +74,12 @@ impl SkipReason {
 pub struct WorkerCounters {
 	/// Requests taken up for a local node (once per request and node, resends not counted).
 	pub requests_seen: u64,
-	/// Answers (a node's cfrags for a request) signed and accepted by the transaction pool.
+	/// Requests whose first answer (the node's cfrags, checked and signed) the transaction pool
+	/// accepted. Resends of an answer that has not landed are not counted.
 	pub answers_sent: u64,
-	/// Requests taken up and not answered, by [`SkipReason`] in the order of
-	/// [`SkipReason::ALL`].
+	/// Requests whose first attempt failed, by [`SkipReason`] in the order of
+	/// [`SkipReason::ALL`]. (A resend may still land an answer refused by the pool at first:
+	/// the node's `substrate_kms_answers_landed_total` counts what landed.)
 	pub skipped: [u64; SKIP_REASONS],
 	/// Answers made with a kfrag from the node's cache.
 	pub kfrag_cache_hits: u64,

@@ -352,15 +352,20 @@ impl<T: Config> Pallet<T> {
 			}
 			let answered = Self::reencrypt(&policy, &request, node, secret, rng)
 				.and_then(|cfrags| Self::respond(id, request_hash, node, cfrags));
+			// The counters count requests, by what became of the first attempt: a resend
+			// (every `RESEND_AFTER` blocks until the answer lands) counts nothing again.
 			match answered {
-				Ok(()) => metrics::count(|counters| counters.answers_sent.saturating_inc()),
+				Ok(()) if first => metrics::count(|c| c.answers_sent.saturating_inc()),
+				Ok(()) => {},
 				Err((reason, why)) => {
 					log::warn!(
 						target: WORKER_TARGET,
 						"request {id} skipped for {node:?}: {why} ({})",
 						reason.label(),
 					);
-					metrics::count(|counters| counters.skip(reason));
+					if first {
+						metrics::count(|counters| counters.skip(reason));
+					}
 				},
 			}
 		}

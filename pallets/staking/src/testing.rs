@@ -149,20 +149,29 @@ macro_rules! impl_test_transactions {
 /// The events of one pallet (its event type `E`, converted from the runtime's) deposited since
 /// the previous call for that pallet, in order: tests assert exactly what an action caused, not
 /// only the last event. Where the count stands is kept in the test's own storage (an unhashed
-/// key per event type), so tests never share it; events cleared by a new block count from the
-/// start again.
+/// key per event type: how many records were seen and the hash of the last), so tests never
+/// share it; when the events were cleared since (that record is gone), it counts from the start
+/// again.
 pub fn events_since_last_call<T, E>() -> Vec<E>
 where
 	T: frame_system::Config,
 	T::RuntimeEvent: TryInto<E>,
 {
+	use codec::Encode;
 	use frame_support::storage::unhashed;
+	use sp_runtime::traits::{BlakeTwo256, Hash};
 	let key =
 		[b":kms-test:events-seen:".as_slice(), core::any::type_name::<E>().as_bytes()].concat();
 	let records = frame_system::Pallet::<T>::events();
-	let seen = unhashed::get::<u32>(&key).map_or(0, |seen| seen as usize);
-	let from = if seen <= records.len() { seen } else { 0 };
-	unhashed::put(&key, &(records.len() as u32));
+	let hash_of =
+		|index: usize| records.get(index).map(|record| BlakeTwo256::hash(&record.encode()).0);
+	let from = match unhashed::get::<(u32, [u8; 32])>(&key) {
+		Some((seen, last)) if seen > 0 && hash_of(seen as usize - 1) == Some(last) => seen as usize,
+		_ => 0,
+	};
+	if let Some(last) = records.len().checked_sub(1).and_then(hash_of) {
+		unhashed::put(&key, &(records.len() as u32, last));
+	}
 	records
 		.into_iter()
 		.skip(from)

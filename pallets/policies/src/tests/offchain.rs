@@ -121,7 +121,22 @@ fn the_worker_submits_once_and_resends_only_what_did_not_land() {
 		// Landed: nothing more to do.
 		KmsPolicies::offchain_worker(3);
 		assert!(pool.read().transactions.is_empty());
+		// Counted once per request, not per attempt; each attempt looked its kfrag up.
+		let counters = worker_counters();
+		assert_eq!((counters.requests_seen, counters.answers_sent), (1, 1));
+		assert_eq!(counters.kfrag_cache_hits + counters.kfrag_cache_misses, 2);
+		assert_eq!(counters.skipped, [0; kms_primitives::metrics::SKIP_REASONS]);
 	});
+}
+
+/// What the worker counted for the node's metrics (`kms_primitives::metrics`).
+fn worker_counters() -> kms_primitives::metrics::WorkerCounters {
+	sp_io::offchain::local_storage_get(
+		StorageKind::PERSISTENT,
+		kms_primitives::metrics::WORKER_COUNTERS_KEY,
+	)
+	.map(|bytes| Decode::decode(&mut &bytes[..]).expect("the counters decode"))
+	.unwrap_or_default()
 }
 
 #[test]
