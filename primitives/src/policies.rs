@@ -436,7 +436,68 @@ pub trait ReencryptionRecords<AccountId> {
 	fn store_for_benchmark(node: &AccountId, evidence: CfragEvidence) -> (PolicyId, RequestId);
 }
 
+/// Why a node may not be granted a new policy now (`create_policy` and `rotate_policy` refuse
+/// it with `NodeNotEligible` or `FeeRateBelowNodeMinimum`).
+#[derive(Encode, Decode, DecodeWithMemTracking, TypeInfo, Clone, PartialEq, Eq, Debug)]
+pub enum GrantRefusal {
+	/// The node is not eligible.
+	Ineligible(crate::staking::Ineligibility),
+	/// The offered fee rate is below the node's own minimum.
+	FeeRateBelowMinimum,
+}
+
+/// What a node needs to answer a direct request (the fast path) under a policy: the policy's
+/// current version and keys, whether it has `PayPerAccess` conditions, and the node's own part
+/// of that version, which it accepted.
+#[derive(Encode, Decode, DecodeWithMemTracking, TypeInfo, Clone, PartialEq, Eq, Debug)]
+pub struct DirectService {
+	/// The policy's current version.
+	pub version: PolicyVersion,
+	/// Its keys.
+	pub keys: PolicyKeys,
+	/// Whether access is paid (then a node answers only once the request is in a block).
+	pub pays_per_access: bool,
+	/// The version of the node's Umbral key the kfrag is encrypted to.
+	pub key_version: KeyVersion,
+	/// The node's kfrag, encrypted to that key.
+	pub kfrag: EncryptedKFrag,
+}
+
 sp_api::decl_runtime_apis! {
+	/// What a node's fast path (`kms_reencrypt`) asks the chain before it answers a direct
+	/// request: the checks `request_direct_reencryption` makes, and its own part of the policy.
+	pub trait DirectAccessApi<AccountId>
+	where
+		AccountId: codec::Codec,
+	{
+		/// Whether a direct request of `requester` under `policy` for `capsules` would be logged
+		/// as granted: the policy's current version if so, else the error the chain gives (a
+		/// `Policies` module error: `MalformedCapsule`, `PolicyRevoked`, `TooEarly`, …).
+		fn check_direct_request(
+			requester: AccountId,
+			policy: PolicyId,
+			capsules: alloc::vec::Vec<CapsuleBytes>,
+		) -> Result<PolicyVersion, sp_runtime::DispatchError>;
+
+		/// What `node` needs to answer direct requests under `policy`, if it accepted the
+		/// policy's current version and its kfrag is on chain.
+		fn direct_service(policy: PolicyId, node: AccountId) -> Option<DirectService>;
+	}
+
+	/// Whether a node can be granted a policy, asked of the chain rather than recomputed by
+	/// clients.
+	pub trait GrantsApi<AccountId, Balance, BlockNumber>
+	where
+		AccountId: codec::Codec,
+		Balance: codec::Codec,
+		BlockNumber: codec::Codec,
+	{
+		/// Why `node` could not be granted a policy ending at block `end` (its first block
+		/// after) at `fee_rate` per period if it were created in the next block; `None` if it
+		/// could.
+		fn grant_refusal(node: AccountId, end: BlockNumber, fee_rate: Balance) -> Option<GrantRefusal>;
+	}
+
 	/// Queries of the Policies pallet for clients.
 	pub trait PoliciesApi<AccountId, Balance, BlockNumber>
 	where

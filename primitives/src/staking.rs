@@ -147,6 +147,44 @@ pub struct NodeKeysProof<Signature> {
 	pub umbral: UmbralSignature,
 }
 
+/// The longest endpoint a node may publish, in bytes.
+pub const MAX_ENDPOINT_LEN: u32 = 128;
+
+/// Where a node serves the fast path (`kms_reencrypt`, its public JSON-RPC): a URL with the
+/// scheme `ws`, `wss`, `http` or `https`, in printable ASCII without spaces, at most
+/// [`MAX_ENDPOINT_LEN`] bytes. Only [`Endpoint::parse`]d bytes are stored.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug,
+)]
+pub struct Endpoint(pub sp_runtime::BoundedVec<u8, sp_core::ConstU32<MAX_ENDPOINT_LEN>>);
+
+/// The schemes an [`Endpoint`] may have, with their separator.
+const ENDPOINT_SCHEMES: [&[u8]; 4] = [b"ws://", b"wss://", b"http://", b"https://"];
+
+impl Endpoint {
+	/// `bytes` as an endpoint, if they are one: a known scheme followed by at least one
+	/// printable, non-space ASCII byte, and nothing longer than [`MAX_ENDPOINT_LEN`]. No more
+	/// is checked: the chain cannot tell whether a host answers, and the clients that read an
+	/// endpoint treat what it serves as hostile.
+	pub fn parse(bytes: &[u8]) -> Option<Self> {
+		let rest = ENDPOINT_SCHEMES.iter().find_map(|scheme| bytes.strip_prefix(*scheme))?;
+		if rest.is_empty() || !bytes.iter().all(|byte| (0x21..=0x7e).contains(byte)) {
+			return None;
+		}
+		sp_runtime::BoundedVec::try_from(bytes.to_vec()).ok().map(Self)
+	}
+
+	/// The endpoint's bytes.
+	pub fn as_bytes(&self) -> &[u8] {
+		&self.0
+	}
+
+	/// The endpoint as text (always ASCII).
+	pub fn as_str(&self) -> &str {
+		core::str::from_utf8(&self.0).unwrap_or_default()
+	}
+}
+
 // The staking side of the protocol as the other pallets see it, in roles: each pallet asks for
 // the roles it uses. A node is identified by its staker's account.
 
@@ -176,6 +214,24 @@ pub trait NodeDirectory<AccountId, Balance> {
 	fn min_fee_rate(node: &AccountId) -> Option<Balance>;
 }
 
+/// Why a node may not be chosen for a new policy ([`NodeService::ineligibility`]).
+#[derive(Encode, Decode, DecodeWithMemTracking, TypeInfo, Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Ineligibility {
+	/// It is not a registered node.
+	NotRegistered,
+	/// Its active stake is below the minimum.
+	StakeBelowMinimum,
+	/// Its stake is locked through period `locked_until` only, before the policy's last period
+	/// (its operator can extend the lock with `prolong`).
+	LockTooShort {
+		/// The last period its stake is locked through.
+		locked_until: Period,
+	},
+	/// It did not heartbeat in this period or the last, or it missed a deadline: it may be
+	/// offline.
+	NotServing,
+}
+
 /// How nodes serve: their service per period, missed deadlines, and who may take new policies.
 pub trait NodeService<AccountId, Balance> {
 	/// Whether `node` was serving in `period`: it heartbeated and missed no request deadline.
@@ -184,9 +240,14 @@ pub trait NodeService<AccountId, Balance> {
 	fn record_missed_deadline(node: &AccountId, period: Period);
 	/// The last period through which `node`'s stake is guaranteed to stay locked.
 	fn locked_until(node: &AccountId) -> Option<Period>;
-	/// Whether `node` may be chosen for a new policy ending in `end_period`: serving, stake at
-	/// least the minimum, lock covering `end_period`.
-	fn is_eligible(node: &AccountId, end_period: Period) -> bool;
+	/// Why `node` may not be chosen for a new policy ending in `end_period`, if it may not: it
+	/// must be registered, stake at least the minimum, have a lock covering `end_period`, and
+	/// be serving.
+	fn ineligibility(node: &AccountId, end_period: Period) -> Option<Ineligibility>;
+	/// Whether `node` may be chosen for a new policy ending in `end_period`.
+	fn is_eligible(node: &AccountId, end_period: Period) -> bool {
+		Self::ineligibility(node, end_period).is_none()
+	}
 	/// Every node eligible for a policy ending in `end_period`, with its stake (the weight of
 	/// stake-proportional sampling). Bounded by the pallet's maximum number of nodes.
 	fn eligible_nodes(end_period: Period) -> alloc::vec::Vec<(AccountId, Balance)>;
@@ -324,5 +385,37 @@ pub mod identity {
 	) -> Option<super::UmbralSignature> {
 		let signer = umbral_pre::Signer::new(secret(seed)?);
 		Some(super::UmbralSignature::of(&signer.sign_with_rng(rng, message)))
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn endpoints_are_urls_of_known_schemes_in_printable_ascii() {
+		for good in
+			["ws://127.0.0.1:9944", "wss://kms.example.org/rpc", "http://[::1]:9944", "https://a"]
+		{
+			let endpoint = Endpoint::parse(good.as_bytes()).expect(good);
+			assert_eq!(endpoint.as_str(), good);
+		}
+		let longest = alloc::format!("wss://{}", "a".repeat(MAX_ENDPOINT_LEN as usize - 6));
+		assert!(Endpoint::parse(longest.as_bytes()).is_some());
+		let too_long = alloc::format!("{longest}a");
+		for bad in [
+			"",
+			"wss://",
+			"ftp://host",
+			"kms.example.org:9944",
+			"ws://host name",
+			"ws://host\n",
+			"ws://hóst",
+			"WS://host",
+			too_long.as_str(),
+		] {
+			assert_eq!(Endpoint::parse(bad.as_bytes()), None, "{bad:?}");
+		}
+		assert_eq!(Endpoint::parse(b"ws://host\x00"), None);
 	}
 }

@@ -173,6 +173,33 @@ impl_runtime_apis! {
 		}
 	}
 
+	impl kms_primitives::policies::DirectAccessApi<Block, AccountId> for Runtime {
+		fn check_direct_request(
+			requester: AccountId,
+			policy: PolicyId,
+			capsules: Vec<kms_primitives::policies::CapsuleBytes>,
+		) -> Result<kms_primitives::policies::PolicyVersion, sp_runtime::DispatchError> {
+			Policies::check_direct_request(&requester, policy, &capsules)
+		}
+
+		fn direct_service(
+			policy: PolicyId,
+			node: AccountId,
+		) -> Option<kms_primitives::policies::DirectService> {
+			Policies::direct_service(policy, &node)
+		}
+	}
+
+	impl kms_primitives::policies::GrantsApi<Block, AccountId, Balance, BlockNumber> for Runtime {
+		fn grant_refusal(
+			node: AccountId,
+			end: BlockNumber,
+			fee_rate: Balance,
+		) -> Option<kms_primitives::policies::GrantRefusal> {
+			Policies::grant_refusal(&node, end, fee_rate)
+		}
+	}
+
 	impl kms_primitives::rewards::RewardsApi<Block, AccountId, Balance> for Runtime {
 		fn pending_rewards(staker: AccountId) -> kms_primitives::rewards::PendingRewards<Balance> {
 			Rewards::pending_rewards(&staker)

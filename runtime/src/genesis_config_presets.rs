@@ -48,10 +48,15 @@ fn authority_keys((aura, grandpa): (Sr25519Keyring, Ed25519Keyring)) -> (AuraId,
 	(aura.public().into(), grandpa.public().into())
 }
 
-/// The genesis state of a test network with the given authorities, endowed accounts and sudo.
+/// Where the development node serves the fast path: its default JSON-RPC address.
+pub const DEV_ENDPOINT: &str = "ws://127.0.0.1:9944";
+
+/// The genesis state of a test network with the given authorities, KMS nodes (with their
+/// fast-path endpoints, if published), endowed accounts and sudo.
 fn testnet_genesis(
 	authorities: Vec<(AuraId, GrandpaId)>,
 	nodes: Vec<(AccountId, AccountId, Vec<u8>, Balance, kms_primitives::staking::Period)>,
+	endpoints: Vec<(AccountId, Vec<u8>)>,
 	endowed_accounts: Vec<AccountId>,
 	root: AccountId,
 ) -> Value {
@@ -69,7 +74,7 @@ fn testnet_genesis(
 				.collect::<Vec<_>>(),
 		},
 		sudo: SudoConfig { key: Some(root) },
-		staking: StakingConfig { stakers: nodes },
+		staking: StakingConfig { stakers: nodes, endpoints },
 	})
 }
 
@@ -86,6 +91,7 @@ pub fn development_config_genesis() -> Value {
 	testnet_genesis(
 		vec![authority_keys((Sr25519Keyring::Alice, Ed25519Keyring::Alice))],
 		vec![dev_node(Sr25519Keyring::Alice, "//Alice")],
+		vec![(Sr25519Keyring::Alice.to_account_id(), DEV_ENDPOINT.as_bytes().to_vec())],
 		dev_accounts(),
 		Sr25519Keyring::Alice.to_account_id(),
 	)
@@ -112,6 +118,9 @@ pub fn local_config_genesis() -> Value {
 		.into_iter()
 		.map(|(who, seed)| dev_node(who, seed))
 		.collect(),
+		// Four nodes on one machine listen on ports the chain spec cannot know: operators
+		// publish theirs (`kms node endpoint`).
+		vec![],
 		dev_accounts(),
 		Sr25519Keyring::Alice.to_account_id(),
 	)

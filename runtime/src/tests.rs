@@ -136,6 +136,13 @@ fn version_identifies_the_chain() {
 			crate::Balance,
 			crate::BlockNumber,
 		>>::ID,
+		<dyn kms_primitives::policies::DirectAccessApi<crate::Block, crate::AccountId>>::ID,
+		<dyn kms_primitives::policies::GrantsApi<
+			crate::Block,
+			crate::AccountId,
+			crate::Balance,
+			crate::BlockNumber,
+		>>::ID,
 	] {
 		assert!(VERSION.apis.iter().any(|(api, _)| *api == id), "API {id:?} is declared");
 	}

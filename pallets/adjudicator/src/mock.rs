@@ -246,6 +246,7 @@ pub fn new_test_ext(stakes: [Balance; 2], test: impl FnOnce(&World)) {
 				(account(name), account(&format!("{name}-op")), key, stake, 50)
 			})
 			.collect(),
+		endpoints: vec![],
 	}
 	.assimilate_storage(&mut storage)
 	.unwrap();

@@ -52,6 +52,38 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
+	/// Why `node` could not be granted a policy ending at `end` at `fee_rate` now (the node's
+	/// checks of `check_grants`: eligibility through the policy's last period, fee rate);
+	/// `None` if it could.
+	pub fn grant_refusal(
+		node: &T::AccountId,
+		end: BlockNumberFor<T>,
+		fee_rate: BalanceOf<T>,
+	) -> Option<GrantRefusal> {
+		let last_period = Self::period_of(end.saturating_sub(One::one()));
+		if let Some(reason) = T::Staking::ineligibility(node, last_period) {
+			return Some(GrantRefusal::Ineligible(reason));
+		}
+		let minimum = T::Staking::min_fee_rate(node).unwrap_or_default();
+		(fee_rate < minimum).then_some(GrantRefusal::FeeRateBelowMinimum)
+	}
+
+	/// What `node` needs to answer direct requests under policy `id`: the current version's
+	/// keys and its kfrag, if it accepted that version.
+	pub fn direct_service(id: PolicyId, node: &T::AccountId) -> Option<DirectService> {
+		let policy = Policies::<T>::get(id)?;
+		let entry = policy.node(node)?;
+		entry.accepted?;
+		let pays_per_access = conditions::payments::<T>(&policy.conditions).next().is_some();
+		Some(DirectService {
+			version: policy.version,
+			keys: policy.keys(),
+			pays_per_access,
+			key_version: entry.key_version,
+			kfrag: KFrags::<T>::get(id, node)?,
+		})
+	}
+
 	/// Up to `count` distinct nodes eligible for a policy ending at `end`, drawn in
 	/// proportion to stake from `seed`.
 	pub fn sample_nodes(count: u32, end: BlockNumberFor<T>, seed: [u8; 32]) -> Vec<T::AccountId> {

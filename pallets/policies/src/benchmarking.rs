@@ -379,6 +379,36 @@ mod benchmarks {
 		assert_eq!(NextRequestId::<T>::get(), 1);
 	}
 
+	/// `c` capsules decoded; a condition tree of `k` nodes evaluated, all of its payments held
+	/// and made at once.
+	#[benchmark]
+	fn request_direct_reencryption(
+		c: Linear<1, { T::MaxCapsules::get() }>,
+		k: Linear<0, { T::MaxConditionNodes::get() }>,
+	) {
+		let owner = funded::<T>("owner", 0);
+		policy::<T>(policy_id(0), &owner, 0, 1, 2, k);
+		let requester = funded::<T>("requester", 0);
+		let paid = Policies::<T>::get(policy_id(0))
+			.map(|policy| {
+				conditions::payments::<T>(&policy.conditions)
+					.fold(BalanceOf::<T>::zero(), |total, (_, amount)| total.saturating_add(amount))
+			})
+			.unwrap_or_default();
+		#[extrinsic_call]
+		_(RawOrigin::Signed(requester.clone()), policy_id(0), capsules::<T>(c));
+		frame_system::Pallet::<T>::assert_last_event(
+			Event::<T>::DirectReencryptionRequested {
+				policy: policy_id(0),
+				version: 0,
+				requester,
+				capsules: c,
+				paid,
+			}
+			.into(),
+		);
+	}
+
 	/// The last of `MaxNodes` nodes answers `c` capsules: the policy's node list and the
 	/// answers so far are scanned, `c` cfrags decoded, and the request fulfilled: every access
 	/// payment of the largest condition tree made.

@@ -52,7 +52,7 @@
 //! [`pallet`] declares the configuration, storage, events, errors, hooks and calls; each call
 //! checks its origin and hands over to the module of its concern: `grants` (policies from
 //! creation to removal, and the nodes' decisions), `requests` (access, admission, answers,
-//! deadlines, the slot price), `fees` (shares and their settlement), `deposits` (storage
+//! deadlines, the slot price), `direct` (the fast path's direct requests: the access log of what nodes answer off chain), `fees` (shares and their settlement), `deposits` (storage
 //! deposits), [`conditions`] (access conditions). `api` answers the runtime API and implements
 //! what the other pallets see; [`offchain`] is the node's worker; `invariants` checks the state
 //! (`try_state`). Every movement of funds goes through `asset`.
@@ -68,6 +68,7 @@ mod asset;
 mod benchmarking;
 pub mod conditions;
 mod deposits;
+mod direct;
 mod fees;
 mod grants;
 #[cfg(any(feature = "std", feature = "try-runtime"))]
@@ -91,9 +92,10 @@ use frame_system::{
 use kms_primitives::{
 	policies::{
 		grant_content_hash, AccessDenied, CapsuleBytes, CapsuleFragBytes, CfragEvidence, Condition,
-		Decision, DeclineReason, EncryptedKFrag, GrantTerms, NodeGrant, OffenceSpan, PolicyFees,
-		PolicyId, PolicyKeys, PolicyNode, PolicyStatus, PolicyVersion, ReencryptionRecords,
-		RequestId, RequestStatus, CAPSULE_LEN, CFRAG_LEN, ENCRYPTED_KFRAG_LEN,
+		Decision, DeclineReason, DirectService, EncryptedKFrag, GrantRefusal, GrantTerms,
+		NodeGrant, OffenceSpan, PolicyFees, PolicyId, PolicyKeys, PolicyNode, PolicyStatus,
+		PolicyVersion, ReencryptionRecords, RequestId, RequestStatus, CAPSULE_LEN, CFRAG_LEN,
+		ENCRYPTED_KFRAG_LEN,
 	},
 	signing,
 	staking::{

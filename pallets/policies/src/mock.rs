@@ -161,6 +161,7 @@ impl ExtBuilder {
 					(account(name), account(&format!("{name}-op")), key, stake_of(i), LOCK)
 				})
 				.collect(),
+			endpoints: vec![],
 		}
 		.assimilate_storage(&mut storage)
 		.unwrap();

@@ -302,18 +302,7 @@ impl<T: Config> Pallet<T> {
 		let fulfilled =
 			Self::answerable(policy, request) && request.answered.len() as u32 >= policy.threshold;
 		if fulfilled {
-			for (to, amount) in conditions::payments::<T>(&policy.conditions) {
-				let amount = amount.min(held);
-				if asset::pay_access::<T>(requester, to, amount).is_ok() {
-					held.saturating_reduce(amount);
-					Self::deposit_event(Event::AccessPaid {
-						policy: request.policy,
-						requester: requester.clone(),
-						to: to.clone(),
-						amount,
-					});
-				}
-			}
+			held = Self::pay_held_access(requester, request.policy, policy, held);
 		}
 		if !held.is_zero() {
 			if asset::refund_access::<T>(requester, held).is_err() {
@@ -325,6 +314,30 @@ impl<T: Config> Pallet<T> {
 				amount: held,
 			});
 		}
+	}
+
+	/// Pays each `PayPerAccess` condition of `policy` (`id`) out of `held`, the requester's
+	/// access payments on hold, and announces each payment; returns what is left held (a payee
+	/// that cannot receive its payment is skipped).
+	pub(crate) fn pay_held_access(
+		requester: &T::AccountId,
+		id: PolicyId,
+		policy: &PolicyOf<T>,
+		mut held: BalanceOf<T>,
+	) -> BalanceOf<T> {
+		for (to, amount) in conditions::payments::<T>(&policy.conditions) {
+			let amount = amount.min(held);
+			if asset::pay_access::<T>(requester, to, amount).is_ok() {
+				held.saturating_reduce(amount);
+				Self::deposit_event(Event::AccessPaid {
+					policy: id,
+					requester: requester.clone(),
+					to: to.clone(),
+					amount,
+				});
+			}
+		}
+		held
 	}
 
 	/// Removes requests (and their cfrags) whose retention has passed, oldest first, within

@@ -45,6 +45,7 @@ pub trait WeightInfo {
 	fn revoke_policy(n: u32, ) -> Weight;
 	fn rotate_policy(n: u32, ) -> Weight;
 	fn request_reencryption(c: u32, k: u32, ) -> Weight;
+	fn request_direct_reencryption(c: u32, k: u32, ) -> Weight;
 	fn submit_cfrags(c: u32, ) -> Weight;
 	fn authorize_response(c: u32, ) -> Weight;
 	fn claim_fees(p: u32, ) -> Weight;
@@ -191,6 +192,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(Weight::from_parts(294_236_890, 0).saturating_mul(c.into()))
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
+	}
+	fn request_direct_reencryption(c: u32, k: u32, ) -> Weight {
+		// Provisional: an on-chain request's measurement and one answer's (its payments), an
+		// upper bound of the work, until `scripts/benchmark.sh policies` runs the new benchmark.
+		Self::request_reencryption(c, k).saturating_add(Self::submit_cfrags(1))
 	}
 	/// Storage: `Staking::Operators` (r:1 w:0)
 	/// Proof: `Staking::Operators` (`max_values`: None, `max_size`: Some(80), added: 2555, mode: `MaxEncodedLen`)
@@ -456,6 +462,9 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(294_236_890, 0).saturating_mul(c.into()))
 			.saturating_add(RocksDbWeight::get().reads(7_u64))
 			.saturating_add(RocksDbWeight::get().writes(7_u64))
+	}
+	fn request_direct_reencryption(c: u32, k: u32, ) -> Weight {
+		Self::request_reencryption(c, k).saturating_add(Self::submit_cfrags(1))
 	}
 	fn submit_cfrags(c: u32, ) -> Weight {
 		Weight::from_parts(541_706_843, 42638)

@@ -131,6 +131,7 @@ impl ExtBuilder {
 					(account(name), account(&format!("{name}-op")), key.0.to_vec(), *stake, *lock)
 				})
 				.collect(),
+			endpoints: vec![],
 		}
 		.assimilate_storage(&mut storage)
 		.unwrap();

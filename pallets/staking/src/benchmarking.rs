@@ -38,6 +38,13 @@ fn bonded<T: Config>(index: u32, lock: Period) -> T::AccountId {
 	staker
 }
 
+/// The longest endpoint a node may publish.
+fn longest_endpoint() -> Endpoint {
+	let mut bytes = b"wss://".to_vec();
+	bytes.resize(MAX_ENDPOINT_LEN as usize, b'a');
+	Endpoint::parse(&bytes).expect("a valid endpoint")
+}
+
 /// A new operator key in the benchmark keystore.
 fn operator_key<T: Config>() -> T::Public {
 	let key = <T::OperatorCrypto as AppCrypto<_, _>>::RuntimeAppPublic::generate_pair(None);
@@ -239,19 +246,33 @@ mod benchmarks {
 		_(RawOrigin::Signed(staker), BalanceOf::<T>::max_value());
 	}
 
-	/// Worst case: a full key history to forget.
+	/// Worst case: the longest endpoint, parsed and written over an earlier one.
+	#[benchmark]
+	fn set_endpoint() {
+		let (staker, _) = node_with_full_history::<T>(1);
+		let endpoint = longest_endpoint();
+		Endpoints::<T>::insert(&staker, &endpoint);
+		#[extrinsic_call]
+		_(RawOrigin::Signed(staker.clone()), Some(endpoint.0.clone()));
+		assert_eq!(Endpoints::<T>::get(&staker), Some(endpoint));
+	}
+
+	/// Worst case: a full key history and an endpoint to forget.
 	#[benchmark]
 	fn unregister_node() {
 		let (staker, _) = node_with_full_history::<T>(1);
+		Endpoints::<T>::insert(&staker, longest_endpoint());
 		#[extrinsic_call]
 		_(RawOrigin::Signed(staker.clone()));
 		assert!(!Nodes::<T>::contains_key(&staker));
 	}
 
-	/// Worst case: a slashed node below `MinStake` with a full key history to forget.
+	/// Worst case: a slashed node below `MinStake` with a full key history and an endpoint to
+	/// forget.
 	#[benchmark]
 	fn chill_other() {
 		let (node, _) = node_with_full_history::<T>(1);
+		Endpoints::<T>::insert(&node, longest_endpoint());
 		let active = Staking::<T>::stake_of(&node);
 		let minimum = T::MinStake::get();
 		drop(Staking::<T>::do_slash(

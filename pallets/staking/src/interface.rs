@@ -10,8 +10,8 @@ use alloc::vec::Vec;
 use frame_support::traits::Get;
 use frame_system::pallet_prelude::BlockNumberFor;
 use kms_primitives::staking::{
-	KeyVersion, NodeDirectory, NodeService, Period, ServiceObserver as _, StakeLedger,
-	StakingPeriods, UmbralPublicKey,
+	Ineligibility, KeyVersion, NodeDirectory, NodeService, Period, ServiceObserver as _,
+	StakeLedger, StakingPeriods, UmbralPublicKey,
 };
 use sp_runtime::{traits::Saturating, DispatchResult};
 
@@ -76,11 +76,18 @@ impl<T: Config> NodeService<T::AccountId, BalanceOf<T>> for Pallet<T> {
 			.map(|ledger| Self::current_period().saturating_add(ledger.lock_periods))
 	}
 
-	fn is_eligible(node: &T::AccountId, end_period: Period) -> bool {
-		Nodes::<T>::contains_key(node)
-			&& Self::stake_of(node) >= T::MinStake::get()
-			&& Self::locked_until(node).is_some_and(|until| until >= end_period)
-			&& Self::serving_now(node)
+	fn ineligibility(node: &T::AccountId, end_period: Period) -> Option<Ineligibility> {
+		if !Nodes::<T>::contains_key(node) {
+			return Some(Ineligibility::NotRegistered);
+		}
+		if Self::stake_of(node) < T::MinStake::get() {
+			return Some(Ineligibility::StakeBelowMinimum);
+		}
+		match Self::locked_until(node) {
+			Some(until) if until >= end_period => {},
+			until => return Some(Ineligibility::LockTooShort { locked_until: until.unwrap_or(0) }),
+		}
+		(!Self::serving_now(node)).then_some(Ineligibility::NotServing)
 	}
 
 	fn eligible_nodes(end_period: Period) -> Vec<(T::AccountId, BalanceOf<T>)> {

@@ -2,8 +2,8 @@
 //! try-runtime.
 
 use crate::{
-	asset, BalanceOf, Config, KeyOwners, Ledgers, NodeCount, Nodes, OldestServicePeriod, Operators,
-	Pallet, Service, TotalActive,
+	asset, BalanceOf, Config, Endpoints, KeyOwners, Ledgers, NodeCount, Nodes, OldestServicePeriod,
+	Operators, Pallet, Service, TotalActive,
 };
 use frame_support::{ensure, traits::Get};
 use sp_runtime::traits::{Saturating, Zero};
@@ -16,6 +16,7 @@ impl<T: Config> Pallet<T> {
 	/// - locks are within `MaxLockPeriods`, unbonding chunks within `UnbondingPeriods`;
 	/// - every node has a ledger, its operator maps back to it, its keys map back to it, and
 	///   `NodeCount` counts the nodes (at most `MaxNodes`);
+	/// - every published endpoint is a registered node's, and a valid one;
 	/// - no service record is older than `OldestServicePeriod`.
 	#[cfg(any(feature = "std", feature = "try-runtime"))]
 	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
@@ -60,6 +61,14 @@ impl<T: Config> Pallet<T> {
 		ensure!(NodeCount::<T>::get() == nodes, "NodeCount differs from the nodes");
 		ensure!(nodes <= T::MaxNodes::get(), "more than MaxNodes nodes");
 		ensure!(Operators::<T>::iter().count() as u32 == nodes, "stale operator");
+		for (node, endpoint) in Endpoints::<T>::iter() {
+			ensure!(Nodes::<T>::contains_key(&node), "endpoint of no node");
+			ensure!(
+				kms_primitives::staking::Endpoint::parse(endpoint.as_bytes()).as_ref()
+					== Some(&endpoint),
+				"invalid endpoint"
+			);
+		}
 		let oldest = OldestServicePeriod::<T>::get();
 		ensure!(Service::<T>::iter_keys().all(|(p, _)| p >= oldest), "unpruned service record");
 		Ok(())

@@ -61,7 +61,8 @@ use frame_system::{
 	pallet_prelude::*,
 };
 use kms_primitives::staking::{
-	KeyVersion, NodeKeys, NodeKeysProof, Period, PolicyRegistry, ServiceObserver, UmbralPublicKey,
+	Endpoint, KeyVersion, NodeKeys, NodeKeysProof, Period, PolicyRegistry, ServiceObserver,
+	UmbralPublicKey, MAX_ENDPOINT_LEN,
 };
 use sp_runtime::{
 	traits::{Verify, Zero},

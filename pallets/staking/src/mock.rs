@@ -102,6 +102,7 @@ pub const FUNDS: Balance = 1_000_000;
 #[derive(Default)]
 pub struct ExtBuilder {
 	stakers: Vec<(AccountId, AccountId, Vec<u8>, Balance, Period)>,
+	endpoints: Vec<(AccountId, Vec<u8>)>,
 }
 
 impl ExtBuilder {
@@ -117,6 +118,12 @@ impl ExtBuilder {
 		self
 	}
 
+	/// A genesis endpoint for `staker`'s node.
+	pub fn with_endpoint(mut self, staker: &str, url: &str) -> Self {
+		self.endpoints.push((account(staker), url.as_bytes().to_vec()));
+		self
+	}
+
 	pub fn build(self) -> sp_io::TestExternalities {
 		let mut storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
 		pallet_balances::GenesisConfig::<Test> {
@@ -125,9 +132,12 @@ impl ExtBuilder {
 		}
 		.assimilate_storage(&mut storage)
 		.unwrap();
-		pallet_kms_staking::GenesisConfig::<Test> { stakers: self.stakers }
-			.assimilate_storage(&mut storage)
-			.unwrap();
+		pallet_kms_staking::GenesisConfig::<Test> {
+			stakers: self.stakers,
+			endpoints: self.endpoints,
+		}
+		.assimilate_storage(&mut storage)
+		.unwrap();
 		let mut ext = sp_io::TestExternalities::new(storage);
 		// An empty keystore, as the benchmarks generate and use operator keys.
 		ext.register_extension(sp_keystore::KeystoreExt::new(

@@ -2,11 +2,13 @@
 //! leaving (by the staker, or by anyone for a node whose stake fell below the minimum).
 
 use crate::{
-	ledger::Ledger, node_keys_payload, BalanceOf, Config, Error, Event, KeyOwners, NodeCount,
-	NodeInfo, NodeKeysProofOf, Nodes, Operators, Pallet,
+	ledger::Ledger, node_keys_payload, BalanceOf, Config, Endpoints, Error, Event, KeyOwners,
+	NodeCount, NodeInfo, NodeKeysProofOf, Nodes, Operators, Pallet,
 };
 use frame_support::{ensure, traits::Get, BoundedVec};
-use kms_primitives::staking::{PolicyRegistry as _, StakeLedger as _, UmbralPublicKey};
+use kms_primitives::staking::{
+	Endpoint, PolicyRegistry as _, StakeLedger as _, UmbralPublicKey, MAX_ENDPOINT_LEN,
+};
 use sp_runtime::{traits::Verify as _, DispatchResult};
 
 impl<T: Config> Pallet<T> {
@@ -89,6 +91,23 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
+	/// Publishes `node`'s fast-path endpoint, or withdraws it (`None`).
+	pub(crate) fn do_set_endpoint(
+		node: T::AccountId,
+		endpoint: Option<BoundedVec<u8, sp_core::ConstU32<MAX_ENDPOINT_LEN>>>,
+	) -> DispatchResult {
+		ensure!(Nodes::<T>::contains_key(&node), Error::<T>::NotRegistered);
+		let endpoint = endpoint
+			.map(|bytes| Endpoint::parse(&bytes).ok_or(Error::<T>::InvalidEndpoint))
+			.transpose()?;
+		match &endpoint {
+			Some(endpoint) => Endpoints::<T>::insert(&node, endpoint),
+			None => Endpoints::<T>::remove(&node),
+		}
+		Self::deposit_event(Event::EndpointSet { node, endpoint });
+		Ok(())
+	}
+
 	/// Unregisters `node` for anyone, once its active stake is below `MinStake`.
 	pub(crate) fn do_chill_other(node: &T::AccountId) -> DispatchResult {
 		ensure!(Nodes::<T>::contains_key(node), Error::<T>::NotRegistered);
@@ -106,6 +125,7 @@ impl<T: Config> Pallet<T> {
 			KeyOwners::<T>::remove(key);
 		}
 		Operators::<T>::remove(&info.operator);
+		Endpoints::<T>::remove(node);
 		Nodes::<T>::remove(node);
 		NodeCount::<T>::mutate(|count| *count = count.saturating_sub(1));
 		Ledger::<T>::remove_if_empty(node);

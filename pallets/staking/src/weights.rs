@@ -50,6 +50,7 @@ pub trait WeightInfo {
 	fn register_node() -> Weight;
 	fn rotate_node_key() -> Weight;
 	fn set_min_fee_rate() -> Weight;
+	fn set_endpoint() -> Weight;
 	fn unregister_node() -> Weight;
 	fn chill_other() -> Weight;
 	fn heartbeat() -> Weight;
@@ -186,6 +187,17 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
+	/// Storage: `Staking::Nodes` (r:1 w:0)
+	/// Proof: `Staking::Nodes` (`max_values`: None, `max_size`: Some(370), added: 2845, mode: `MaxEncodedLen`)
+	/// Storage: `Staking::Endpoints` (r:0 w:1)
+	/// Proof: `Staking::Endpoints` (`max_values`: None, `max_size`: Some(178), added: 2653, mode: `MaxEncodedLen`)
+	fn set_endpoint() -> Weight {
+		// Provisional: `set_min_fee_rate`'s measurement with one more write, until
+		// `scripts/benchmark.sh staking` runs the new benchmark.
+		Weight::from_parts(26_669_000, 3835)
+			.saturating_add(T::DbWeight::get().reads(1_u64))
+			.saturating_add(T::DbWeight::get().writes(2_u64))
+	}
 	/// Storage: `Staking::Nodes` (r:1 w:1)
 	/// Proof: `Staking::Nodes` (`max_values`: None, `max_size`: Some(370), added: 2845, mode: `MaxEncodedLen`)
 	/// Storage: `Policies::KeyUsage` (r:1 w:0)
@@ -303,6 +315,11 @@ impl WeightInfo for () {
 		Weight::from_parts(26_669_000, 3835)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
+	}
+	fn set_endpoint() -> Weight {
+		Weight::from_parts(26_669_000, 3835)
+			.saturating_add(RocksDbWeight::get().reads(1_u64))
+			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn unregister_node() -> Weight {
 		Weight::from_parts(54_201_000, 4191)

@@ -420,6 +420,33 @@ pub mod pallet {
 			/// What went back.
 			amount: BalanceOf<T>,
 		},
+		/// `requester` asked the nodes of `policy` (at `version`) to re-encrypt `capsules`
+		/// capsules off chain, over their fast path, and was granted access: the access log's
+		/// entry for what the nodes answer directly. `paid` went to the policy's
+		/// `PayPerAccess` payees (each payment is announced by `AccessPaid`).
+		DirectReencryptionRequested {
+			/// The policy.
+			policy: PolicyId,
+			/// The policy's version it is under.
+			version: PolicyVersion,
+			/// Who asked.
+			requester: T::AccountId,
+			/// How many capsules it carries.
+			capsules: u32,
+			/// What it paid for access.
+			paid: BalanceOf<T>,
+		},
+		/// `requester`'s direct request under `policy` landed after access was denied, for
+		/// `reason` (a node answers only requests granted at its best block, so this logs a
+		/// request that a node may have answered just before the state changed).
+		DirectReencryptionRefused {
+			/// The policy.
+			policy: PolicyId,
+			/// Who asked.
+			requester: T::AccountId,
+			/// Why access was denied.
+			reason: AccessDenied,
+		},
 		/// `node` answered `request` with its cfrags.
 		CfragsSubmitted {
 			/// The request.
@@ -554,6 +581,8 @@ pub mod pallet {
 		InvalidCapsuleLength,
 		/// A capsule is not a valid umbral-pre capsule.
 		MalformedCapsule,
+		/// More capsules than `MaxCapsules` in one request.
+		TooManyCapsules,
 		/// This block's requests are at `MaxRequestsPerBlock`: request in the next block.
 		TooManyRequests,
 		/// The caller made `MaxRequestsPerRequester` requests in this block already: request in
@@ -855,6 +884,28 @@ pub mod pallet {
 		pub fn remove_policy(origin: OriginFor<T>, id: PolicyId) -> DispatchResult {
 			let owner = ensure_signed(origin)?;
 			Self::do_remove_policy(&owner, id).map(|_| ())
+		}
+
+		/// Log a direct request for re-encryption of `capsules` under `policy`: the request of
+		/// the fast path, which the policy's nodes answer off chain over their `kms_reencrypt`
+		/// JSON-RPC (a reader hands them this signed transaction; each relays it to the chain
+		/// before it answers). Access is checked as for `request_reencryption` and the
+		/// `PayPerAccess` conditions are paid at once; the request causes no deadline and no
+		/// answers on chain, and stores nothing. Fails only on malformed capsules: access denied
+		/// by the time it lands is logged, not failed. Signed by the requester. Emits
+		/// `DirectReencryptionRequested` (and `AccessPaid`), or `DirectReencryptionRefused`.
+		#[pallet::call_index(10)]
+		#[pallet::weight(T::WeightInfo::request_direct_reencryption(
+			capsules.len() as u32,
+			T::MaxConditionNodes::get(),
+		))]
+		pub fn request_direct_reencryption(
+			origin: OriginFor<T>,
+			policy: PolicyId,
+			capsules: BoundedVec<CapsuleBytes, T::MaxCapsules>,
+		) -> DispatchResult {
+			let requester = ensure_signed(origin)?;
+			Self::do_direct_request(requester, policy, &capsules)
 		}
 	}
 }

@@ -4,6 +4,7 @@
 mod acceptance;
 mod conditions;
 mod create;
+mod direct;
 mod fees;
 mod invariants;
 mod offchain;

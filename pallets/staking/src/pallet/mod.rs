@@ -189,12 +189,21 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type OldestServicePeriod<T: Config> = StorageValue<_, Period, ValueQuery>;
 
+	/// The fast-path endpoint each node publishes (`set_endpoint`), where its `kms_reencrypt`
+	/// JSON-RPC answers. At most one per registered node, removed when the node unregisters.
+	///
+	/// Blake2 hashing: the key is an account anyone may choose.
+	#[pallet::storage]
+	pub type Endpoints<T: Config> = StorageMap<_, Blake2_128Concat, T::AccountId, Endpoint>;
+
 	#[pallet::genesis_config]
 	#[derive(frame_support::DefaultNoBound)]
 	pub struct GenesisConfig<T: Config> {
 		/// Initial stakers with their nodes: `(staker, operator, umbral public key (33
 		/// bytes), stake, lock periods)`. The stakers must be funded by the balances genesis.
 		pub stakers: Vec<(T::AccountId, T::AccountId, Vec<u8>, BalanceOf<T>, Period)>,
+		/// Fast-path endpoints of genesis nodes: `(staker, URL)`, as `set_endpoint` takes them.
+		pub endpoints: Vec<(T::AccountId, Vec<u8>)>,
 	}
 
 	#[pallet::genesis_build]
@@ -208,6 +217,12 @@ pub mod pallet {
 				// The chain spec's nodes are trusted as the spec is: no proof of their keys.
 				Pallet::<T>::do_register_node(staker, operator.clone(), key, Zero::zero(), None)
 					.unwrap_or_else(|e| panic!("genesis: node of {staker:?} fails: {e:?}"));
+			}
+			for (node, url) in &self.endpoints {
+				let url = BoundedVec::try_from(url.clone())
+					.unwrap_or_else(|_| panic!("genesis: endpoint of {node:?} is too long"));
+				Pallet::<T>::do_set_endpoint(node.clone(), Some(url))
+					.unwrap_or_else(|e| panic!("genesis: endpoint of {node:?} fails: {e:?}"));
 			}
 		}
 	}
@@ -285,6 +300,13 @@ pub mod pallet {
 			node: T::AccountId,
 			/// The smallest fee per period it accepts.
 			rate: BalanceOf<T>,
+		},
+		/// `node` published `endpoint` for its fast path, or withdrew it (`None`).
+		EndpointSet {
+			/// The node (its staker's account).
+			node: T::AccountId,
+			/// Where its `kms_reencrypt` JSON-RPC answers, if anywhere.
+			endpoint: Option<Endpoint>,
 		},
 		/// `node` left the network.
 		NodeUnregistered {
@@ -372,6 +394,9 @@ pub mod pallet {
 		DuplicateHeartbeat,
 		/// The heartbeat's signer is not the node's operator.
 		NotOperator,
+		/// The endpoint is not a `ws://`, `wss://`, `http://` or `https://` URL in printable ASCII
+		/// without spaces, of at most 128 bytes.
+		InvalidEndpoint,
 	}
 
 	#[pallet::hooks]
@@ -540,6 +565,19 @@ pub mod pallet {
 		pub fn chill_other(origin: OriginFor<T>, node: T::AccountId) -> DispatchResult {
 			ensure_signed(origin)?;
 			Self::do_chill_other(&node)
+		}
+
+		/// Publish where the caller's node answers fast-path requests (its public JSON-RPC,
+		/// which serves `kms_reencrypt`), or withdraw it with `None`. Clients find the nodes of
+		/// a policy here. `endpoint` is a `ws://`, `wss://`, `http://` or `https://` URL in
+		/// printable ASCII, at most 128 bytes. Signed by the node's staker. Emits `EndpointSet`.
+		#[pallet::call_index(12)]
+		pub fn set_endpoint(
+			origin: OriginFor<T>,
+			endpoint: Option<BoundedVec<u8, ConstU32<MAX_ENDPOINT_LEN>>>,
+		) -> DispatchResult {
+			let node = ensure_signed(origin)?;
+			Self::do_set_endpoint(node, endpoint)
 		}
 	}
 }

@@ -152,3 +152,16 @@ fn nodes_must_not_outnumber_the_maximum() {
 		NodeCount::<Test>::put(2 + extra.len() as u32);
 	});
 }
+
+#[test]
+fn endpoints_must_be_registered_nodes_valid_ones() {
+	fires("endpoint of no node", || {
+		Endpoints::<Test>::insert(account("charlie"), Endpoint::parse(b"wss://c").unwrap());
+	});
+	fires("invalid endpoint", || {
+		Endpoints::<Test>::insert(
+			account("alice"),
+			Endpoint(b"ftp://a".to_vec().try_into().unwrap()),
+		);
+	});
+}

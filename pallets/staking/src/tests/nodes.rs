@@ -1,4 +1,4 @@
-//! register_node, rotate_node_key, set_min_fee_rate, unregister_node, and what other pallets
+//! register_node, rotate_node_key, set_min_fee_rate, set_endpoint, unregister_node, and what other pallets
 //! read of nodes.
 
 use super::*;
@@ -347,6 +347,79 @@ fn min_fee_rate_is_the_nodes_to_set() {
 		});
 }
 
+fn endpoint(text: &str) -> BoundedVec<u8, ConstU32<MAX_ENDPOINT_LEN>> {
+	text.as_bytes().to_vec().try_into().expect("short enough")
+}
+
+#[test]
+fn a_node_publishes_replaces_and_withdraws_its_endpoint() {
+	ExtBuilder::default()
+		.with_node("alice", "alice-op", MIN_STAKE, MIN_LOCK)
+		.build_and_execute(|| {
+			let alice = account("alice");
+			let origin = || RuntimeOrigin::signed(account("alice"));
+			new_staking_events();
+			for url in ["wss://alice.example.org:443/kms", "http://127.0.0.1:9944"] {
+				assert_ok!(Staking::set_endpoint(origin(), Some(endpoint(url))));
+				let published = Endpoint::parse(url.as_bytes()).unwrap();
+				assert_eq!(Endpoints::<Test>::get(&alice), Some(published.clone()));
+				assert_eq!(
+					new_staking_events(),
+					[Event::EndpointSet { node: alice.clone(), endpoint: Some(published) }]
+				);
+			}
+			assert_ok!(Staking::set_endpoint(origin(), None));
+			assert_eq!(Endpoints::<Test>::get(&alice), None);
+			assert_eq!(
+				new_staking_events(),
+				[Event::EndpointSet { node: alice.clone(), endpoint: None }]
+			);
+			// Withdrawing twice is harmless.
+			assert_ok!(Staking::set_endpoint(origin(), None));
+		});
+}
+
+#[test]
+fn genesis_publishes_the_endpoints_of_its_nodes() {
+	ExtBuilder::default()
+		.with_node("alice", "alice-op", MIN_STAKE, MIN_LOCK)
+		.with_endpoint("alice", "ws://127.0.0.1:9944")
+		.build_and_execute(|| {
+			assert_eq!(
+				Endpoints::<Test>::get(account("alice")).map(|e| e.as_str().to_string()),
+				Some("ws://127.0.0.1:9944".to_string())
+			);
+		});
+}
+
+#[test]
+fn only_a_registered_node_publishes_a_well_formed_endpoint() {
+	ExtBuilder::default()
+		.with_node("alice", "alice-op", MIN_STAKE, MIN_LOCK)
+		.build_and_execute(|| {
+			// A bonded staker without a node, the operator (not the staker), a stranger.
+			assert_ok!(Staking::bond(RuntimeOrigin::signed(account("bob")), MIN_STAKE, MIN_LOCK));
+			for who in ["bob", "alice-op", "eve"] {
+				assert_noop!(
+					Staking::set_endpoint(
+						RuntimeOrigin::signed(account(who)),
+						Some(endpoint("wss://x"))
+					),
+					Error::<Test>::NotRegistered
+				);
+			}
+			let origin = || RuntimeOrigin::signed(account("alice"));
+			for bad in
+				["", "wss://", "ftp://host", "host:9944", "ws://a b", "ws://a\tb", "ws://\u{7f}"]
+			{
+				assert_noop!(
+					Staking::set_endpoint(origin(), Some(endpoint(bad))),
+					Error::<Test>::InvalidEndpoint
+				);
+			}
+		});
+}
+
 #[test]
 fn unregister_waits_for_policies_and_frees_operator_and_keys() {
 	ExtBuilder::default()
@@ -362,8 +435,10 @@ fn unregister_waits_for_policies_and_frees_operator_and_keys() {
 			BusyNodes::set(vec![alice.clone()]);
 			assert_noop!(Staking::unregister_node(origin()), Error::<Test>::NodeHasActivePolicies);
 			BusyNodes::set(vec![]);
+			assert_ok!(Staking::set_endpoint(origin(), Some(endpoint("wss://alice"))));
 			assert_ok!(Staking::unregister_node(origin()));
 			assert!(Nodes::<Test>::get(&alice).is_none());
+			assert_eq!(Endpoints::<Test>::get(&alice), None);
 			assert_eq!(Operators::<Test>::get(account("alice-op")), None);
 			assert_eq!(KeyOwners::<Test>::get(key), None);
 			assert_eq!(NodeCount::<Test>::get(), 0);

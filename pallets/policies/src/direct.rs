@@ -1,0 +1,96 @@
+//! Direct requests: the access log of the fast path (`PROTOCOL.md`, "Re-encryption", step 5).
+//!
+//! A reader who wants cfrags in milliseconds signs a `request_direct_reencryption` transaction
+//! and hands it to the policy's nodes over their public JSON-RPC (`kms_reencrypt`). A node
+//! checks it at its best block with [`Pallet::check_direct_request`] (the runtime API
+//! `DirectAccessApi`), relays it to the chain through its transaction pool, and only then
+//! re-encrypts and answers with cfrags its operator signs (`SignedCfrag`, challengeable with
+//! `challenge_signed_cfrag`). For a policy with `PayPerAccess` conditions it first waits for the
+//! transaction to be in a best block, so the payment is real.
+//!
+//! On chain, the request is an entry in the access log, not work for the nodes: it causes no
+//! deadline and no on-chain answers (so no node is ever recorded missing for it), and stores
+//! nothing. It pays its `PayPerAccess` conditions at once. Once its capsules are well formed
+//! (what no later block can change, and what every node checks), it always succeeds: access
+//! denied by the time it lands (a revocation, a condition no longer met, a payment that no
+//! longer goes through) is logged as [`Event::DirectReencryptionRefused`] rather than failing
+//! the transaction, so that every request a node may have answered stays in the log.
+
+use crate::*;
+
+impl<T: Config> Pallet<T> {
+	/// Whether a direct request of `requester` under `id` for `capsules` would be logged as
+	/// granted now: its capsules well formed, and access granted (policy active and accepted,
+	/// conditions met, payments affordable). What a node checks before it answers one.
+	pub fn check_direct_request(
+		requester: &T::AccountId,
+		id: PolicyId,
+		capsules: &[CapsuleBytes],
+	) -> Result<PolicyVersion, DispatchError> {
+		Self::check_direct_capsules(capsules)?;
+		let policy = Policies::<T>::get(id).ok_or(Error::<T>::UnknownPolicy)?;
+		Self::check_policy_access(&policy, requester).map_err(Error::<T>::from)?;
+		Ok(policy.version)
+	}
+
+	/// What no later block can change about a direct request: at least one capsule, each of
+	/// the standard length and canonical. The expensive check (decoding) last.
+	fn check_direct_capsules(capsules: &[CapsuleBytes]) -> Result<(), Error<T>> {
+		ensure!(!capsules.is_empty(), Error::<T>::NoCapsules);
+		ensure!(capsules.len() as u32 <= T::MaxCapsules::get(), Error::<T>::TooManyCapsules);
+		for capsule in capsules {
+			ensure!(capsule.len() == CAPSULE_LEN, Error::<T>::InvalidCapsuleLength);
+		}
+		for capsule in capsules {
+			wire::decode_capsule(capsule).map_err(|_| Error::<T>::MalformedCapsule)?;
+		}
+		Ok(())
+	}
+
+	/// Logs a direct request: granted (its payments made) or refused, with the reason.
+	pub(crate) fn do_direct_request(
+		requester: T::AccountId,
+		id: PolicyId,
+		capsules: &[CapsuleBytes],
+	) -> DispatchResult {
+		Self::check_direct_capsules(capsules)?;
+		let granted =
+			Policies::<T>::get(id).ok_or(AccessDenied::UnknownPolicy).and_then(|policy| {
+				Self::check_policy_access(&policy, &requester)?;
+				let paid = Self::pay_direct_access(&requester, id, &policy)?;
+				Ok((policy.version, paid))
+			});
+		Self::deposit_event(match granted {
+			Ok((version, paid)) => Event::DirectReencryptionRequested {
+				policy: id,
+				version,
+				requester,
+				capsules: capsules.len() as u32,
+				paid,
+			},
+			Err(reason) => Event::DirectReencryptionRefused { policy: id, requester, reason },
+		});
+		Ok(())
+	}
+
+	/// Makes every `PayPerAccess` payment of `policy` at once, all or nothing: their total is
+	/// held first (refused if the requester cannot pay it), then paid out; what a payee cannot
+	/// receive goes back. Returns what was paid.
+	fn pay_direct_access(
+		requester: &T::AccountId,
+		id: PolicyId,
+		policy: &PolicyOf<T>,
+	) -> Result<BalanceOf<T>, AccessDenied> {
+		let due = conditions::payments::<T>(&policy.conditions)
+			.fold(BalanceOf::<T>::zero(), |total, (_, amount)| total.saturating_add(amount));
+		if due.is_zero() {
+			return Ok(due);
+		}
+		asset::hold_access_payment::<T>(requester, due).map_err(|_| AccessDenied::CannotPay)?;
+		let unpaid = Self::pay_held_access(requester, id, policy, due);
+		if !unpaid.is_zero() && asset::refund_access::<T>(requester, unpaid).is_err() {
+			frame_support::defensive!("a direct access payment was not held");
+		}
+		Ok(due.saturating_sub(unpaid))
+	}
+}
