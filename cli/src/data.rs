@@ -11,7 +11,7 @@ use kms_client::{
 	stream::{self, Header},
 	umbral::{self, PolicyKeys},
 	units::{format_amount, parse_amount},
-	AccountId, Balance, PolicyId, RequestId,
+	AccountId, Balance, PolicyId,
 };
 use std::{
 	fs,
@@ -72,6 +72,23 @@ pub(super) struct Decrypt {
 	/// and what it can rise in the four blocks the request may take to land.
 	#[arg(long, value_parser = parse_amount)]
 	max_price: Option<Balance>,
+	#[command(flatten)]
+	path: PathChoice,
+}
+
+/// Which way a reader asks for cfrags.
+#[derive(Debug, Args, Clone, Copy)]
+pub(super) struct PathChoice {
+	/// Skip the fast path: request on chain and wait for the nodes' answers there (blocks, not
+	/// milliseconds). By default the nodes are asked directly first (every access is still
+	/// logged on chain), and the chain is used when they do not answer in time.
+	#[arg(long)]
+	on_chain: bool,
+	/// How long the fast path waits for the nodes' answers, in milliseconds, before falling
+	/// back to the chain. A policy that charges per access waits for its payment to land too:
+	/// then the wait is at least --timeout.
+	#[arg(long, default_value_t = 3000, value_name = "MS")]
+	fast_timeout: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -107,6 +124,8 @@ pub(super) enum Secret {
 		/// price and what it can rise in the four blocks the request may take to land).
 		#[arg(long, value_parser = parse_amount)]
 		max_price: Option<Balance>,
+		#[command(flatten)]
+		path: PathChoice,
 	},
 }
 
@@ -203,20 +222,24 @@ impl Encrypt {
 	}
 }
 
-/// What a reader learned getting cfrags: the request and each challenge made.
+/// What a reader learned getting cfrags: which path served, the request (its id on chain, or
+/// the direct request's transaction) and each challenge made.
 struct Retrieval {
-	request: RequestId,
+	path: &'static str,
+	request: serde_json::Value,
 	delegating: PublicKey,
 	cfrags: Vec<VerifiedCapsuleFrag>,
 	answered_by: Vec<AccountId>,
 	challenges: Vec<serde_json::Value>,
 }
 
-/// How a reader asks: whether to challenge wrong cfrags, and the most to pay for the slot.
+/// How a reader asks: whether to challenge wrong cfrags, the most to pay for the slot, and
+/// which path to take.
 #[derive(Clone, Copy)]
 struct Asking {
 	no_challenge: bool,
 	max_price: Option<Balance>,
+	path: PathChoice,
 }
 
 /// Requests re-encryption of `capsule` under policy `id` as `keyring`'s account (paying at
@@ -229,7 +252,7 @@ async fn retrieve(
 	capsule: &[u8],
 	asking: Asking,
 ) -> Result<Retrieval, Failure> {
-	let Asking { no_challenge, max_price } = asking;
+	let Asking { no_challenge, max_price, path } = asking;
 	let client = ctx.connect().await?;
 	let hex = policy_hex(&id);
 	let policy = client
@@ -257,6 +280,14 @@ async fn retrieve(
 	};
 	let capsule_object = umbral::capsule(capsule)?;
 	let (threshold, shares) = (policy.threshold as usize, policy.nodes.0.len());
+	if !path.on_chain {
+		let asked = Asked { capsule, capsule_object: &capsule_object, keys: &keys, no_challenge };
+		if let Some(retrieval) =
+			retrieve_directly(ctx, &client, &me, id, &policy, asked, path).await?
+		{
+			return Ok(retrieval);
+		}
+	}
 
 	let max_price = match max_price {
 		Some(max) => max,
@@ -350,39 +381,8 @@ async fn retrieve(
 			continue;
 		}
 		ctx.note(format!("node {node}'s cfrag fails verification ({error}); challenging it"));
-		let outcome = match client.challenge_own_cfrag(&me, &included, request, &node, 0).await {
-			Ok(mut included) => {
-				if let Err(failure) = ctx.settle(&client, &mut included).await {
-					ctx.note(format!("  {}", failure.message));
-				}
-				let penalized = included
-					.events
-					.find_first::<runtime::adjudicator::events::NodePenalized>()
-					.and_then(Result::ok);
-				match penalized {
-					Some(event) => {
-						ctx.note(format!(
-							"  node {node} was slashed {}; you received {}",
-							format_amount(event.penalty),
-							format_amount(event.reward)
-						));
-						serde_json::json!({
-							"node": node.to_string(), "challenged": true, "penalized": true,
-							"penalty": event.penalty.to_string(), "reward": event.reward.to_string(),
-						})
-					},
-					None => serde_json::json!({
-						"node": node.to_string(), "challenged": true, "penalized": false,
-					}),
-				}
-			},
-			Err(error) => {
-				ctx.note(format!("  the challenge failed: {error}"));
-				serde_json::json!({
-					"node": node.to_string(), "challenged": true, "error": error.to_string(),
-				})
-			},
-		};
+		let challenged = client.challenge_own_cfrag(&me, &included, request, &node, 0).await;
+		let outcome = challenge_outcome(ctx, &client, node.to_string(), challenged).await;
 		challenges.push(outcome);
 	}
 	if good.len() < threshold {
@@ -405,7 +405,144 @@ async fn retrieve(
 		});
 	}
 	let (answered_by, cfrags) = good.into_iter().take(threshold).unzip();
-	Ok(Retrieval { request, delegating: keys.delegating, cfrags, answered_by, challenges })
+	Ok(Retrieval {
+		path: "chain",
+		request: request.into(),
+		delegating: keys.delegating,
+		cfrags,
+		answered_by,
+		challenges,
+	})
+}
+
+/// What became of a challenge of `node`'s cfrag, told to the user and as JSON.
+async fn challenge_outcome(
+	ctx: &Context,
+	client: &kms_client::Client,
+	node: String,
+	challenged: Result<kms_client::Included, kms_client::Error>,
+) -> serde_json::Value {
+	let mut included = match challenged {
+		Ok(included) => included,
+		Err(error) => {
+			ctx.note(format!("  the challenge failed: {error}"));
+			return serde_json::json!({
+				"node": node, "challenged": true, "error": error.to_string(),
+			});
+		},
+	};
+	if let Err(failure) = ctx.settle(client, &mut included).await {
+		ctx.note(format!("  {}", failure.message));
+	}
+	let penalized = included
+		.events
+		.find_first::<runtime::adjudicator::events::NodePenalized>()
+		.and_then(Result::ok);
+	match penalized {
+		Some(event) => {
+			ctx.note(format!(
+				"  node {node} was slashed {}; you received {}",
+				format_amount(event.penalty),
+				format_amount(event.reward)
+			));
+			serde_json::json!({
+				"node": node, "challenged": true, "penalized": true,
+				"penalty": event.penalty.to_string(), "reward": event.reward.to_string(),
+			})
+		},
+		None => serde_json::json!({ "node": node, "challenged": true, "penalized": false }),
+	}
+}
+
+/// What the fast path asks about: the capsule, its keys, and whether to challenge.
+struct Asked<'a> {
+	capsule: &'a [u8],
+	capsule_object: &'a umbral_pre::Capsule,
+	keys: &'a PolicyKeys,
+	no_challenge: bool,
+}
+
+/// The fast path: hands one signed direct request to every node of the policy with an endpoint,
+/// verifies every cfrag, challenges the wrong ones (signed, so slashable), and returns the
+/// retrieval once `threshold` cfrags verify; `None` when they do not, to fall back to the chain.
+async fn retrieve_directly(
+	ctx: &Context,
+	client: &kms_client::Client,
+	me: &kms_client::Keypair,
+	id: PolicyId,
+	policy: &kms_client::PolicyRecord,
+	asked: Asked<'_>,
+	path: PathChoice,
+) -> Result<Option<Retrieval>, Failure> {
+	let threshold = policy.threshold as usize;
+	let nodes: Vec<AccountId> = policy.nodes.0.iter().map(|entry| entry.node).collect();
+	let paid = policy.conditions.0.iter().any(|condition| {
+		matches!(
+			condition,
+			runtime::runtime_types::kms_primitives::policies::Condition::PayPerAccess { .. }
+		)
+	});
+	let mut wait = std::time::Duration::from_millis(path.fast_timeout.max(1));
+	if paid {
+		wait = wait.max(client.timeout());
+	}
+	let request = client.sign_direct_request(me, id, vec![asked.capsule.to_vec()]).await?;
+	let spinner = ctx.spinner(format!("asking the {} nodes directly", nodes.len()));
+	let fast = client.fast_reencrypt(&request, &nodes, wait).await?;
+	spinner.finish_and_clear();
+	for (endpoint, error) in &fast.failures {
+		ctx.note(format!("fast path: {endpoint}: {error}"));
+	}
+	let mut good: Vec<(AccountId, VerifiedCapsuleFrag)> = Vec::new();
+	let mut challenges = Vec::new();
+	for answer in &fast.answers {
+		let checked = answer
+			.cfrags
+			.first()
+			.ok_or_else(|| kms_client::Error::FastPath("an answer without a cfrag".into()))
+			.and_then(|cfrag| umbral::verify_cfrag(asked.capsule_object, cfrag, asked.keys));
+		let error = match checked {
+			Ok(verified) => {
+				good.push((answer.node, verified));
+				continue;
+			},
+			Err(error) => error,
+		};
+		let node = answer.node.to_string();
+		if asked.no_challenge {
+			ctx.note(format!(
+				"node {node}'s signed cfrag fails verification ({error}); not challenged"
+			));
+			challenges.push(serde_json::json!({ "node": node, "challenged": false }));
+			continue;
+		}
+		ctx.note(format!(
+			"node {node}'s signed cfrag fails verification ({error}); challenging it"
+		));
+		let challenged = client.challenge_signed_cfrag(me, &request, answer, 0).await;
+		let outcome = challenge_outcome(ctx, client, node, challenged).await;
+		challenges.push(outcome);
+	}
+	if good.len() < threshold {
+		ctx.note(format!(
+			"fast path: {} of {threshold} cfrags verified within {} ms; asking on chain",
+			good.len(),
+			wait.as_millis()
+		));
+		return Ok(None);
+	}
+	let (answered_by, cfrags) = good.into_iter().take(threshold).unzip();
+	Ok(Some(Retrieval {
+		path: "fast",
+		request: serde_json::json!({
+			"transaction": format!("{:?}", request.hash),
+			"included_in": fast.included_in.map(|hash| format!("{hash:?}")),
+		}),
+		delegating: asked.keys.delegating,
+		cfrags,
+		answered_by,
+		challenges,
+	}))
 }
 
 fn wrong_label(id: Option<&PolicyId>) -> Failure {
@@ -424,7 +561,8 @@ impl Decrypt {
 		let (mut input, length) = open_input(&self.input)?;
 		let header = Header::read(&mut input)?;
 		let keyring = ctx.open_keyring()?;
-		let asking = Asking { no_challenge: self.no_challenge, max_price: self.max_price };
+		let asking =
+			Asking { no_challenge: self.no_challenge, max_price: self.max_price, path: self.path };
 		let (key, retrieval) = match (&self.policy, &self.label) {
 			(Some(id), _) => {
 				let retrieval = retrieve(ctx, &keyring, *id, &header.capsule, asking).await?;
@@ -455,7 +593,8 @@ impl Decrypt {
 		output.commit()?;
 		let mut json = serde_json::json!({ "bytes": bytes, "output": self.output });
 		if let Some(retrieval) = retrieval {
-			json["request"] = retrieval.request.into();
+			json["path"] = retrieval.path.into();
+			json["request"] = retrieval.request;
 			json["answered_by"] =
 				retrieval.answered_by.iter().map(|n| n.to_string()).collect::<Vec<_>>().into();
 			json["challenges"] = retrieval.challenges.into();
@@ -513,8 +652,8 @@ impl Secret {
 				);
 				Ok(())
 			},
-			Secret::Get { policy, label, text, no_challenge, max_price } => {
-				let asking = Asking { no_challenge, max_price };
+			Secret::Get { policy, label, text, no_challenge, max_price, path } => {
+				let asking = Asking { no_challenge, max_price, path };
 				let text = String::from_utf8(argument_or_stdin(text)?)
 					.map_err(|_| Failure::data("the secret's text is not UTF-8"))?;
 				let sealed = text

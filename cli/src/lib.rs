@@ -18,7 +18,7 @@ mod status;
 use clap::{Parser, Subcommand};
 use kms_client::{
 	keyring::Keyring, runtime::runtime_types::kms_primitives::policies::AccessDenied, Client,
-	Error, Included, PolicyId,
+	Error, Included, PolicyId, Refusal,
 };
 use std::{
 	fmt::Display,
@@ -186,31 +186,30 @@ impl Failure {
 impl From<Error> for Failure {
 	fn from(error: Error) -> Self {
 		let exit = match &error {
-			Error::Rejected { .. } | Error::Dispatch(_) | Error::Refused(_) => Exit::Refused,
-			Error::Chain(_) | Error::Rpc(_) | Error::Timeout(_) => Exit::Unreachable,
+			Error::Rejected { .. }
+			| Error::Dispatch(_)
+			| Error::Refused(_)
+			| Error::Declined(_) => Exit::Refused,
+			Error::Chain(_) | Error::Rpc(_) | Error::Timeout(_) | Error::FastPath(_) => {
+				Exit::Unreachable
+			},
 			Error::Umbral(_) => Exit::BadData,
 			Error::WrongPassphrase | Error::Keyring(_) => Exit::Keyring,
 			Error::Protocol(_) => Exit::Failure,
 		};
 		let hint = match &error {
 			Error::WrongPassphrase => Some("check KMS_PASSPHRASE, --passphrase-file or --keyring"),
-			// The pool's words for `InvalidTransaction::Payment`.
-			Error::Refused(message) if message.contains("Inability to pay some fees") => Some(
+			Error::Refused(Refusal::Payment) => Some(
 				"your account cannot pay the transaction fee: fund it from another account \
 				 (`kms transfer --to <your address> AMOUNT`); `kms status` shows your balance",
 			),
 			// Signed against a block the chain no longer has (a fork dropped it, or it is older
 			// than the transaction's mortality): its signature no longer matches.
-			Error::Refused(message)
-				if message.contains("bad signature") || message.contains("ancient birth block") =>
-			{
-				Some(
-					"the block the transaction was signed against is gone from the chain (a fork, \
-					 or a long stall): run the command again",
-				)
-			},
-			// `InvalidTransaction::Stale`: its nonce was taken by another transaction of the account.
-			Error::Refused(message) if message.contains("outdated") => Some(
+			Error::Refused(Refusal::BadProof | Refusal::AncientBirthBlock) => Some(
+				"the block the transaction was signed against is gone from the chain (a fork, or \
+				 a long stall): run the command again",
+			),
+			Error::Refused(Refusal::Stale) => Some(
 				"another transaction of this account took its turn (two commands at once?): run \
 				 the command again",
 			),
@@ -568,18 +567,14 @@ mod tests {
 
 	#[test]
 	fn an_unfunded_account_is_told_to_get_funds() {
-		let refused = Error::Refused(
-			"Invalid transaction: Inability to pay some fees (e.g. account balance too low)".into(),
-		);
-		let failure = Failure::from(refused);
+		let failure = Failure::from(Error::Refused(Refusal::Payment));
 		assert_eq!(failure.exit, Exit::Refused);
 		assert!(failure.hint.is_some_and(|hint| hint.contains("kms transfer")));
-		let hint = |message: &str| Failure::from(Error::Refused(message.into())).hint;
-		assert!(hint("Transaction is outdated").is_some_and(|hint| hint.contains("took its turn")));
-		assert!(hint("Transaction has a bad signature").is_some_and(|hint| hint.contains("gone")));
-		assert!(hint("Transaction has an ancient birth block")
-			.is_some_and(|hint| hint.contains("gone")));
-		assert_eq!(hint("Transaction will be valid in the future"), None);
+		let hint = |refusal: Refusal| Failure::from(Error::Refused(refusal)).hint;
+		assert!(hint(Refusal::Stale).is_some_and(|hint| hint.contains("took its turn")));
+		assert!(hint(Refusal::BadProof).is_some_and(|hint| hint.contains("gone")));
+		assert!(hint(Refusal::AncientBirthBlock).is_some_and(|hint| hint.contains("gone")));
+		assert_eq!(hint(Refusal::Pool("usurped".into())), None);
 	}
 
 	#[test]

@@ -91,6 +91,18 @@ pub(super) enum Node {
 		#[arg(value_parser = parse_amount)]
 		rate: Balance,
 	},
+	/// Publish where your node serves the fast path (its public JSON-RPC, which answers
+	/// `kms_reencrypt`), so that readers ask it directly; `--none` withdraws it. A `ws://`,
+	/// `wss://`, `http://` or `https://` URL, at most 128 bytes; readers reach it over the
+	/// network, so publish `wss://` for anything but a local test.
+	Endpoint {
+		/// The URL, e.g. `wss://kms.example.org:443`.
+		#[arg(required_unless_present = "none")]
+		url: Option<String>,
+		/// Withdraw the published endpoint.
+		#[arg(long, conflicts_with = "url")]
+		none: bool,
+	},
 	/// A node's stake, keys, service in the current period and pending rewards.
 	Status {
 		/// The node's (staker's) address [default: your account, from the keyring's address
@@ -215,6 +227,24 @@ impl Node {
 				done(ctx, &client, what, client.set_min_fee_rate(&keyring.account(), rate).await)
 					.await
 			},
+			Node::Endpoint { url, none: _ } => {
+				if let Some(url) = &url {
+					if kms_client::Endpoint::parse(url.as_bytes()).is_none() {
+						return Err(Failure::usage(format!(
+							"{url:?} is not an endpoint: a ws://, wss://, http:// or https:// URL \
+							 in printable ASCII, at most {} bytes",
+							kms_client::MAX_ENDPOINT_LEN
+						)));
+					}
+				}
+				let (keyring, client) = ctx.signed().await?;
+				let what = match &url {
+					Some(url) => format!("endpoint {url} published"),
+					None => "endpoint withdrawn".to_string(),
+				};
+				let set = client.set_endpoint(&keyring.account(), url.as_deref()).await;
+				done(ctx, &client, what, set).await
+			},
 			Node::Status { node } => {
 				let node = match node {
 					Some(node) => node,
@@ -240,6 +270,7 @@ pub(super) async fn node_status(
 	let key = client.node_key(node).await?;
 	let (heartbeat, missed) = client.service(node, period).await?;
 	let (pending, from, to) = client.pending_rewards(node).await?;
+	let endpoint = client.endpoint(node).await?;
 
 	let mut text = format!("node {node}, period {period}\n");
 	let stake = ledger.as_ref().map(|ledger| {
@@ -274,6 +305,10 @@ pub(super) async fn node_status(
 			format_amount(info.min_fee_rate),
 		));
 		text.push_str(&format!(
+			"  endpoint     {}\n",
+			endpoint.as_deref().unwrap_or("none published (`kms node endpoint`)")
+		));
+		text.push_str(&format!(
 			"  service      {} this period, {missed} missed deadlines; last heartbeat {}\n",
 			if heartbeat { "serving" } else { "no heartbeat yet" },
 			info.last_heartbeat
@@ -286,6 +321,7 @@ pub(super) async fn node_status(
 			"operator": info.operator.to_string(),
 			"min_fee_rate": info.min_fee_rate.to_string(),
 			"last_heartbeat": info.last_heartbeat,
+			"endpoint": endpoint,
 		})
 	});
 	if registered.is_none() {

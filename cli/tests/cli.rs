@@ -11,8 +11,14 @@
 //! - a wrong passphrase, a truncated file and a tampered chunk each fail with their exit code
 //!   and leave no output; someone else's receiving key and an unmet condition are refused
 //!   before any transaction;
-//! - Charlie's node corrupts its cfrags (the `test-tamper` build): Bob's decrypt still succeeds
-//!   and challenges it, and Charlie is slashed;
+//! - the fast path: with no endpoint published, decrypts go on chain; the operators publish
+//!   their node's endpoint and Bob's decrypt is served directly by the nodes' `kms_reencrypt`,
+//!   byte for byte, and logged on chain (`DirectReencryptionRequested`); the RPC refuses a
+//!   failed condition, a policy not yet in force and a forged signature with the chain's
+//!   reasons; a pay-per-access policy is paid exactly once;
+//! - Charlie's node corrupts its cfrags (the `test-tamper` build): Bob's fast-path decrypt still
+//!   succeeds and challenges the signed cfrag, and Charlie is slashed; the same on chain
+//!   (`--on-chain`) is judged as the same offence;
 //! - Alice rotates a policy onto nodes the chain draws; operators set a minimum rate, wind down
 //!   and rotate a node key, as `node status` then shows;
 //! - Alice revokes; Bob's next decrypt fails with "revoked at block …" and exit code 3; `kms
@@ -303,6 +309,80 @@ async fn owners_readers_and_operators_use_kms_end_to_end() {
 	let opened = kms.piped("bob", &["decrypt", "--policy", &policy, "-", "-o", "-"], &sealed);
 	assert!(opened == streamed, "the stream comes back byte for byte");
 
+	assert_eq!(decrypted["path"], "chain", "no endpoint is published yet: {decrypted}");
+
+	kms_e2e_tests::phase("the fast path");
+	// The operators publish their endpoint (all three nodes are hosted by the dev node).
+	let endpoint = node.ws_url();
+	kms.fails("charlie", &["node", "endpoint", "ftp://nowhere"], 2, "not an endpoint");
+	for name in operators {
+		kms.ok(name, &["node", "endpoint", &endpoint]);
+	}
+	assert_eq!(kms.json("dave", &["node", "status"])["node"]["endpoint"], endpoint.as_str());
+	let quick = data(100_000, 4);
+	fs::write(file("quick.bin"), &quick).unwrap();
+	kms.ok(
+		"alice",
+		&["encrypt", "--label", "docs", path(&file("quick.bin")), "-o", path(&file("quick.kms"))],
+	);
+	let client = kms_client::Client::connect(&endpoint).await.expect("a client");
+	let bob_id: kms_client::AccountId = bob_account.parse().expect("an address");
+	let since = client.best_block().await.expect("the best block");
+	let fast = kms.json(
+		"bob",
+		&["decrypt", "--policy", &policy, path(&file("quick.kms")), "-o", path(&file("quick.out"))],
+	);
+	assert_eq!(fast["path"], "fast", "served by the nodes directly: {fast}");
+	assert!(fs::read(file("quick.out")).unwrap() == quick, "byte for byte over the fast path");
+	assert_eq!(fast["answered_by"].as_array().map(Vec::len), Some(2));
+	let logged = direct_requests(&client, since, 10, &bob_id).await;
+	assert_eq!(logged.len(), 1, "the access is on chain: {logged:?}");
+	assert_eq!(logged[0].capsules, 1);
+	// The RPC refuses what the chain would, with the chain's reason: Ferdie is not the
+	// requester this policy names, and the second policy is not in force yet.
+	let later = grant("later", "not-before(#1000000)")["policy"].as_str().unwrap().to_string();
+	let ferdie = kms_client::dev::ferdie();
+	for (policy_id, reason) in [(&policy, "WrongRequester"), (&later, "TooEarly")] {
+		let failures = fast_failures(&client, &ferdie, policy_id, |_| {}).await;
+		assert!(failures.contains(&format!("Policies::{reason}")), "{reason}: {failures}");
+	}
+	// A pay-per-access policy: Ferdie, allowed, but with a forged signature: the pool refuses.
+	let ferdie_account = address("//Ferdie");
+	let paid = grant("paid", &format!("pay-per-access({ferdie_account}, 1)"));
+	let paid = paid["policy"].as_str().expect("a policy id").to_string();
+	let failures = fast_failures(&client, &ferdie, &paid, |bytes| {
+		// The signature: after the length, the version, the address (tag and 32 bytes) and
+		// the signature's tag.
+		let at =
+			<subxt::ext::codec::Compact<u32> as subxt::ext::codec::CompactLen<u32>>::compact_len(
+				&(bytes.len() as u32),
+			) + 1 + 33 + 1
+				+ 7;
+		bytes[at] ^= 1;
+	})
+	.await;
+	assert!(failures.contains("BadProof"), "a forged signature: {failures}");
+	// Bob pays for his access exactly once, when the request lands, and only then is served.
+	kms.ok(
+		"alice",
+		&["encrypt", "--label", "paid", path(&file("quick.bin")), "-o", path(&file("paid.kms"))],
+	);
+	let ferdie_id: kms_client::AccountId = ferdie_account.parse().expect("an address");
+	let before = client.free_balance(&ferdie_id).await.expect("a balance");
+	let since = client.best_block().await.expect("the best block");
+	let bought = kms.json(
+		"bob",
+		&["decrypt", "--policy", &paid, path(&file("paid.kms")), "-o", path(&file("paid.out"))],
+	);
+	assert_eq!(bought["path"], "fast", "{bought}");
+	assert!(bought["request"]["included_in"].is_string(), "served once paid: {bought}");
+	assert!(fs::read(file("paid.out")).unwrap() == quick);
+	let logged = direct_requests(&client, since, 6, &bob_id).await;
+	assert_eq!(logged.len(), 1, "one access logged: {logged:?}");
+	assert_eq!(logged[0].paid, kms_client::units::UNIT);
+	let after = client.free_balance(&ferdie_id).await.expect("a balance");
+	assert_eq!(after - before, kms_client::units::UNIT, "paid exactly once");
+
 	kms_e2e_tests::phase("a short secret");
 	// A short secret.
 	let put = kms.json("alice", &["secret", "put", "--label", "docs", "the vault code is 0451"]);
@@ -364,7 +444,6 @@ async fn owners_readers_and_operators_use_kms_end_to_end() {
 	kms_e2e_tests::phase("refusals before any request");
 	// Ferdie holds another receiving key; an unmet condition is refused before any request.
 	kms.fails("ferdie", &args(&decrypt_to(path(&file("small.kms")))), REFUSED, "not to yours");
-	let later = grant("later", "not-before(#1000000)")["policy"].as_str().unwrap().to_string();
 	kms.fails(
 		"bob",
 		&["decrypt", "--policy", &later, path(&file("small.kms")), "-o", path(&file("small.out"))],
@@ -384,10 +463,21 @@ async fn owners_readers_and_operators_use_kms_end_to_end() {
 	.await;
 	let decrypted = kms.json("bob", &args(&decrypt_to(path(&file("small.kms")))));
 	assert!(fs::read(file("small.out")).unwrap() == small);
+	assert_eq!(decrypted["path"], "fast", "{decrypted}");
 	let challenges = decrypted["challenges"].as_array().expect("challenges");
-	assert_eq!(challenges.len(), 1, "Charlie's cfrag is caught: {decrypted}");
+	assert_eq!(challenges.len(), 1, "Charlie's signed cfrag is caught: {decrypted}");
 	assert_eq!(challenges[0]["node"], charlie_node.as_str());
-	assert_eq!(challenges[0]["penalized"], true);
+	assert_eq!(challenges[0]["penalized"], true, "slashed through challengeSignedCfrag");
+	fs::remove_file(file("small.out")).unwrap();
+	// The same defect on chain is judged as the same offence: no second penalty.
+	let mut on_chain = decrypt_to(path(&file("small.kms")));
+	on_chain.push("--on-chain".into());
+	let decrypted = kms.json("bob", &args(&on_chain));
+	assert_eq!(decrypted["path"], "chain", "{decrypted}");
+	assert!(fs::read(file("small.out")).unwrap() == small);
+	let challenges = decrypted["challenges"].as_array().expect("challenges");
+	assert_eq!(challenges.len(), 1, "Charlie's cfrag on chain is caught: {decrypted}");
+	assert_eq!(challenges[0]["penalized"], false, "one defect, one penalty");
 	node.call(
 		"offchain_localStorageSet",
 		rpc_params!["PERSISTENT", &tamper, to_hex(&Vec::<[u8; 32]>::new().encode())],
@@ -455,7 +545,8 @@ async fn owners_readers_and_operators_use_kms_end_to_end() {
 		.expect("the policy is listed");
 	assert_eq!(entry["status"], format!("revoked at block {block}").as_str());
 	let status = kms.json("alice", &["status"]);
-	assert_eq!(status["policies"].as_array().map(Vec::len), Some(2));
+	// "docs", "later" and "paid".
+	assert_eq!(status["policies"].as_array().map(Vec::len), Some(3));
 	assert!(status["chain"]["best"].as_u64() >= status["chain"]["finalized"].as_u64());
 	kms_e2e_tests::phase("rewards");
 	// Alice's genesis node has served since block 1: its closed periods pay out.
@@ -474,4 +565,64 @@ fn capitalized(name: &str) -> String {
 		.next()
 		.map(|c| c.to_uppercase().chain(chars).collect())
 		.unwrap_or_default()
+}
+
+/// The direct requests of `requester` logged in the `count` blocks after `since`, waiting for
+/// them to be made (a minute at most).
+async fn direct_requests(
+	client: &kms_client::Client,
+	since: u32,
+	count: u32,
+	requester: &kms_client::AccountId,
+) -> Vec<kms_client::runtime::policies::events::DirectReencryptionRequested> {
+	let deadline = Instant::now() + Duration::from_secs(60);
+	while client.best_block().await.expect("the best block") < since + count {
+		assert!(Instant::now() < deadline, "no block {} within a minute", since + count);
+		tokio::time::sleep(Duration::from_millis(500)).await;
+	}
+	let mut logged = Vec::new();
+	for number in since + 1..=since + count {
+		logged.extend(
+			client
+				.direct_requests_in(number)
+				.await
+				.expect("the block's events")
+				.into_iter()
+				.filter(|event| event.requester == *requester),
+		);
+	}
+	logged
+}
+
+/// What the fast path says when `signer` asks under `policy` for a fresh capsule, the signed
+/// transaction changed by `forge` first: every failure, as one text.
+async fn fast_failures(
+	client: &kms_client::Client,
+	signer: &kms_client::Keypair,
+	policy: &str,
+	forge: impl FnOnce(&mut Vec<u8>),
+) -> String {
+	let id = kms_client::PolicyId::try_from(
+		hex::decode(policy.trim_start_matches("0x")).expect("hex").as_slice(),
+	)
+	.expect("16 bytes");
+	let record = client.policy(id).await.expect("the policy").expect("on chain");
+	let delegating = kms_client::umbral::public_key(&record.delegating_key.0).expect("a key");
+	let (capsule, _) = kms_client::umbral::encrypt(&delegating, b"probe").expect("a capsule");
+	let mut request = client
+		.sign_direct_request(signer, id, vec![capsule])
+		.await
+		.expect("a signed request");
+	forge(&mut request.bytes);
+	let nodes: Vec<_> = record.nodes.0.iter().map(|entry| entry.node).collect();
+	let fast = client
+		.fast_reencrypt(&request, &nodes, Duration::from_secs(10))
+		.await
+		.expect("the nodes were asked");
+	assert!(fast.answers.is_empty(), "nothing is served");
+	fast.failures
+		.iter()
+		.map(|(url, error)| format!("{url}: {error}"))
+		.collect::<Vec<_>>()
+		.join("; ")
 }

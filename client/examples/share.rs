@@ -1,6 +1,7 @@
 //! Alice shares a secret with Bob through a KMS node, with the library alone: her keys for
 //! the secret, a 1-of-1 policy on the development chain's KMS node (Alice's own), a kfrag
-//! sealed to it, Bob's request, the node's cfrag verified, the secret opened. Against the
+//! sealed to it, Bob's request over the fast path (on chain if the node does not answer), the
+//! node's cfrag verified, the secret opened. Against the
 //! development chain of `scripts/dev.sh`:
 //!
 //! ```sh
@@ -13,6 +14,7 @@
 #![allow(unused_crate_dependencies)]
 
 use kms_client::{dev, umbral, Client, Error, Policy};
+use std::time::Duration;
 use umbral_pre::{SecretKey, Signer};
 
 #[tokio::main]
@@ -82,17 +84,29 @@ async fn main() -> Result<(), Error> {
 	// Alice encrypts; the capsule and ciphertext go to Bob by any channel.
 	let (capsule, ciphertext) = umbral::encrypt(&keys.delegating, b"a secret shared through KMS")?;
 
-	// Bob: a request on chain, the node's answer before the deadline, verified, then opened.
-	let (request, included) = client.request_reencryption(&bob, id, vec![capsule.clone()]).await?;
-	let deadline = included.block + client.response_window().await?;
-	let (answers, _) = client.wait_for_cfrags(request, 1, deadline).await?;
+	// Bob asks the node directly (the fast path: the node relays his signed request to the
+	// chain, which logs the access, and answers at once); on chain if it does not answer in
+	// time. Either way every cfrag is verified before use.
+	let request = client.sign_direct_request(&bob, id, vec![capsule.clone()]).await?;
+	let fast = client.fast_reencrypt(&request, &[node], Duration::from_secs(3)).await?;
+	let answers: Vec<Vec<u8>> = match fast.answers.first() {
+		Some(answer) => {
+			println!("served by the fast path");
+			answer.cfrags.clone()
+		},
+		None => {
+			println!("served on chain ({:?})", fast.failures);
+			let (request, included) =
+				client.request_reencryption(&bob, id, vec![capsule.clone()]).await?;
+			let deadline = included.block + client.response_window().await?;
+			let (answers, _) = client.wait_for_cfrags(request, 1, deadline).await?;
+			answers.into_iter().flat_map(|(_, cfrags)| cfrags.into_iter().take(1)).collect()
+		},
+	};
 	let capsule = umbral::capsule(&capsule)?;
 	let cfrags = answers
 		.iter()
-		.map(|(_, cfrags)| {
-			let cfrag = cfrags.first().ok_or_else(|| Error::Protocol("no cfrag".into()))?;
-			umbral::verify_cfrag(&capsule, cfrag, &keys)
-		})
+		.map(|cfrag| umbral::verify_cfrag(&capsule, cfrag, &keys))
 		.collect::<Result<Vec<_>, _>>()?;
 	let secret = umbral::open(&receiving, &keys.delegating, &capsule, cfrags, &ciphertext)?;
 	println!("Bob read: {}", String::from_utf8_lossy(&secret));

@@ -16,7 +16,7 @@ use crate::{
 		},
 	},
 	umbral::SealedKFrag,
-	AccountId, Balance, BlockNumber, ChainConfig, Error, Keypair, PolicyId, RequestId,
+	AccountId, Balance, BlockNumber, ChainConfig, Error, Keypair, PolicyId, Refusal, RequestId,
 };
 use std::time::Duration;
 use subxt::{
@@ -118,7 +118,7 @@ pub async fn prove_node_keys(
 /// chain events also by a block number.
 #[derive(Clone)]
 pub struct Client {
-	api: OnlineClient<ChainConfig>,
+	pub(crate) api: OnlineClient<ChainConfig>,
 	rpc: LegacyRpcMethods<RpcConfigFor<ChainConfig>>,
 	timeout: Duration,
 }
@@ -359,7 +359,7 @@ impl Client {
 	/// the best block when it lags more than [`MAX_FINALITY_LAG`] blocks (a stalled finality
 	/// must not stop transactions; a best block that a fork abandons invalidates them, which is
 	/// why the finalized block is preferred while it is recent).
-	async fn signing_anchor(&self) -> Result<subxt::utils::H256, Error> {
+	pub(crate) async fn signing_anchor(&self) -> Result<subxt::utils::H256, Error> {
 		let ((best, best_number), (finalized, finalized_number)) =
 			(self.best().await?, self.finalized().await?);
 		Ok(if best_number.saturating_sub(finalized_number) > MAX_FINALITY_LAG {
@@ -389,10 +389,10 @@ impl Client {
 					.map_err(chain)?;
 				let params =
 					DefaultExtrinsicParamsBuilder::new().nonce(nonce).mortal(MORTALITY).build();
-				at.transactions()
-					.sign_and_submit_then_watch(call, signer, params)
-					.await
-					.map_err(chain)
+				let signed =
+					at.transactions().create_signed(call, signer, params).await.map_err(chain)?;
+				self.check_validity(signed.encoded()).await?;
+				signed.submit_and_watch().await.map_err(chain)
 			})
 			.await?;
 		let hash = progress.extrinsic_hash();
@@ -410,7 +410,9 @@ impl Client {
 					TransactionStatus::InFinalizedBlock(in_block) => (in_block, true),
 					TransactionStatus::Error { message }
 					| TransactionStatus::Invalid { message }
-					| TransactionStatus::Dropped { message } => return Err(Error::Refused(message)),
+					| TransactionStatus::Dropped { message } => {
+						return Err(Error::Refused(Refusal::Pool(message)))
+					},
 					_ => continue,
 				};
 				let events = match in_block.wait_for_success().await {
@@ -428,9 +430,51 @@ impl Client {
 					finalized,
 				});
 			}
-			Err(Error::Refused("the node stopped reporting on the transaction".into()))
+			Err(Error::Refused(Refusal::Pool(
+				"the node stopped reporting on the transaction".into(),
+			)))
 		})
 		.await
+	}
+
+	/// Asks the runtime at the best block whether the pool would take `transaction`, as the
+	/// pool itself asks, so that a refusal is a typed [`Refusal`] rather than the pool's words.
+	/// A transaction whose nonce is ahead of the chain's (queued behind others of the account)
+	/// is fine: the pool keeps it until its turn.
+	async fn check_validity(&self, transaction: &[u8]) -> Result<(), Error> {
+		use subxt::ext::codec::Decode;
+		let (best, _) = self.best().await?;
+		// `(TransactionSource::External, transaction, best)`, SCALE-encoded.
+		let mut params = Vec::with_capacity(transaction.len() + 33);
+		params.push(2u8);
+		params.extend_from_slice(transaction);
+		params.extend_from_slice(best.as_ref());
+		let verdict = self
+			.rpc
+			.state_call("TaggedTransactionQueue_validate_transaction", Some(&params), Some(best))
+			.await
+			.map_err(rpc)?;
+		match verdict.as_slice() {
+			[0, ..] => Ok(()),
+			[1, 0, rest @ ..] => {
+				match subxt::transactions::TransactionInvalid::decode(&mut &rest[..]) {
+					Ok(subxt::transactions::TransactionInvalid::Future) => Ok(()),
+					Ok(invalid) => Err(Error::Refused(Refusal::of(invalid))),
+					Err(_) => Err(Error::Refused(Refusal::Invalid(format!(
+						"invalid transaction (0x{})",
+						hex::encode(rest)
+					)))),
+				}
+			},
+			[1, 1, rest @ ..] => Err(Error::Refused(Refusal::Invalid(format!(
+				"the runtime cannot tell whether the transaction is valid (0x{})",
+				hex::encode(rest)
+			)))),
+			_ => Err(Error::Protocol(format!(
+				"the node's verdict on a transaction is not one (0x{})",
+				hex::encode(&verdict)
+			))),
+		}
 	}
 
 	/// The next transaction index (nonce) of `account`, counting its transactions in the
@@ -460,7 +504,7 @@ impl Client {
 	}
 
 	/// The value at `address` under `key` at the best block, decoded; `None` if absent.
-	async fn fetch<Addr: subxt::storage::Address>(
+	pub(crate) async fn fetch<Addr: subxt::storage::Address>(
 		&self,
 		address: Addr,
 		key: Addr::KeyParts,
@@ -590,66 +634,58 @@ impl Client {
 	}
 
 	/// Why `node` cannot be granted a policy ending at block `end` (its first block after) at
-	/// fee rate `rate`, in words; `None` if it can. The checks `create_policy` makes
-	/// (`NodeNotEligible`, `FeeRateBelowNodeMinimum`), made here so that a refusal names the
-	/// node and the reason.
+	/// fee rate `rate`, in words; `None` if it can. The chain answers (`GrantsApi`, the checks
+	/// `create_policy` makes: `NodeNotEligible`, `FeeRateBelowNodeMinimum`), so that a refusal
+	/// names the node and the reason before anything is submitted.
 	pub async fn ineligibility(
 		&self,
 		node: &AccountId,
 		end: BlockNumber,
 		rate: Balance,
 	) -> Result<Option<String>, Error> {
-		let Some(info) = self.node(node).await? else {
-			return Ok(Some("it is not a registered node".into()));
+		use runtime::runtime_types::kms_primitives::{
+			policies::GrantRefusal, staking::Ineligibility,
 		};
-		let Some(ledger) = self.ledger(node).await? else {
-			return Ok(Some("it has no stake".into()));
-		};
-		let min_stake = self.constant(runtime::constants().staking().min_stake()).await?;
-		if ledger.active < min_stake {
-			return Ok(Some(format!(
-				"it stakes {}, less than the minimum of {}",
-				crate::units::format_amount(ledger.active),
-				crate::units::format_amount(min_stake)
-			)));
-		}
-		let period_length = self.period_length().await?;
-		// The period of the next block, where the grant would be checked.
-		let now = self.best_block().await?.saturating_add(1) / period_length;
-		let last = end.saturating_sub(1) / period_length;
-		let locked_until = now.saturating_add(ledger.lock_periods);
-		if locked_until < last {
-			return Ok(Some(format!(
-				"its stake is locked through period {locked_until} (block {}), and the policy runs \
-				 into period {last}: its operator can extend the lock (`kms stake prolong`), or \
-				 the policy can end earlier",
-				(locked_until + 1).saturating_mul(period_length).saturating_sub(1)
-			)));
-		}
-		let (heartbeat, missed) = self.service(node, now).await?;
-		let serving = if heartbeat {
-			missed == 0
-		} else {
-			let previous = match now.checked_sub(1) {
-				Some(previous) => self.service(node, previous).await?,
-				None => (false, 0),
-			};
-			missed == 0 && previous.0 && previous.1 == 0
-		};
-		if !serving {
-			return Ok(Some(
+		let refusal = self
+			.call(runtime::runtime_apis().grants_api().grant_refusal(*node, end, rate))
+			.await?;
+		let Some(refusal) = refusal else { return Ok(None) };
+		Ok(Some(match refusal {
+			GrantRefusal::Ineligible(Ineligibility::NotRegistered) => {
+				"it is not a registered node".into()
+			},
+			GrantRefusal::Ineligible(Ineligibility::StakeBelowMinimum) => {
+				let min_stake = self.constant(runtime::constants().staking().min_stake()).await?;
+				let active = self.ledger(node).await?.map(|ledger| ledger.active).unwrap_or(0);
+				format!(
+					"it stakes {}, less than the minimum of {}",
+					crate::units::format_amount(active),
+					crate::units::format_amount(min_stake)
+				)
+			},
+			GrantRefusal::Ineligible(Ineligibility::LockTooShort { locked_until }) => {
+				let period_length = self.period_length().await?;
+				format!(
+					"its stake is locked through period {locked_until} (block {}), and the \
+					 policy runs into period {}: its operator can extend the lock (`kms stake \
+					 prolong`), or the policy can end earlier",
+					(locked_until + 1).saturating_mul(period_length).saturating_sub(1),
+					end.saturating_sub(1) / period_length.max(1)
+				)
+			},
+			GrantRefusal::Ineligible(Ineligibility::NotServing) => {
 				"it has not heartbeated in this period or the last, or it missed a deadline: it \
 				 may be offline"
-					.into(),
-			));
-		}
-		if info.min_fee_rate > rate {
-			return Ok(Some(format!(
-				"it asks at least {} per period, more than the rate offered (raise --rate)",
-				crate::units::format_amount(info.min_fee_rate)
-			)));
-		}
-		Ok(None)
+					.into()
+			},
+			GrantRefusal::FeeRateBelowMinimum => {
+				let minimum = self.node(node).await?.map(|info| info.min_fee_rate).unwrap_or(0);
+				format!(
+					"it asks at least {} per period, more than the rate offered (raise --rate)",
+					crate::units::format_amount(minimum)
+				)
+			},
+		}))
 	}
 
 	/// Blocks per protocol period.
@@ -1037,7 +1073,7 @@ impl Client {
 				return Ok(acceptance);
 			}
 			if acceptance.hopeless() {
-				return Err(Error::Refused(format!(
+				return Err(Error::Declined(format!(
 					"policy {}: {} of its nodes declined it ({}); only {} can still accept, \
 					 fewer than its threshold of {}: rotate it to other nodes",
 					hex::encode(id),

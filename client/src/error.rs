@@ -17,9 +17,12 @@ pub enum Error {
 	/// The chain failed the transaction with a non-pallet error (bad origin, no funds, …).
 	#[error("the transaction failed: {0}")]
 	Dispatch(String),
-	/// The transaction pool refused the transaction (invalid, dropped, …).
+	/// The transaction pool refused the transaction; why, as the runtime or the pool says.
 	#[error("the node refused the transaction: {0}")]
-	Refused(String),
+	Refused(Refusal),
+	/// The nodes of a new policy declined it: fewer than its threshold can still accept.
+	#[error("{0}")]
+	Declined(String),
 	/// Talking to the node failed.
 	#[error("chain access failed: {0}")]
 	Chain(Box<subxt::Error>),
@@ -41,6 +44,55 @@ pub enum Error {
 	/// Waited as long as allowed.
 	#[error("timed out: {0}")]
 	Timeout(String),
+	/// A node's fast path (`kms_reencrypt`) refused the request or answered what does not
+	/// check (an answer for another node, a bad signature, a wrong count).
+	#[error("fast path: {0}")]
+	FastPath(String),
+}
+
+/// Why a transaction was refused before it reached a block: the runtime's verdict
+/// (`TaggedTransactionQueue_validate_transaction` at the best block, asked before submitting),
+/// or the pool's own words for what happened after it took it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+	/// The account cannot pay the transaction's fee (`InvalidTransaction::Payment`).
+	#[error("the account cannot pay the fee")]
+	Payment,
+	/// Another transaction of the account took its nonce (`InvalidTransaction::Stale`).
+	#[error("its nonce is taken (outdated)")]
+	Stale,
+	/// Its signature does not check (`InvalidTransaction::BadProof`): signed against a block the
+	/// chain no longer has, or not by the account.
+	#[error("bad signature")]
+	BadProof,
+	/// It was signed against a block older than its mortality
+	/// (`InvalidTransaction::AncientBirthBlock`).
+	#[error("ancient birth block")]
+	AncientBirthBlock,
+	/// It does not fit in a block (`InvalidTransaction::ExhaustsResources`).
+	#[error("it does not fit in a block")]
+	ExhaustsResources,
+	/// Another verdict of the runtime, as it names it.
+	#[error("{0}")]
+	Invalid(String),
+	/// The pool dropped it, found it invalid later, or stopped reporting, in its words.
+	#[error("{0}")]
+	Pool(String),
+}
+
+impl Refusal {
+	/// The runtime's verdict, as subxt decodes it.
+	pub(crate) fn of(invalid: subxt::transactions::TransactionInvalid) -> Self {
+		use subxt::transactions::TransactionInvalid as Invalid;
+		match invalid {
+			Invalid::Payment => Refusal::Payment,
+			Invalid::Stale => Refusal::Stale,
+			Invalid::BadProof => Refusal::BadProof,
+			Invalid::AncientBirthBlock => Refusal::AncientBirthBlock,
+			Invalid::ExhaustsResources => Refusal::ExhaustsResources,
+			other => Refusal::Invalid(format!("invalid transaction: {other:?}")),
+		}
+	}
 }
 
 impl Error {

@@ -6,6 +6,8 @@
 //! - [`Client`]: a connection to a node with the operations of every role: staking and node
 //!   registration (operators), policies (owners), re-encryption requests and challenges
 //!   (readers).
+//! - [`fast_path`]: cfrags straight from the nodes' JSON-RPC, every access still logged on chain
+//!   and every answer signed, so that a wrong one is slashable.
 //! - [`umbral`]: the Umbral side of those operations, in umbral-pre's standard serialization
 //!   (the bytes its Python and JavaScript bindings read and write): kfrags sealed to nodes,
 //!   cfrags verified and opened.
@@ -20,6 +22,7 @@
 mod chain;
 pub mod conditions;
 mod error;
+pub mod fast_path;
 pub mod keyring;
 pub mod stream;
 pub mod umbral;
@@ -29,7 +32,7 @@ pub use chain::{
 	insecure_remote_host, prove_node_keys, Acceptance, Answers, Client, Included, NodeKeysProof,
 	Policy, PolicyRecord, DEFAULT_TIMEOUT, MAX_FINALITY_LAG, MORTALITY, PRICE_BLOCKS,
 };
-pub use error::Error;
+pub use error::{Error, Refusal};
 pub use subxt_signer::sr25519::{dev, Keypair};
 
 /// The chain's calls, storage, events, constants and runtime APIs.
@@ -60,6 +63,7 @@ pub type Balance = u128;
 /// A block number.
 pub type BlockNumber = u32;
 pub use kms_primitives::policies::{PolicyId, RequestId};
+pub use kms_primitives::staking::{Endpoint, MAX_ENDPOINT_LEN};
 
 /// The development chain's node address.
 pub const DEFAULT_URL: &str = "ws://127.0.0.1:9944";

@@ -12,6 +12,38 @@ pub struct Cli {
 	/// How to run the node.
 	#[clap(flatten)]
 	pub run: RunCmd,
+
+	/// The fast path's limits (`kms_reencrypt`).
+	#[clap(flatten)]
+	pub fast_path: FastPathParams,
+}
+
+/// The limits of the fast path, `kms_reencrypt` (see `crate::fast_path`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct FastPathParams {
+	/// Fast-path requests served per second to one requester, on average.
+	#[arg(long, value_name = "COUNT", default_value_t = 20.0)]
+	pub fast_path_rate: f64,
+	/// Fast-path requests one requester may have served at once after being idle.
+	#[arg(long, value_name = "COUNT", default_value_t = 40.0)]
+	pub fast_path_burst: f64,
+	/// Fast-path requests worked on at once [default: twice the machine's cores]; others wait
+	/// up to 2 s for their turn, then are refused as busy.
+	#[arg(long, value_name = "COUNT")]
+	pub fast_path_concurrency: Option<usize>,
+}
+
+impl FastPathParams {
+	/// The limits these parameters set.
+	pub fn limits(&self) -> crate::fast_path::Limits {
+		let defaults = crate::fast_path::Limits::default();
+		crate::fast_path::Limits {
+			requests_per_second: self.fast_path_rate.max(0.0),
+			burst: self.fast_path_burst.max(1.0),
+			concurrency: self.fast_path_concurrency.unwrap_or(defaults.concurrency).max(1),
+			..defaults
+		}
+	}
 }
 
 /// The maintenance commands.

@@ -6,8 +6,10 @@
 #![warn(missing_docs)]
 
 mod chain_spec;
+mod chain_state;
 mod cli;
 mod command;
+mod fast_path;
 mod keys_rpc;
 mod metrics;
 mod rpc;

@@ -19,6 +19,7 @@
 //! Local nodes are those whose operator key (`kms!`) is in this node's keystore: the nodes whose
 //! heartbeats and answers it signs. Their metrics carry the node's SS58 address as `node`.
 
+use crate::chain_state::{local_nodes, read, read_events, Unread};
 use codec::Decode;
 use futures::StreamExt;
 use kms_primitives::{
@@ -32,7 +33,6 @@ use sp_blockchain::HeaderBackend;
 use sp_core::{
 	crypto::Ss58Codec,
 	offchain::{OffchainStorage, STORAGE_PREFIX},
-	storage::StorageKey,
 };
 use sp_keystore::KeystorePtr;
 use sp_runtime::traits::Header as _;
@@ -532,75 +532,10 @@ impl Watcher {
 	}
 }
 
-/// The registered nodes whose operator key is in the keystore, at block `hash`.
-fn local_nodes<C>(
-	client: &C,
-	keystore: &KeystorePtr,
-	hash: kms_runtime::Hash,
-) -> Result<Vec<AccountId>, Unread>
-where
-	C: StorageProvider<Block, sc_service::TFullBackend<Block>>,
-{
-	let mut nodes = Vec::new();
-	for public in keystore.sr25519_public_keys(kms_primitives::staking::operator::KEY_TYPE) {
-		let operator = AccountId::from(public);
-		let key = pallet_kms_staking::Operators::<Runtime>::hashed_key_for(&operator);
-		if let Some(node) = read::<AccountId, _>(client, hash, key)? {
-			nodes.push(node);
-		}
-	}
-	nodes.sort();
-	nodes.dedup();
-	Ok(nodes)
-}
-
 /// A node's address, as its metrics show it: SS58 with the chain's prefix.
 fn address(node: &AccountId) -> String {
 	let prefix = <Runtime as frame_system::Config>::SS58Prefix::get();
 	node.to_ss58check_with_version(prefix.into())
-}
-
-/// Why a value could not be read.
-#[derive(Debug, PartialEq)]
-enum Unread {
-	/// The block's state is not available (pruned).
-	StateGone,
-	/// The bytes are not the value in this node's runtime types (all of them, exactly).
-	Undecodable,
-}
-
-/// The value under `key` at block `hash` (`None` if there is none), decoded exactly: bytes left
-/// over are a layout this node does not know, not a value.
-fn read<T: Decode, C>(
-	client: &C,
-	hash: kms_runtime::Hash,
-	key: Vec<u8>,
-) -> Result<Option<T>, Unread>
-where
-	C: StorageProvider<Block, sc_service::TFullBackend<Block>>,
-{
-	use codec::DecodeAll;
-	match client.storage(hash, &StorageKey(key)) {
-		Err(_) => Err(Unread::StateGone),
-		Ok(None) => Ok(None),
-		Ok(Some(data)) => {
-			T::decode_all(&mut &data.0[..]).map(Some).map_err(|_| Unread::Undecodable)
-		},
-	}
-}
-
-/// The events of block `hash`.
-fn read_events<C>(client: &C, hash: kms_runtime::Hash) -> Result<Vec<RuntimeEvent>, Unread>
-where
-	C: StorageProvider<Block, sc_service::TFullBackend<Block>>,
-{
-	type Records = Vec<frame_system::EventRecord<RuntimeEvent, kms_runtime::Hash>>;
-	use frame_support::traits::PalletInfoAccess;
-	// `frame_system::Events` is not public: its key, as FRAME makes it.
-	let pallet = <kms_runtime::System as PalletInfoAccess>::name();
-	let key = frame_support::storage::storage_prefix(pallet.as_bytes(), b"Events").to_vec();
-	let records = read::<Records, _>(client, hash, key)?.unwrap_or_default();
-	Ok(records.into_iter().map(|record| record.event).collect())
 }
 
 /// `node`'s staking state at block `hash`, if it decodes.

@@ -142,6 +142,7 @@ pub fn new_full<
 	N: sc_network::NetworkBackend<Block, <Block as sp_runtime::traits::Block>::Hash>,
 >(
 	config: Configuration,
+	fast_path_limits: crate::fast_path::Limits,
 ) -> Result<TaskManager, ServiceError> {
 	let sc_service::PartialComponents {
 		client,
@@ -274,6 +275,15 @@ pub fn new_full<
 		let pool = transaction_pool.clone();
 		let keystore = keystore_container.keystore();
 		let genesis = sp_blockchain::HeaderBackend::info(&*client).genesis_hash;
+		let fast_path = crate::fast_path::FastPath::new(
+			client.clone(),
+			pool.clone(),
+			keystore.clone(),
+			identities.clone(),
+			genesis,
+			fast_path_limits,
+			tampers(backend.offchain_storage()),
+		);
 
 		Box::new(move |_| {
 			let keys = crate::keys_rpc::NodeKeysRpc {
@@ -281,7 +291,12 @@ pub fn new_full<
 				identities: identities.clone(),
 				genesis,
 			};
-			let deps = crate::rpc::FullDeps { client: client.clone(), pool: pool.clone(), keys };
+			let deps = crate::rpc::FullDeps {
+				client: client.clone(),
+				pool: pool.clone(),
+				keys,
+				fast_path: fast_path.clone(),
+			};
 			crate::rpc::create_full(deps).map_err(Into::into)
 		})
 	};
@@ -380,6 +395,32 @@ pub fn new_full<
 	}
 
 	Ok(task_manager)
+}
+
+/// Whether a node corrupts its fast-path cfrags: with `test-tamper` (end-to-end tests only), the
+/// nodes listed in offchain storage under `kms::test-tamper`, as for the worker; never otherwise.
+#[cfg(feature = "test-tamper")]
+fn tampers(
+	storage: Option<impl sp_core::offchain::OffchainStorage + 'static>,
+) -> Arc<dyn Fn(&kms_primitives::AccountId) -> bool + Send + Sync> {
+	use codec::Decode;
+	Arc::new(move |node| {
+		let listed = storage.as_ref().and_then(|storage| {
+			storage
+				.get(sp_core::offchain::STORAGE_PREFIX, pallet_kms_policies::offchain::TAMPER_KEY)
+		});
+		listed
+			.and_then(|bytes| Vec::<kms_primitives::AccountId>::decode(&mut &bytes[..]).ok())
+			.is_some_and(|nodes| nodes.contains(node))
+	})
+}
+
+/// Whether a node corrupts its fast-path cfrags: never, outside `test-tamper` builds.
+#[cfg(not(feature = "test-tamper"))]
+fn tampers<S>(
+	_storage: Option<S>,
+) -> Arc<dyn Fn(&kms_primitives::AccountId) -> bool + Send + Sync> {
+	Arc::new(|_| false)
 }
 
 /// Adds `seed` to the node's Umbral identity seeds in its offchain storage (where the
