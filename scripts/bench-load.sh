@@ -18,13 +18,7 @@ out="$(cd "$(dirname "$out")" && pwd)/$(basename "$out")"
 
 step "setup"
 bash scripts/setup.sh
-plot_env="$KMS_TOOLS/plot"
-if ! "$plot_env/bin/python" -c 'import matplotlib' 2>/dev/null; then
-	step "installing matplotlib (Python, for the plot)"
-	rm -rf "$plot_env"
-	python3 -m venv "$plot_env"
-	"$plot_env/bin/pip" install --quiet --disable-pip-version-check "matplotlib==3.10.3"
-fi
+python="$(plot_python)"
 
 step "build kms-node (release, fast-runtime, test-tamper)"
 timed build_dev
@@ -34,4 +28,4 @@ timed cargo bench --locked --workspace --features "$KMS_DEV_FEATURES" --bench lo
 	--json "$out.json" "$@"
 
 step "plot"
-"$plot_env/bin/python" scripts/plot-load.py "$out.json" "$out.png"
+"$python" scripts/plot-load.py "$out.json" "$out.png"

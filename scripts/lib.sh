@@ -40,6 +40,19 @@ KMS_STAGES=()
 KMS_STAGE=""
 KMS_STAGE_START=0
 KMS_RUN_START=$SECONDS
+# A Python environment with matplotlib under $KMS_TOOLS/plot, for the benchmarks' plots;
+# prints its interpreter.
+plot_python() {
+	local env="$KMS_TOOLS/plot"
+	if ! "$env/bin/python" -c 'import matplotlib' 2>/dev/null; then
+		step "installing matplotlib (Python, for the plot)"
+		rm -rf "$env"
+		python3 -m venv "$env" >&2
+		"$env/bin/pip" install --quiet --disable-pip-version-check "matplotlib==3.10.3" >&2
+	fi
+	echo "$env/bin/python"
+}
+
 stage() { # name, command…
 	KMS_STAGE=$1
 	shift

@@ -75,6 +75,9 @@ pub struct Limits {
 	pub concurrency: usize,
 	/// How long a request waits for its turn before it is refused as busy.
 	pub queue_wait: Duration,
+	/// How long a relayed request may take to be ready for the next block (its predecessors
+	/// from the same account arriving) before it is refused.
+	pub ready_wait: Duration,
 	/// How long a paid request waits to be in a best block.
 	pub inclusion_timeout: Duration,
 	/// Blocks looked back for a paid request that landed before the node was asked.
@@ -93,6 +96,7 @@ impl Default for Limits {
 			max_requesters: 10_000,
 			concurrency: 2 * cores,
 			queue_wait: Duration::from_secs(2),
+			ready_wait: Duration::from_secs(2),
 			inclusion_timeout: Duration::from_secs(60),
 			lookback: 8,
 			kfrag_cache: 4096,
@@ -331,6 +335,16 @@ struct Hosted {
 	secret: umbral_pre::SecretKey,
 }
 
+/// The pool's refusal, as the reader sees it.
+fn pool_refusal(refused: PoolError) -> ErrorObjectOwned {
+	match refused {
+		PoolError::InvalidTransaction(invalid) => {
+			error(code::POOL_REFUSED, format!("the pool refuses the transaction: {invalid:?}"))
+		},
+		other => error(code::POOL_REFUSED, format!("the pool refuses the transaction: {other}")),
+	}
+}
+
 /// The name of a chain error, as the chain's metadata gives it (`Policies::PolicyRevoked`).
 fn refusal(refused: DispatchError) -> ErrorObjectOwned {
 	use frame_support::traits::PalletInfoAccess;
@@ -399,44 +413,64 @@ impl<C: Chain, P: Pool> FastPath<C, P> {
 			.and_then(identity::secret)
 	}
 
-	/// Relays the request to the pool, where it must be ready to go into the next block. One
-	/// already there (sent to this node's peers first and gossiped here) counts as relayed. One
-	/// whose nonce is ahead of the account's is refused: it may never land.
+	/// Relays the request to the pool and waits (up to `ready_wait`) until it is ready to go
+	/// into the next block. One already there (sent to this node's peers first and gossiped
+	/// here) counts as relayed. One whose nonce stays ahead of the account's is refused: it may
+	/// never land.
 	async fn relay(&self, at: H256, request: &Request) -> Result<(), ErrorObjectOwned> {
-		self.submit(at, request).await?;
-		if self.pool.ready_transaction(&request.hash).is_none() {
-			return Err(error(
+		use sc_transaction_pool_api::TransactionStatus;
+		let deadline = tokio::time::Instant::now() + self.limits.ready_wait;
+		let not_ready = || {
+			error(
 				code::POOL_REFUSED,
-				"the transaction is not ready for the next block (its nonce is ahead of the \
-				 account's, or it just left the pool): a request that may never land is not \
-				 served",
-			));
-		}
-		Ok(())
-	}
-
-	async fn submit(&self, at: H256, request: &Request) -> Result<(), ErrorObjectOwned> {
-		match self
-			.pool
-			.submit_one(at, TransactionSource::External, request.extrinsic.clone())
-			.await
-		{
-			Ok(_) => Ok(()),
-			Err(refused) => match refused.into_pool_error() {
-				Ok(PoolError::AlreadyImported(_)) => Ok(()),
-				Ok(PoolError::InvalidTransaction(invalid)) => Err(error(
-					code::POOL_REFUSED,
-					format!("the pool refuses the transaction: {invalid:?}"),
-				)),
-				Ok(other) => Err(error(
-					code::POOL_REFUSED,
-					format!("the pool refuses the transaction: {other}"),
-				)),
-				Err(other) => Err(error(
-					code::POOL_REFUSED,
-					format!("the pool refuses the transaction: {other}"),
-				)),
-			},
+				format!(
+					"the transaction was not ready for the next block within {} ms (its nonce is \
+					 ahead of the account's): a request that may never land is not served",
+					self.limits.ready_wait.as_millis()
+				),
+			)
+		};
+		let xt = request.extrinsic.clone();
+		let mut watched =
+			match self.pool.submit_and_watch(at, TransactionSource::External, xt).await {
+				Ok(watched) => watched,
+				Err(refused) => match refused.into_pool_error() {
+					// Already in the pool: ready, or becoming so while its predecessors arrive.
+					Ok(PoolError::AlreadyImported(_)) => loop {
+						if self.pool.ready_transaction(&request.hash).is_some() {
+							return Ok(());
+						}
+						if tokio::time::Instant::now() >= deadline {
+							return Err(not_ready());
+						}
+						tokio::time::sleep(Duration::from_millis(20)).await;
+					},
+					Ok(refused) => return Err(pool_refusal(refused)),
+					Err(other) => {
+						return Err(error(
+							code::POOL_REFUSED,
+							format!("the pool refuses the transaction: {other}"),
+						))
+					},
+				},
+			};
+		loop {
+			match tokio::time::timeout_at(deadline, watched.next()).await {
+				Ok(Some(TransactionStatus::Future)) => continue,
+				Ok(Some(
+					TransactionStatus::Ready
+					| TransactionStatus::Broadcast(_)
+					| TransactionStatus::InBlock(_)
+					| TransactionStatus::Finalized(_),
+				)) => return Ok(()),
+				Ok(Some(status)) => {
+					return Err(error(
+						code::POOL_REFUSED,
+						format!("the pool let the transaction go: {status:?}"),
+					))
+				},
+				Ok(None) | Err(_) => return Err(not_ready()),
+			}
 		}
 	}
 

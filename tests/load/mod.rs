@@ -209,7 +209,7 @@ async fn submit<Call: subxt::transactions::Payload>(
 }
 
 /// The node process's CPU time so far, in seconds, and its resident memory, in MiB.
-fn process_usage(pid: u32) -> (f64, f64) {
+pub fn process_usage(pid: u32) -> (f64, f64) {
 	let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
 	// The fields after the command name (which may hold spaces), from the state on.
 	let fields: Vec<&str> = stat

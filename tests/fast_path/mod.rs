@@ -1,0 +1,394 @@
+//! The fast-path benchmark, shared by the benchmark (`benches/fast_path.rs`, run by
+//! `scripts/bench-fast-path.sh`: the full measurement, its tables and the JSON the plot is made
+//! from) and its bounded run in CI (`tests/fast_path.rs`).
+//!
+//! Three validators of the `local` chain on loopback, each hosting its genesis KMS node, their
+//! endpoints published, a 2-of-3 policy over the three granted to readers that are endowed
+//! development accounts. Then the latency of fast-path decrypts (from the call to the nodes to
+//! 2 verified cfrags, every node asked at once), of on-chain decrypts (from submitting the
+//! request to 2 verified cfrags read at the best block), and one node's fast-path throughput
+//! at 1 and 8 capsules per request with its CPU.
+
+#[path = "../load/mod.rs"]
+// Its setup helpers (key pairs, process usage); the load run itself is not used here.
+#[allow(dead_code)]
+mod load;
+
+use kms_client::{umbral, AccountId, Client, Keypair, Policy};
+use kms_e2e_tests::Node;
+use std::time::{Duration, Instant};
+use umbral_pre::{SecretKey, Signer};
+
+/// What to measure.
+pub struct Settings {
+	/// Fast-path decrypts, one after another.
+	pub requests: usize,
+	/// On-chain decrypts, one after another.
+	pub on_chain: usize,
+	/// Seconds of each throughput measurement.
+	pub seconds: u64,
+	/// Requests in flight during the throughput measurement (at most [`READERS`]).
+	pub concurrency: usize,
+}
+
+/// What was measured.
+pub struct Measured {
+	/// Fast-path latencies (ms), sorted.
+	pub fast: Vec<f64>,
+	/// On-chain latencies (ms), sorted.
+	pub chain: Vec<f64>,
+	/// Per capsule count (1, 8): requests/s, capsules/s and CPU (% of one core) of one node.
+	pub throughput: Vec<(usize, (f64, f64, f64))>,
+	/// Fast-path requests the throughput measurement had refused or unanswered.
+	pub unanswered: usize,
+}
+
+/// Starts three validators of the `local` chain (Alice's, Bob's and Charlie's; Dave's slot stays
+/// empty), the fast path's per-requester limits lifted (one reader makes many requests).
+pub async fn start_network() -> Vec<Node> {
+	let limits = ["--fast-path-rate", "1000000", "--fast-path-burst", "1000000"];
+	// Validators of a named chain need a network key: a throwaway one each.
+	let common = [
+		"--chain",
+		"local",
+		"--tmp",
+		"--rpc-methods",
+		"unsafe",
+		"--unsafe-force-node-key-generation",
+	];
+	let mut alice = Node::start(&[&common[..], &["--alice"], &limits[..]].concat());
+	alice.wait_for_rpc().await;
+	let boot = alice.p2p_address().await;
+	let mut nodes = vec![alice];
+	for who in ["--bob", "--charlie"] {
+		let mut node =
+			Node::start(&[&common[..], &[who, "--bootnodes", &boot], &limits[..]].concat());
+		node.wait_for_rpc().await;
+		nodes.push(node);
+	}
+	nodes
+}
+
+/// The policy and what the reader needs to ask under it.
+struct Grant {
+	id: [u8; 16],
+	nodes: Vec<AccountId>,
+	keys: umbral::PolicyKeys,
+	/// Readers (the policy names no requester): one per request in flight, so that each
+	/// reader's requests reach the node in their nonce order.
+	readers: Vec<Keypair>,
+}
+
+/// The endowed development accounts that read: none of them signs anything else.
+pub const READERS: [&str; 8] = [
+	"//Eve",
+	"//Ferdie",
+	"//Alice//stash",
+	"//Bob//stash",
+	"//Charlie//stash",
+	"//Dave//stash",
+	"//Eve//stash",
+	"//Ferdie//stash",
+];
+
+/// Quantile `q` of sorted `values`.
+pub fn quantile(sorted: &[f64], q: f64) -> f64 {
+	let index = ((sorted.len() as f64 - 1.0) * q).round() as usize;
+	sorted.get(index).copied().unwrap_or(f64::NAN)
+}
+
+async fn grant(client: &Client, nodes: &[AccountId]) -> Result<Grant, String> {
+	let alice = load::keypair("//Alice");
+	let (delegating, signer) = (SecretKey::random(), Signer::new(SecretKey::random()));
+	let receiving = SecretKey::random();
+	let keys = umbral::PolicyKeys {
+		delegating: delegating.public_key(),
+		verifying: signer.verifying_key(),
+		receiving: receiving.public_key(),
+	};
+	let end = client.best_block().await.map_err(|e| e.to_string())? + 3000;
+	let (low, _) = client.fee_rate_range().await.map_err(|e| e.to_string())?;
+	let mut node_keys = Vec::new();
+	for node in nodes {
+		let deadline = Instant::now() + Duration::from_secs(120);
+		while let Some(why) =
+			client.ineligibility(node, end, low).await.map_err(|e| e.to_string())?
+		{
+			if Instant::now() > deadline {
+				return Err(format!("node {node} cannot serve: {why}"));
+			}
+			tokio::time::sleep(Duration::from_secs(1)).await;
+		}
+		let (version, key) = client
+			.node_key(node)
+			.await
+			.map_err(|e| e.to_string())?
+			.ok_or(format!("no key of {node}"))?;
+		node_keys.push((version, umbral::public_key(&key).map_err(|e| e.to_string())?));
+	}
+	let public: Vec<_> = node_keys.iter().map(|(_, key)| *key).collect();
+	let sealed = umbral::seal_kfrags(&delegating, &signer, &keys.receiving, 2, &public)
+		.map_err(|e| e.to_string())?;
+	let id = *b"fast-path-bench!";
+	let policy = Policy {
+		id,
+		label: b"bench".to_vec(),
+		delegating_key: umbral::compressed(&keys.delegating),
+		verifying_key: umbral::compressed(&keys.verifying),
+		receiving_key: umbral::compressed(&keys.receiving),
+		threshold: 2,
+		nodes: nodes
+			.iter()
+			.zip(&node_keys)
+			.zip(sealed)
+			.map(|((node, (version, _)), kfrag)| (*node, *version, kfrag))
+			.collect(),
+		end,
+		fee_rate: low,
+		conditions: Vec::new(),
+	};
+	let created = client.create_policy(&alice, policy, &signer).await.map_err(|e| e.to_string())?;
+	client
+		.wait_for_acceptance(id, nodes, created.block, created.block + 30)
+		.await
+		.map_err(|e| e.to_string())?;
+	let readers = READERS.iter().map(|uri| load::keypair(uri)).collect();
+	Ok(Grant { id, nodes: nodes.to_vec(), keys, readers })
+}
+
+/// Fresh capsules of the policy's delegating key.
+fn capsules(grant: &Grant, count: usize) -> Result<Vec<Vec<u8>>, String> {
+	(0..count)
+		.map(|_| umbral::encrypt(&grant.keys.delegating, b"bench").map(|(c, _)| c))
+		.collect::<Result<_, _>>()
+		.map_err(|e| e.to_string())
+}
+
+/// Verifies `threshold` cfrags of the first capsule from `answers`; whether enough did.
+fn verified(grant: &Grant, capsule: &[u8], cfrags: &[Vec<u8>]) -> Result<(), String> {
+	let capsule = umbral::capsule(capsule).map_err(|e| e.to_string())?;
+	let good = cfrags
+		.iter()
+		.filter(|cfrag| umbral::verify_cfrag(&capsule, cfrag, &grant.keys).is_ok())
+		.count();
+	if good >= 2 {
+		Ok(())
+	} else {
+		Err(format!("{good} of 2 cfrags verified"))
+	}
+}
+
+/// Latency of fast-path decrypts, one after another, in milliseconds.
+async fn fast_latency(client: &Client, grant: &Grant, count: usize) -> Result<Vec<f64>, String> {
+	let fast = client
+		.fast_path(&grant.nodes, Duration::from_secs(10))
+		.await
+		.map_err(|e| e.to_string())?;
+	if fast.endpoints() == 0 {
+		return Err(format!("no endpoint reachable: {:?}", fast.failures));
+	}
+	let batches = (0..count).map(|_| capsules(grant, 1)).collect::<Result<Vec<_>, _>>()?;
+	let requests = client
+		.sign_direct_requests(&grant.readers[0], grant.id, batches)
+		.await
+		.map_err(|e| e.to_string())?;
+	let mut latencies = Vec::with_capacity(count);
+	for (index, request) in requests.iter().enumerate() {
+		let started = Instant::now();
+		let answers = fast.reencrypt(request, Duration::from_secs(10)).await;
+		let cfrags: Vec<Vec<u8>> =
+			answers.answers.iter().filter_map(|a| a.cfrags.first().cloned()).collect();
+		verified(grant, &request.capsules[0], &cfrags)
+			.map_err(|e| format!("request {index}: {e} ({:?})", answers.failures))?;
+		latencies.push(started.elapsed().as_secs_f64() * 1000.0);
+		if (index + 1) % 100 == 0 {
+			eprintln!("  {} fast-path decrypts", index + 1);
+		}
+	}
+	Ok(latencies)
+}
+
+/// Latency of on-chain decrypts, one after another, in milliseconds.
+async fn chain_latency(client: &Client, grant: &Grant, count: usize) -> Result<Vec<f64>, String> {
+	let window = client.response_window().await.map_err(|e| e.to_string())?;
+	let mut latencies = Vec::with_capacity(count);
+	for index in 0..count {
+		let capsule = capsules(grant, 1)?.remove(0);
+		let started = Instant::now();
+		let (request, included) = client
+			.request_reencryption(&grant.readers[1], grant.id, vec![capsule.clone()])
+			.await
+			.map_err(|e| e.to_string())?;
+		let (answers, _) = client
+			.wait_for_cfrags(request, 2, included.block + window)
+			.await
+			.map_err(|e| e.to_string())?;
+		let cfrags: Vec<Vec<u8>> = answers
+			.into_iter()
+			.filter_map(|(_, cfrags)| cfrags.into_iter().next())
+			.collect();
+		verified(grant, &capsule, &cfrags)?;
+		latencies.push(started.elapsed().as_secs_f64() * 1000.0);
+		eprintln!("  {} on-chain decrypts", index + 1);
+	}
+	Ok(latencies)
+}
+
+/// One node's throughput at `per_request` capsules: requests/s, capsules/s, CPU (% of a core).
+async fn throughput(
+	client: &Client,
+	grant: &Grant,
+	pid: u32,
+	per_request: usize,
+	seconds: u64,
+	concurrency: usize,
+) -> Result<(f64, f64, f64, usize), String> {
+	let fast = client
+		.fast_path(&grant.nodes[..1], Duration::from_secs(10))
+		.await
+		.map_err(|e| e.to_string())?;
+	// Enough requests for the node to stay busy, signed ahead: each worker its reader's, in
+	// nonce order.
+	let per_worker = (seconds as usize * 400 / per_request / concurrency).max(4);
+	let mut queues = Vec::new();
+	for reader in grant.readers.iter().cycle().take(concurrency) {
+		let batches = (0..per_worker)
+			.map(|_| capsules(grant, per_request))
+			.collect::<Result<Vec<_>, _>>()?;
+		let signed = client
+			.sign_direct_requests(reader, grant.id, batches)
+			.await
+			.map_err(|e| e.to_string())?;
+		queues.push(signed);
+	}
+	use std::sync::{
+		atomic::{AtomicUsize, Ordering::Relaxed},
+		Arc,
+	};
+	let fast = Arc::new(fast);
+	let (done, failed) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+	let (cpu_before, _) = load::process_usage(pid);
+	let started = Instant::now();
+	let until = started + Duration::from_secs(seconds);
+	let mut workers = tokio::task::JoinSet::new();
+	for queue in queues {
+		let fast = fast.clone();
+		let (done, failed) = (done.clone(), failed.clone());
+		workers.spawn(async move {
+			for request in &queue {
+				if Instant::now() > until {
+					break;
+				}
+				let answers = fast.reencrypt_at(request, Duration::from_secs(10), Some(0)).await;
+				let counter = if answers.answers.is_empty() { &failed } else { &done };
+				counter.fetch_add(1, Relaxed);
+			}
+		});
+	}
+	workers.join_all().await;
+	let elapsed = started.elapsed().as_secs_f64();
+	let (cpu_after, _) = load::process_usage(pid);
+	let done = done.load(Relaxed) as f64;
+	let failed = failed.load(Relaxed);
+	if failed > 0 {
+		eprintln!("  {failed} requests were refused or unanswered");
+	}
+	let cpu = (cpu_after - cpu_before) / elapsed * 100.0;
+	Ok((done / elapsed, done * per_request as f64 / elapsed, cpu, failed))
+}
+
+/// Measures everything of `settings` on the network `nodes` ([`start_network`]).
+pub async fn run(nodes: &[Node], settings: &Settings) -> Result<Measured, String> {
+	let client = Client::connect(&nodes[0].ws_url()).await.map_err(|e| e.to_string())?;
+	let accounts: Vec<AccountId> = ["//Alice", "//Bob", "//Charlie"]
+		.iter()
+		.map(|uri| load::keypair(uri).public_key().to_account_id())
+		.collect();
+	for (uri, node) in ["//Alice", "//Bob", "//Charlie"].iter().zip(nodes) {
+		client
+			.set_endpoint(&load::keypair(uri), Some(&node.ws_url()))
+			.await
+			.map_err(|e| format!("{uri}'s endpoint: {e}"))?;
+	}
+	eprintln!("granting a 2-of-3 policy (once the nodes serve)");
+	let grant = grant(&client, &accounts).await?;
+
+	eprintln!("latency: {} fast-path decrypts", settings.requests);
+	let mut fast = fast_latency(&client, &grant, settings.requests).await?;
+	eprintln!("latency: {} on-chain decrypts", settings.on_chain);
+	let mut chain = chain_latency(&client, &grant, settings.on_chain).await?;
+	let pid = nodes[0].pid().ok_or("Alice's node stopped")?;
+	let mut rows = Vec::new();
+	for per_request in [1, 8] {
+		eprintln!("throughput: {per_request} capsules per request, {} s", settings.seconds);
+		let measured =
+			throughput(&client, &grant, pid, per_request, settings.seconds, settings.concurrency)
+				.await?;
+		rows.push((per_request, measured));
+	}
+
+	fast.sort_by(f64::total_cmp);
+	chain.sort_by(f64::total_cmp);
+	let unanswered = rows.iter().map(|(_, (_, _, _, failed))| failed).sum();
+	let throughput = rows.into_iter().map(|(n, (r, c, cpu, _))| (n, (r, c, cpu))).collect();
+	Ok(Measured { fast, chain, throughput, unanswered })
+}
+
+impl Measured {
+	/// The tables the benchmark prints.
+	pub fn table(&self, concurrency: usize) -> String {
+		let row = |name: &str, sorted: &[f64]| {
+			format!(
+				"{name:<10} {:>6} {:>9.1} {:>9.1} {:>9.1} {:>9.1}\n",
+				sorted.len(),
+				quantile(sorted, 0.5),
+				quantile(sorted, 0.95),
+				quantile(sorted, 0.99),
+				sorted.last().copied().unwrap_or(f64::NAN)
+			)
+		};
+		let mut text = String::from("latency, call to 2 verified cfrags (ms)\n");
+		text += &format!(
+			"{:<10} {:>6} {:>9} {:>9} {:>9} {:>9}\n",
+			"path", "count", "p50", "p95", "p99", "max"
+		);
+		text += &row("fast", &self.fast);
+		text += &row("on chain", &self.chain);
+		text += &format!(
+			"on chain / fast: {:.0}x at p50, {:.0}x at p95\n\n",
+			quantile(&self.chain, 0.5) / quantile(&self.fast, 0.5),
+			quantile(&self.chain, 0.95) / quantile(&self.fast, 0.95)
+		);
+		text += &format!("one node's fast path ({concurrency} requests in flight)\n");
+		text += &format!(
+			"{:>8} {:>12} {:>12} {:>10} {:>18}\n",
+			"capsules", "requests/s", "capsules/s", "CPU %", "capsules/s/core"
+		);
+		if self.unanswered > 0 {
+			text += &format!("({} throughput requests refused or unanswered)\n", self.unanswered);
+		}
+		for (per_request, (requests, capsules, cpu)) in &self.throughput {
+			text += &format!(
+				"{per_request:>8} {requests:>12.0} {capsules:>12.0} {cpu:>10.0} {:>18.0}\n",
+				capsules / (cpu / 100.0).max(0.01)
+			);
+		}
+		text
+	}
+
+	/// The measurements as JSON (for the plot).
+	pub fn to_json(&self) -> serde_json::Value {
+		serde_json::json!({
+			"fast_ms": self.fast,
+			"chain_ms": self.chain,
+			"throughput": self.throughput.iter().map(|(per_request, (requests, capsules, cpu))| {
+				serde_json::json!({
+					"capsules_per_request": per_request,
+					"requests_per_s": requests,
+					"capsules_per_s": capsules,
+					"cpu_percent": cpu,
+				})
+			}).collect::<Vec<_>>(),
+		})
+	}
+}

@@ -1,0 +1,41 @@
+//! The fast-path benchmark's bounded run (`benches/fast_path.rs` measures in full): three
+//! validators each hosting a KMS node, a 2-of-3 policy; fast-path decrypts verify and are
+//! quicker than on-chain ones, and one node serves requests of 1 and 8 capsules.
+
+#[path = "../fast_path/mod.rs"]
+// The tables and the JSON are the benchmark's.
+#[allow(dead_code)]
+mod fast_path;
+
+use std::time::Duration;
+// Dependencies of the harness and the other tests, not of this one.
+use codec as _;
+use hex as _;
+use jsonrpsee as _;
+use sp_crypto_hashing as _;
+use sp_maybe_compressed_blob as _;
+use subxt as _;
+use subxt_signer as _;
+use tempfile as _;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_fast_path_serves_a_2_of_3_policy_from_three_nodes() {
+	let nodes = fast_path::start_network().await;
+	let settings = fast_path::Settings { requests: 30, on_chain: 1, seconds: 2, concurrency: 2 };
+	let result = fast_path::run(&nodes, &settings).await;
+	let logs = nodes[0].log_tail(40);
+	for node in nodes {
+		node.stop(Duration::from_secs(30));
+	}
+	let measured = result.unwrap_or_else(|e| panic!("{e}\n--- Alice's node's log ---\n{logs}"));
+	eprint!("{}", measured.table(settings.concurrency));
+	// Every fast-path decrypt verified (`run` fails otherwise), each quicker than on chain.
+	assert_eq!(measured.fast.len(), 30);
+	assert_eq!(measured.chain.len(), 1);
+	let slowest_fast = measured.fast.last().copied().unwrap_or(f64::MAX);
+	assert!(slowest_fast < measured.chain[0], "{slowest_fast} ms against {:?}", measured.chain);
+	for (capsules, (requests, _, _)) in &measured.throughput {
+		assert!(*requests > 0.0, "one node served requests of {capsules} capsules");
+	}
+	assert_eq!(measured.unanswered, 0, "every throughput request was served");
+}
