@@ -486,13 +486,39 @@ async fn retrieve_directly(
 	if paid {
 		wait = wait.max(client.timeout());
 	}
+	let started = std::time::Instant::now();
+	let reach = client.fast_path(&nodes, wait).await?;
+	for (endpoint, error) in &reach.failures {
+		ctx.note(format!("fast path: {endpoint}: {error}"));
+	}
+	// Fewer reachable nodes than the threshold cannot serve: nothing is asked (a paid policy
+	// would charge for an access that then goes on chain, and is charged again there).
+	if reach.reachable_nodes() < threshold {
+		ctx.note(format!(
+			"fast path: {} of the policy's nodes reachable, {threshold} needed; asking on chain",
+			reach.reachable_nodes()
+		));
+		return Ok(None);
+	}
 	let request = client.sign_direct_request(me, id, vec![asked.capsule.to_vec()]).await?;
 	let spinner = ctx.spinner(format!("asking the {} nodes directly", nodes.len()));
-	let fast = client.fast_reencrypt(&request, &nodes, wait).await?;
+	let mut fast = reach.reencrypt(&request, wait.saturating_sub(started.elapsed())).await;
 	spinner.finish_and_clear();
 	for (endpoint, error) in &fast.failures {
 		ctx.note(format!("fast path: {endpoint}: {error}"));
 	}
+	// Answers under another version than the policy's (a rotation in between, or a node
+	// signing for a version that does not exist) are neither used nor challengeable.
+	fast.answers.retain(|answer| {
+		let current = answer.version == policy.version;
+		if !current {
+			ctx.note(format!(
+				"fast path: node {} answered under version {}, not {}: not used",
+				answer.node, answer.version, policy.version
+			));
+		}
+		current
+	});
 	let mut good: Vec<(AccountId, VerifiedCapsuleFrag)> = Vec::new();
 	let mut challenges = Vec::new();
 	for answer in &fast.answers {
@@ -529,6 +555,11 @@ async fn retrieve_directly(
 			good.len(),
 			wait.as_millis()
 		));
+		// A node that answered relayed the direct request: the request on chain takes the next
+		// nonce once the reader's node has seen it.
+		if !fast.answers.is_empty() {
+			client.await_nonce(me, request.nonce + 1).await?;
+		}
 		return Ok(None);
 	}
 	let (answered_by, cfrags) = good.into_iter().take(threshold).unzip();

@@ -88,7 +88,9 @@ async fn main() -> Result<(), Error> {
 	// chain, which logs the access, and answers at once); on chain if it does not answer in
 	// time. Either way every cfrag is verified before use.
 	let request = client.sign_direct_request(&bob, id, vec![capsule.clone()]).await?;
-	let fast = client.fast_reencrypt(&request, &[node], Duration::from_secs(3)).await?;
+	// A node answers under a policy version once it is final (a fork could otherwise still give
+	// it other keys): for a policy made a moment ago, a block or two of waiting.
+	let fast = client.fast_reencrypt(&request, &[node], Duration::from_secs(20)).await?;
 	let answers: Vec<Vec<u8>> = match fast.answers.first() {
 		Some(answer) => {
 			println!("served by the fast path");

@@ -61,6 +61,11 @@ impl FastPath {
 		self.endpoints.len()
 	}
 
+	/// How many of the policy's nodes a connected endpoint serves.
+	pub fn reachable_nodes(&self) -> usize {
+		self.endpoints.iter().map(|endpoint| endpoint.hosted.len()).sum()
+	}
+
 	/// Hands `request` to every connected endpoint at once (or only to the one at `only`, if
 	/// given) and gathers the answers for `timeout` at most. Answers are kept only if they name
 	/// a node the endpoint was published for and every signature is that node's operator's
@@ -154,7 +159,8 @@ pub struct SignedAnswer {
 pub struct FastAnswers {
 	/// The answers whose signatures check, one per node at most.
 	pub answers: Vec<SignedAnswer>,
-	/// The block that logged the request, when a node waited for it (paid access).
+	/// The block a node says logged the request, when it waited for it (paid access); as
+	/// the node says it, unchecked.
 	pub included_in: Option<subxt::utils::H256>,
 	/// Each endpoint that did not answer usefully, with why.
 	pub failures: Vec<(String, Error)>,
@@ -181,8 +187,8 @@ fn from_hex(text: &str) -> Option<Vec<u8>> {
 	hex::decode(text.strip_prefix("0x").unwrap_or(text)).ok()
 }
 
-/// The largest reply read from a node (answers of a few nodes to the most capsules are a few
-/// KiB; a node cannot make a reader hold more).
+/// Answers of one reply looked at (a reply is bounded by the RPC client's response size
+/// limit; an endpoint hosts few nodes).
 const MAX_REPLY_ANSWERS: usize = 64;
 
 impl Client {
@@ -320,6 +326,20 @@ impl Client {
 		answers.failures.extend(failures);
 		answers.unreachable = unreachable;
 		Ok(answers)
+	}
+
+	/// Waits (a few seconds at most) until the node counts `nonce` as taken for `reader` (a
+	/// transaction of it relayed by another node reached this node's pool): the next
+	/// transaction then gets the next nonce, not the relayed one's.
+	pub async fn await_nonce(&self, reader: &Keypair, nonce: u64) -> Result<(), Error> {
+		let account = reader.public_key().to_account_id();
+		for _ in 0..30 {
+			if self.next_nonce(&account).await? >= nonce {
+				return Ok(());
+			}
+			tokio::time::sleep(Duration::from_millis(100)).await;
+		}
+		Ok(())
 	}
 
 	/// The direct requests logged as granted in block `number` of the best chain (the fast

@@ -4,19 +4,28 @@
 //! `SignedCfrag` (challengeable on chain), in milliseconds rather than blocks.
 //!
 //! The chain stays the authority. Before it re-encrypts anything, the node:
-//! 1. bounds the request: its size, the requester's rate, and how many are served at once;
-//! 2. checks at its best block, through the runtime (`DirectAccessApi`), exactly what the call
+//! 1. bounds the request: its size, and how many are worked on at once;
+//! 2. has the runtime check the transaction as its pool will (`TaggedTransactionQueue`:
+//!    signature, nonce, fee), so that a forged request costs one check and nobody spends
+//!    another requester's allowance; then counts it against the requester's rate;
+//! 3. checks at its best block, through the runtime (`DirectAccessApi`), exactly what the call
 //!    checks (capsules canonical, policy active and accepted, conditions met, payments
-//!    affordable), and that a node it hosts accepted the policy's current version;
-//! 3. relays the transaction to the chain through its own transaction pool, which checks the
-//!    requester's signature, nonce and fee: an access is served only once it is on its way to the
-//!    access log. For a policy with `PayPerAccess` conditions it waits until the transaction is
-//!    in a best block and its event says access was granted, so the payment is real.
+//!    affordable), and that a node it hosts accepted the policy's current version, with the
+//!    same part at the finalized block once finality has reached the best block (a policy
+//!    version younger than finality waits for it, bounded): a fork can no longer give that
+//!    version other keys, under which the node's signed answer would be judged wrong;
+//! 4. relays the transaction to the chain through its own transaction pool and waits (bounded,
+//!    holding no turn) until the pool has it ready for the next block: an access is served only
+//!    once it is on its way to the access log, and a requester is served once per nonce until
+//!    that nonce is used on chain. For a policy with `PayPerAccess` conditions it waits until
+//!    the transaction is in a best block and its event says access was granted and paid.
 //!
 //! Then it re-encrypts natively, verifies every cfrag it made (a node never signs a cfrag it has
 //! not verified), and signs. What can still go wrong, and why it is accepted, is in the README's
 //! threat model: a free policy's request that the reader keeps from landing (by replacing it in
-//! the pools with another transaction of the same nonce) is served but not logged.
+//! the pools with another transaction of the same nonce) is served but not logged, once per
+//! nonce, each time at the cost of the replacing transaction's fee; a paid request is served on
+//! a best block, which a colluding author could still orphan.
 //!
 //! The method is safe: it signs only cfrags of capsules the chain admitted, with keys the chain
 //! knows, and may be exposed publicly (`--rpc-methods safe`, `--rpc-external`, with
@@ -78,6 +87,13 @@ pub struct Limits {
 	/// How long a relayed request may take to be ready for the next block (its predecessors
 	/// from the same account arriving) before it is refused.
 	pub ready_wait: Duration,
+	/// Requests waiting at once for finality, the pool or a block (they hold no turn
+	/// meanwhile).
+	pub max_waiting: usize,
+	/// How long a request under a policy version younger than finality waits for it.
+	pub final_wait: Duration,
+	/// Requests remembered by requester and nonce (one served per nonce).
+	pub max_served: usize,
 	/// How long a paid request waits to be in a best block.
 	pub inclusion_timeout: Duration,
 	/// Blocks looked back for a paid request that landed before the node was asked.
@@ -97,6 +113,9 @@ impl Default for Limits {
 			concurrency: 2 * cores,
 			queue_wait: Duration::from_secs(2),
 			ready_wait: Duration::from_secs(2),
+			max_waiting: 4096,
+			final_wait: Duration::from_secs(30),
+			max_served: 100_000,
 			inclusion_timeout: Duration::from_secs(60),
 			lookback: 8,
 			kfrag_cache: 4096,
@@ -122,6 +141,9 @@ pub mod code {
 	pub const NOT_INCLUDED: i32 = 6007;
 	/// The node failed (its keys, its state): nothing was served.
 	pub const INTERNAL: i32 = 6008;
+	/// The policy's version (or the node's part of it) is not final yet: a fork could still
+	/// give it other keys, under which the node's signed answer would be judged wrong.
+	pub const NOT_FINAL: i32 = 6009;
 }
 
 fn error(code: i32, message: impl Into<String>) -> ErrorObjectOwned {
@@ -140,8 +162,9 @@ pub trait FastPathApi {
 	/// signature over each `SignedCfrag` (domain `kms-chain/signed-cfrag/v1`, this chain's
 	/// genesis hash). `included_in` is the block that logged a paid request. Errors (code,
 	/// message, and for a refusal `data: {pallet, error}`): 6001 malformed, 6002 refused by the
-	/// chain's checks, 6003 no node of the policy here, 6004 refused by the pool, 6005 rate
-	/// limited, 6006 busy, 6007 not included in time, 6008 internal. Safe.
+	/// chain's checks, 6003 no node of the policy here, 6004 refused by the pool (or another
+	/// request of the same nonce was served), 6005 rate limited, 6006 busy, 6007 not included in
+	/// time, 6008 internal, 6009 the policy's version not final yet. Safe.
 	#[method(name = "kms_reencrypt")]
 	async fn reencrypt(&self, transaction: Bytes) -> RpcResult<serde_json::Value>;
 }
@@ -150,6 +173,8 @@ pub trait FastPathApi {
 #[derive(Debug)]
 struct Request {
 	requester: AccountId,
+	/// The transaction's nonce: a requester is served once per nonce.
+	nonce: kms_runtime::Nonce,
 	policy: PolicyId,
 	capsules: Vec<CapsuleBytes>,
 	extrinsic: OpaqueExtrinsic,
@@ -171,9 +196,11 @@ fn parse(bytes: &[u8], limits: &Limits) -> Result<Request, ErrorObjectOwned> {
 		&mut &bytes[..],
 	)
 	.map_err(|_| malformed("not a transaction of this chain"))?;
-	let Preamble::Signed(MultiAddress::Id(requester), ..) = &xt.preamble else {
+	let Preamble::Signed(MultiAddress::Id(requester), _, extension) = &xt.preamble else {
 		return Err(malformed("not a transaction signed by an account (MultiAddress::Id)"));
 	};
+	// `CheckNonce`, the seventh of the runtime's `TxExtension`.
+	let nonce = extension.6 .0;
 	let RuntimeCall::Policies(pallet_kms_policies::Call::request_direct_reencryption {
 		policy,
 		capsules,
@@ -185,6 +212,7 @@ fn parse(bytes: &[u8], limits: &Limits) -> Result<Request, ErrorObjectOwned> {
 		OpaqueExtrinsic::decode(&mut &bytes[..]).map_err(|_| malformed("not an extrinsic"))?;
 	Ok(Request {
 		requester: requester.clone(),
+		nonce,
 		policy: *policy,
 		capsules: capsules.to_vec(),
 		hash: BlakeTwo256::hash_of(&extrinsic),
@@ -221,6 +249,53 @@ impl RateLimiter {
 	}
 }
 
+/// Whether a hosted node corrupts its cfrags (`test-tamper` builds only).
+pub type Tampers = Arc<dyn Fn(&AccountId) -> bool + Send + Sync>;
+
+/// Checked kfrags by the content hash they were checked for.
+type KFragCache = Arc<Mutex<HashMap<[u8; 32], CheckedKFrag>>>;
+
+/// The requests served, by requester and nonce, until the nonce is used on chain: a requester
+/// is served once per nonce. A request that was served and then kept from landing (replaced in
+/// the pools by another transaction of the same nonce) cannot be followed by another one of that
+/// nonce, so each unlogged access costs the reader the fee of the transaction that replaced it.
+struct Served {
+	requests: HashMap<(AccountId, kms_runtime::Nonce), H256>,
+}
+
+impl Served {
+	/// Records that `request` is served, unless another request of its requester and nonce was
+	/// (the same request asked again is served again). `used` is the requester's nonce on
+	/// chain: records below it are forgotten. Refused when `max` records are kept.
+	fn admit(
+		&mut self,
+		request: &Request,
+		used: kms_runtime::Nonce,
+		max: usize,
+	) -> Result<(), ErrorObjectOwned> {
+		let requester = &request.requester;
+		self.requests.retain(|(who, nonce), _| who != requester || *nonce >= used);
+		let key = (requester.clone(), request.nonce);
+		match self.requests.get(&key) {
+			Some(hash) if *hash == request.hash => Ok(()),
+			Some(_) => Err(error(
+				code::POOL_REFUSED,
+				format!(
+					"{requester} was served a request of nonce {} already: one request per nonce",
+					request.nonce
+				),
+			)),
+			None if self.requests.len() >= max => {
+				Err(error(code::BUSY, "the node is tracking as many requests as it can"))
+			},
+			None => {
+				self.requests.insert(key, request.hash);
+				Ok(())
+			},
+		}
+	}
+}
+
 /// What the fast path works with. Clones share the limits' state (rates, turns, the cache).
 pub struct FastPath<C, P> {
 	/// The client (state, runtime API, blocks).
@@ -236,10 +311,12 @@ pub struct FastPath<C, P> {
 	/// The limits.
 	pub limits: Limits,
 	/// Whether a node corrupts its cfrags (end-to-end tests of the `test-tamper` build only).
-	pub tampers: Arc<dyn Fn(&AccountId) -> bool + Send + Sync>,
+	pub tampers: Tampers,
 	rates: Arc<Mutex<RateLimiter>>,
 	turns: Arc<tokio::sync::Semaphore>,
-	kfrags: Arc<Mutex<HashMap<[u8; 32], CheckedKFrag>>>,
+	waiting: Arc<tokio::sync::Semaphore>,
+	served: Arc<Mutex<Served>>,
+	kfrags: KFragCache,
 }
 
 impl<C, P> Clone for FastPath<C, P> {
@@ -254,6 +331,8 @@ impl<C, P> Clone for FastPath<C, P> {
 			tampers: self.tampers.clone(),
 			rates: self.rates.clone(),
 			turns: self.turns.clone(),
+			waiting: self.waiting.clone(),
+			served: self.served.clone(),
 			kfrags: self.kfrags.clone(),
 		}
 	}
@@ -265,7 +344,7 @@ impl<C, P> Clone for FastPath<C, P> {
 struct Answering {
 	keystore: KeystorePtr,
 	genesis: H256,
-	kfrags: Arc<Mutex<HashMap<[u8; 32], CheckedKFrag>>>,
+	kfrags: KFragCache,
 	cache_size: usize,
 }
 
@@ -278,9 +357,10 @@ impl<C, P> FastPath<C, P> {
 		identities: Arc<Vec<[u8; 32]>>,
 		genesis: H256,
 		limits: Limits,
-		tampers: Arc<dyn Fn(&AccountId) -> bool + Send + Sync>,
+		tampers: Tampers,
 	) -> Self {
 		let turns = Arc::new(tokio::sync::Semaphore::new(limits.concurrency.max(1)));
+		let waiting = Arc::new(tokio::sync::Semaphore::new(limits.max_waiting.max(1)));
 		Self {
 			client,
 			pool,
@@ -291,16 +371,21 @@ impl<C, P> FastPath<C, P> {
 			tampers,
 			rates: Arc::new(Mutex::new(RateLimiter { buckets: HashMap::new() })),
 			turns,
+			waiting,
+			served: Arc::new(Mutex::new(Served { requests: HashMap::new() })),
 			kfrags: Arc::new(Mutex::new(HashMap::new())),
 		}
 	}
 }
 
 /// What the fast path reads of the chain: state, blocks, new blocks and the runtime's
-/// `DirectAccessApi`.
+/// `DirectAccessApi` and `TaggedTransactionQueue`.
 pub trait Chain:
-	ProvideRuntimeApi<Block, Api: kms_primitives::policies::DirectAccessApi<Block, AccountId>>
-	+ HeaderBackend<Block>
+	ProvideRuntimeApi<
+		Block,
+		Api: kms_primitives::policies::DirectAccessApi<Block, AccountId>
+		         + sp_transaction_pool::runtime_api::TaggedTransactionQueue<Block>,
+	> + HeaderBackend<Block>
 	+ BlockBackend<Block>
 	+ BlockchainEvents<Block>
 	+ StorageProvider<Block, sc_service::TFullBackend<Block>>
@@ -311,8 +396,11 @@ pub trait Chain:
 }
 
 impl<C> Chain for C where
-	C: ProvideRuntimeApi<Block, Api: kms_primitives::policies::DirectAccessApi<Block, AccountId>>
-		+ HeaderBackend<Block>
+	C: ProvideRuntimeApi<
+			Block,
+			Api: kms_primitives::policies::DirectAccessApi<Block, AccountId>
+			         + sp_transaction_pool::runtime_api::TaggedTransactionQueue<Block>,
+		> + HeaderBackend<Block>
 		+ BlockBackend<Block>
 		+ BlockchainEvents<Block>
 		+ StorageProvider<Block, sc_service::TFullBackend<Block>>
@@ -404,6 +492,123 @@ impl<C: Chain, P: Pool> FastPath<C, P> {
 			hosted.push(Hosted { node, operator, service, secret });
 		}
 		Ok(hosted)
+	}
+
+	/// A turn to work (bounded concurrency), waited for at most `queue_wait`.
+	async fn turn(&self) -> Result<tokio::sync::OwnedSemaphorePermit, ErrorObjectOwned> {
+		tokio::time::timeout(self.limits.queue_wait, self.turns.clone().acquire_owned())
+			.await
+			.ok()
+			.and_then(Result::ok)
+			.ok_or_else(|| error(code::BUSY, "the node is serving as many requests as it can"))
+	}
+
+	/// The hosted nodes of `policy` that accepted its `version`, at block `at`.
+	fn hosted_at(
+		&self,
+		at: H256,
+		policy: PolicyId,
+		version: PolicyVersion,
+	) -> Result<Vec<Hosted>, ErrorObjectOwned> {
+		let hosted: Vec<Hosted> = self
+			.hosted(at, policy)?
+			.into_iter()
+			.filter(|hosted| hosted.service.version == version)
+			.collect();
+		if hosted.is_empty() {
+			return Err(error(
+				code::NOT_SERVED,
+				format!(
+					"no KMS node of policy 0x{} that accepted its version {version} is hosted here",
+					hex::encode(policy)
+				),
+			));
+		}
+		Ok(hosted)
+	}
+
+	/// Those of `hosted` (read at block `best`) whose part is the same at the finalized block:
+	/// the keys a signed answer is judged by can then no longer change with a fork. When none is
+	/// yet (a policy version younger than finality), waits until the finalized block reaches
+	/// `best`'s height (at most `final_wait`) and looks again.
+	async fn final_parts(
+		&self,
+		best: H256,
+		policy: PolicyId,
+		hosted: Vec<Hosted>,
+	) -> Result<Vec<Hosted>, ErrorObjectOwned> {
+		let hosted = match self.same_at_finalized(policy, hosted)? {
+			(final_parts, _) if !final_parts.is_empty() => return Ok(final_parts),
+			(_, younger) => younger,
+		};
+		let not_final = || {
+			error(
+				code::NOT_FINAL,
+				format!(
+					"the policy's version is not final within {} s: ask on chain",
+					self.limits.final_wait.as_secs()
+				),
+			)
+		};
+		let height = self
+			.client
+			.header(best)
+			.ok()
+			.flatten()
+			.map(|header| *header.number())
+			.ok_or_else(|| error(code::INTERNAL, "the best block's header"))?;
+		let mut finalized = self.client.finality_notification_stream();
+		let deadline = tokio::time::Instant::now() + self.limits.final_wait;
+		while self.client.info().finalized_number < height {
+			match tokio::time::timeout_at(deadline, finalized.next()).await {
+				Ok(Some(_)) => continue,
+				Ok(None) | Err(_) => return Err(not_final()),
+			}
+		}
+		let (final_parts, _) = self.same_at_finalized(policy, hosted)?;
+		if final_parts.is_empty() {
+			return Err(not_final());
+		}
+		Ok(final_parts)
+	}
+
+	/// `hosted` split into the parts that are the same at the finalized block and the others.
+	fn same_at_finalized(
+		&self,
+		policy: PolicyId,
+		hosted: Vec<Hosted>,
+	) -> Result<(Vec<Hosted>, Vec<Hosted>), ErrorObjectOwned> {
+		use kms_primitives::policies::DirectAccessApi;
+		let at = self.client.info().finalized_hash;
+		let api = self.client.runtime_api();
+		let (mut same, mut younger) = (Vec::new(), Vec::new());
+		for hosted in hosted {
+			let part = api
+				.direct_service(at, policy, hosted.node.clone())
+				.map_err(|e| error(code::INTERNAL, format!("the runtime: {e}")))?;
+			if part.as_ref() == Some(&hosted.service) {
+				same.push(hosted);
+			} else {
+				younger.push(hosted);
+			}
+		}
+		Ok((same, younger))
+	}
+
+	/// `who`'s nonce on chain at block `at`: the next transaction it may have included.
+	fn account_nonce(
+		&self,
+		at: H256,
+		who: &AccountId,
+	) -> Result<kms_runtime::Nonce, ErrorObjectOwned> {
+		type Info = frame_system::AccountInfo<
+			kms_runtime::Nonce,
+			<Runtime as frame_system::Config>::AccountData,
+		>;
+		let key = frame_system::Account::<Runtime>::hashed_key_for(who);
+		read::<Info, _>(&*self.client, at, key)
+			.map(|info| info.map_or(0, |info| info.nonce))
+			.map_err(|e| error(code::INTERNAL, format!("the best block's state: {e:?}")))
 	}
 
 	fn secret_of(&self, key: &UmbralPublicKey) -> Option<umbral_pre::SecretKey> {
@@ -644,37 +849,44 @@ fn tampered_cfrag(
 impl<C: Chain, P: Pool> FastPathApiServer for FastPath<C, P> {
 	async fn reencrypt(&self, transaction: Bytes) -> RpcResult<serde_json::Value> {
 		use kms_primitives::policies::DirectAccessApi;
+		use sp_transaction_pool::runtime_api::TaggedTransactionQueue;
 		let started = Instant::now();
 		let request = parse(&transaction, &self.limits)?;
-		let limited = |rates: &Mutex<RateLimiter>, take: bool| {
-			let allowed = rates
-				.lock()
-				.map(|mut rates| rates.allow(&request.requester, &self.limits, take))
-				.unwrap_or(false);
-			if allowed {
-				Ok(())
-			} else {
-				Err(error(
-					code::RATE_LIMITED,
-					format!(
-						"{} asks more often than this node serves one requester ({}/s)",
-						request.requester, self.limits.requests_per_second
-					),
-				))
-			}
-		};
-		// Refused early when over the rate; counted only once the pool has checked the
-		// signature, so nobody spends another requester's allowance.
-		limited(&self.rates, false)?;
-		let _turn =
-			tokio::time::timeout(self.limits.queue_wait, self.turns.clone().acquire_owned())
-				.await
-				.ok()
-				.and_then(Result::ok)
-				.ok_or_else(|| {
-					error(code::BUSY, "the node is serving as many requests as it can")
-				})?;
+		let internal = |e: sp_api::ApiError| error(code::INTERNAL, format!("the runtime: {e}"));
 		let best = self.client.info().best_hash;
+		let turn = self.turn().await?;
+		// Who signed it, first: the runtime checks signature, nonce and fee as the pool will,
+		// so that a forged request costs the node one check, and nobody spends another
+		// requester's allowance.
+		self.client
+			.runtime_api()
+			.validate_transaction(
+				best,
+				TransactionSource::External,
+				request.extrinsic.clone(),
+				best,
+			)
+			.map_err(internal)?
+			.map_err(|invalid| {
+				error(
+					code::POOL_REFUSED,
+					format!("the runtime refuses the transaction: {invalid:?}"),
+				)
+			})?;
+		let allowed = self
+			.rates
+			.lock()
+			.map(|mut rates| rates.allow(&request.requester, &self.limits, true))
+			.unwrap_or(false);
+		if !allowed {
+			return Err(error(
+				code::RATE_LIMITED,
+				format!(
+					"{} asks more often than this node serves one requester ({}/s)",
+					request.requester, self.limits.requests_per_second
+				),
+			));
+		}
 		let version: PolicyVersion = self
 			.client
 			.runtime_api()
@@ -684,26 +896,26 @@ impl<C: Chain, P: Pool> FastPathApiServer for FastPath<C, P> {
 				request.policy,
 				request.capsules.clone(),
 			)
-			.map_err(|e| error(code::INTERNAL, format!("the runtime: {e}")))?
+			.map_err(internal)?
 			.map_err(refusal)?;
-		let hosted: Vec<Hosted> = self
-			.hosted(best, request.policy)?
-			.into_iter()
-			.filter(|hosted| hosted.service.version == version)
-			.collect();
-		if hosted.is_empty() {
-			return Err(error(
-				code::NOT_SERVED,
-				format!(
-					"no KMS node of policy 0x{} that accepted its version {version} is hosted here",
-					hex::encode(request.policy)
-				),
-			));
-		}
+		let hosted = self.hosted_at(best, request.policy, version)?;
+		let used = self.account_nonce(best, &request.requester)?;
+		drop(turn);
+		// Waiting (for finality, the pool, a block) holds no turn, but a bounded place.
+		let waiting =
+			self.waiting.clone().try_acquire_owned().map_err(|_| {
+				error(code::BUSY, "the node is waiting on as many requests as it can")
+			})?;
+		let hosted = self.final_parts(best, request.policy, hosted).await?;
 		self.relay(best, &request).await?;
-		limited(&self.rates, true)?;
+		self.served
+			.lock()
+			.map_err(|_| error(code::INTERNAL, "the served requests"))?
+			.admit(&request, used, self.limits.max_served)?;
 		let paid = hosted.iter().any(|hosted| hosted.service.pays_per_access);
 		let included_in = if paid { Some(self.included(&request).await?) } else { None };
+		drop(waiting);
+		let _turn = self.turn().await?;
 		let answering = Answering {
 			keystore: self.keystore.clone(),
 			genesis: self.genesis,
@@ -769,6 +981,40 @@ mod tests {
 		assert!(rates.allow(&bob, &limits, true));
 		assert!(rates.allow(&carol, &limits, true));
 		assert!(!rates.buckets.contains_key(&alice));
+	}
+
+	fn request(requester: u8, nonce: kms_runtime::Nonce, hash: u8) -> Request {
+		Request {
+			requester: AccountId::from([requester; 32]),
+			nonce,
+			policy: [0; 16],
+			capsules: Vec::new(),
+			extrinsic: OpaqueExtrinsic::default(),
+			hash: H256::repeat_byte(hash),
+		}
+	}
+
+	/// A reader who was served and then replaced its request in the pools (same nonce, higher
+	/// tip) is not served again for that nonce: each unlogged access costs it a fee.
+	#[test]
+	fn a_requester_is_served_once_per_nonce_until_the_nonce_is_used() {
+		let mut served = Served { requests: HashMap::new() };
+		assert!(served.admit(&request(1, 5, 1), 5, 10).is_ok());
+		// The same request again (a retry) is fine; another of the same nonce is not.
+		assert!(served.admit(&request(1, 5, 1), 5, 10).is_ok());
+		assert_eq!(
+			served.admit(&request(1, 5, 2), 5, 10).map_err(|e| e.code()),
+			Err(code::POOL_REFUSED)
+		);
+		// Another requester, or the next nonce, is another request.
+		assert!(served.admit(&request(2, 5, 2), 0, 10).is_ok());
+		assert!(served.admit(&request(1, 6, 3), 5, 10).is_ok());
+		// Once nonce 5 is used on chain its record goes (and a request of it could not land).
+		assert!(served.admit(&request(1, 7, 4), 6, 10).is_ok());
+		assert!(!served.requests.contains_key(&(AccountId::from([1; 32]), 5)));
+		assert!(served.requests.contains_key(&(AccountId::from([2; 32]), 5)));
+		// A bounded record: full, a new request waits.
+		assert_eq!(served.admit(&request(3, 0, 5), 0, 3).map_err(|e| e.code()), Err(code::BUSY));
 	}
 
 	#[test]

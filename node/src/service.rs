@@ -402,7 +402,7 @@ pub fn new_full<
 #[cfg(feature = "test-tamper")]
 fn tampers(
 	storage: Option<impl sp_core::offchain::OffchainStorage + 'static>,
-) -> Arc<dyn Fn(&kms_primitives::AccountId) -> bool + Send + Sync> {
+) -> crate::fast_path::Tampers {
 	use codec::Decode;
 	Arc::new(move |node| {
 		let listed = storage.as_ref().and_then(|storage| {
@@ -417,9 +417,7 @@ fn tampers(
 
 /// Whether a node corrupts its fast-path cfrags: never, outside `test-tamper` builds.
 #[cfg(not(feature = "test-tamper"))]
-fn tampers<S>(
-	_storage: Option<S>,
-) -> Arc<dyn Fn(&kms_primitives::AccountId) -> bool + Send + Sync> {
+fn tampers<S>(_storage: Option<S>) -> crate::fast_path::Tampers {
 	Arc::new(|_| false)
 }
 

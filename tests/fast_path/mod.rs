@@ -152,6 +152,12 @@ async fn grant(client: &Client, nodes: &[AccountId]) -> Result<Grant, String> {
 		.wait_for_acceptance(id, nodes, created.block, created.block + 30)
 		.await
 		.map_err(|e| e.to_string())?;
+	// Nodes answer under a version once it is final: measure from then on.
+	let accepted = client.best_block().await.map_err(|e| e.to_string())?;
+	tokio::time::timeout(Duration::from_secs(60), client.wait_for_block(accepted))
+		.await
+		.map_err(|_| "the policy's acceptance was not finalized within a minute".to_string())?
+		.map_err(|e| e.to_string())?;
 	let readers = READERS.iter().map(|uri| load::keypair(uri)).collect();
 	Ok(Grant { id, nodes: nodes.to_vec(), keys, readers })
 }
@@ -280,8 +286,13 @@ async fn throughput(
 					break;
 				}
 				let answers = fast.reencrypt_at(request, Duration::from_secs(10), Some(0)).await;
-				let counter = if answers.answers.is_empty() { &failed } else { &done };
-				counter.fetch_add(1, Relaxed);
+				if answers.answers.is_empty() {
+					if failed.fetch_add(1, Relaxed) == 0 {
+						eprintln!("  a request was not served: {:?}", answers.failures);
+					}
+				} else {
+					done.fetch_add(1, Relaxed);
+				}
 			}
 		});
 	}

@@ -20,8 +20,9 @@ use crate::*;
 
 impl<T: Config> Pallet<T> {
 	/// Whether a direct request of `requester` under `id` for `capsules` would be logged as
-	/// granted now: its capsules well formed, and access granted (policy active and accepted,
-	/// conditions met, payments affordable). What a node checks before it answers one.
+	/// granted in the next block, where it lands at the earliest: its capsules well formed, and
+	/// access granted (policy active and accepted, conditions met, payments affordable). What a
+	/// node checks at its best block before it answers one.
 	pub fn check_direct_request(
 		requester: &T::AccountId,
 		id: PolicyId,
@@ -29,7 +30,8 @@ impl<T: Config> Pallet<T> {
 	) -> Result<PolicyVersion, DispatchError> {
 		Self::check_direct_capsules(capsules)?;
 		let policy = Policies::<T>::get(id).ok_or(Error::<T>::UnknownPolicy)?;
-		Self::check_policy_access(&policy, requester).map_err(Error::<T>::from)?;
+		let next = frame_system::Pallet::<T>::block_number().saturating_add(One::one());
+		Self::check_policy_access_at(&policy, requester, next).map_err(Error::<T>::from)?;
 		Ok(policy.version)
 	}
 

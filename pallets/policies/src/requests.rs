@@ -15,7 +15,15 @@ impl<T: Config> Pallet<T> {
 		policy: &PolicyOf<T>,
 		requester: &T::AccountId,
 	) -> Result<(), AccessDenied> {
-		let now = frame_system::Pallet::<T>::block_number();
+		Self::check_policy_access_at(policy, requester, frame_system::Pallet::<T>::block_number())
+	}
+
+	/// [`Self::check_policy_access`] as it would be at block `now`.
+	pub(crate) fn check_policy_access_at(
+		policy: &PolicyOf<T>,
+		requester: &T::AccountId,
+		now: BlockNumberFor<T>,
+	) -> Result<(), AccessDenied> {
 		match policy.status {
 			PolicyStatus::Revoked(_) => return Err(AccessDenied::Revoked),
 			PolicyStatus::Expired => return Err(AccessDenied::Expired),

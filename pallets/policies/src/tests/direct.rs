@@ -130,6 +130,30 @@ fn access_denied_by_the_time_it_lands_is_logged_with_its_reason() {
 	});
 }
 
+/// A node checks at its best block what the request meets in the next one: a policy whose
+/// window closes at the best block is refused by the check as the call would refuse it.
+#[test]
+fn the_check_judges_access_as_of_the_block_the_request_lands_in() {
+	ExtBuilder::build_and_execute(|| {
+		let now = System::block_number();
+		let grant =
+			NewPolicy { conditions: vec![NotAfter { block: now }], ..Default::default() }.create();
+		let asked = capsules(&grant, 1);
+		assert_eq!(check("bob", P1, &asked), Err(Error::<Test>::TooLate.into()));
+		run_to_block(now + 1);
+		let _ = new_events();
+		assert_ok!(direct("bob", P1, asked));
+		assert_eq!(
+			new_events(),
+			[Event::DirectReencryptionRefused {
+				policy: P1,
+				requester: account("bob"),
+				reason: AccessDenied::TooLate,
+			}]
+		);
+	});
+}
+
 #[test]
 fn pay_per_access_is_paid_once_when_the_request_lands() {
 	ExtBuilder::build_and_execute(|| {
