@@ -226,8 +226,8 @@ struct RateLimiter {
 }
 
 impl RateLimiter {
-	/// Whether `who` may be served now; if `take`, the request is counted.
-	fn allow(&mut self, who: &AccountId, limits: &Limits, take: bool) -> bool {
+	/// Whether `who` may be served now; if so, the request is counted.
+	fn take(&mut self, who: &AccountId, limits: &Limits) -> bool {
 		let now = Instant::now();
 		let refill = |(tokens, at): (f64, Instant)| {
 			(tokens + now.duration_since(at).as_secs_f64() * limits.requests_per_second)
@@ -244,7 +244,7 @@ impl RateLimiter {
 		if tokens < 1.0 {
 			return false;
 		}
-		*bucket = (if take { tokens - 1.0 } else { tokens }, now);
+		*bucket = (tokens - 1.0, now);
 		true
 	}
 }
@@ -876,7 +876,7 @@ impl<C: Chain, P: Pool> FastPathApiServer for FastPath<C, P> {
 		let allowed = self
 			.rates
 			.lock()
-			.map(|mut rates| rates.allow(&request.requester, &self.limits, true))
+			.map(|mut rates| rates.take(&request.requester, &self.limits))
 			.unwrap_or(false);
 		if !allowed {
 			return Err(error(
@@ -966,20 +966,18 @@ mod tests {
 		};
 		let mut rates = RateLimiter { buckets: HashMap::new() };
 		let [alice, bob, carol] = [[1u8; 32], [2; 32], [3; 32]].map(AccountId::from);
-		// Looking does not spend.
-		assert!(rates.allow(&alice, &limits, false));
-		assert!(rates.allow(&alice, &limits, false));
-		assert!(rates.allow(&alice, &limits, true));
-		assert!(rates.allow(&alice, &limits, true));
-		assert!(!rates.allow(&alice, &limits, false));
-		assert!(rates.allow(&bob, &limits, true));
+		// A burst of two, then nothing until the bucket refills.
+		assert!(rates.take(&alice, &limits));
+		assert!(rates.take(&alice, &limits));
+		assert!(!rates.take(&alice, &limits));
+		assert!(rates.take(&bob, &limits));
 		// Two busy requesters tracked: a third waits rather than erasing their history.
-		assert!(!rates.allow(&carol, &limits, true));
+		assert!(!rates.take(&carol, &limits));
 		// An idle requester (full bucket) is forgotten to make room.
 		let mut rates = RateLimiter { buckets: HashMap::new() };
-		assert!(rates.allow(&alice, &limits, false));
-		assert!(rates.allow(&bob, &limits, true));
-		assert!(rates.allow(&carol, &limits, true));
+		rates.buckets.insert(alice.clone(), (limits.burst, Instant::now()));
+		assert!(rates.take(&bob, &limits));
+		assert!(rates.take(&carol, &limits));
 		assert!(!rates.buckets.contains_key(&alice));
 	}
 
