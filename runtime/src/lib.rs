@@ -18,8 +18,9 @@
 // written here has them.
 #![allow(missing_docs)]
 
+// `WASM_BINARY`: the blob of this feature set (see `build.rs`).
 #[cfg(feature = "std")]
-include!(concat!(env!("OUT_DIR"), "/wasm_binary.rs"));
+include!(concat!(env!("OUT_DIR"), "/", env!("KMS_RUNTIME_BLOB")));
 
 extern crate alloc;
 
