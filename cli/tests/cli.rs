@@ -15,7 +15,9 @@
 //!   their node's endpoint and Bob's decrypt is served directly by the nodes' `kms_reencrypt`,
 //!   byte for byte, and logged on chain (`DirectReencryptionRequested`); the RPC refuses a
 //!   failed condition, a policy not yet in force and a forged signature with the chain's
-//!   reasons; a pay-per-access policy is paid exactly once;
+//!   reasons; a pay-per-access policy is paid exactly once; a paid request the reader can no
+//!   longer pay when it lands is served nothing, refused with the chain's reason and logged
+//!   refused (`DirectReencryptionRefused`);
 //! - Charlie's node corrupts its cfrags (the `test-tamper` build): Bob's fast-path decrypt still
 //!   succeeds and challenges the signed cfrag, and Charlie is slashed; the same on chain
 //!   (`--on-chain`) is judged as the same offence;
@@ -28,6 +30,9 @@
 // Integration tests link every dependency of the package; this one uses few of them.
 #![allow(unused_crate_dependencies)]
 
+use kms_client::runtime::policies::events::{
+	DirectReencryptionRefused, DirectReencryptionRequested,
+};
 use kms_client::stream;
 use kms_e2e_tests::{generate_identity, insert_operator_key, rpc_params, to_hex, Node};
 use serde_json::Value;
@@ -335,7 +340,9 @@ async fn owners_readers_and_operators_use_kms_end_to_end() {
 	assert_eq!(fast["path"], "fast", "served by the nodes directly: {fast}");
 	assert!(fs::read(file("quick.out")).unwrap() == quick, "byte for byte over the fast path");
 	assert_eq!(fast["answered_by"].as_array().map(Vec::len), Some(2));
-	let logged = direct_requests(&client, since, 10, &bob_id).await;
+	let logged =
+		events_in(&client, since, 10, |e: &DirectReencryptionRequested| e.requester == bob_id)
+			.await;
 	assert_eq!(logged.len(), 1, "the access is on chain: {logged:?}");
 	assert_eq!(logged[0].capsules, 1);
 	// The RPC refuses what the chain would, with the chain's reason: Ferdie is not the
@@ -377,11 +384,47 @@ async fn owners_readers_and_operators_use_kms_end_to_end() {
 	assert_eq!(bought["path"], "fast", "{bought}");
 	assert!(bought["request"]["included_in"].is_string(), "served once paid: {bought}");
 	assert!(fs::read(file("paid.out")).unwrap() == quick);
-	let logged = direct_requests(&client, since, 6, &bob_id).await;
+	let logged =
+		events_in(&client, since, 6, |e: &DirectReencryptionRequested| e.requester == bob_id).await;
 	assert_eq!(logged.len(), 1, "one access logged: {logged:?}");
 	assert_eq!(logged[0].paid, kms_client::units::UNIT);
 	let after = client.free_balance(&ferdie_id).await.expect("a balance");
 	assert_eq!(after - before, kms_client::units::UNIT, "paid exactly once");
+	// A paid request that the chain refuses when it lands: the reader can pay when the nodes
+	// check, and spends the money in a transfer ordered before the request (its nonce is
+	// lower). The nodes wait for the request's block, find it logged as refused, serve
+	// nothing and give the chain's reason; the payee is paid nothing.
+	let spender =
+		kms_client::Keypair::from_uri(&"//Spender".parse().expect("a URI")).expect("a key");
+	let spender_id = spender.public_key().to_account_id();
+	client
+		.transfer(&kms_client::dev::alice(), &spender_id, 3 * kms_client::units::UNIT)
+		.await
+		.expect("Spender is funded");
+	let since = client.best_block().await.expect("the best block");
+	let spend = kms_client::runtime::tx()
+		.balances()
+		.transfer_keep_alive(ferdie_id.into(), 2 * kms_client::units::UNIT);
+	let best = client.best_block().await.expect("the best block");
+	let at = client.api().at_block(best).await.expect("the best block's state");
+	let params = subxt::config::DefaultExtrinsicParamsBuilder::new().nonce(0).build();
+	let signed = at.transactions().create_signed(&spend, &spender, params).await.expect("signed");
+	signed.submit().await.expect("the transfer is in the pool");
+	let failures = fast_failures(&client, &spender, &paid, |_| {}).await;
+	assert!(
+		failures.contains("refused the request in block")
+			&& failures.contains("Policies::CannotPayForAccess"),
+		"refused once landed, with the chain's reason: {failures}"
+	);
+	let refused =
+		events_in(&client, since, 4, |e: &DirectReencryptionRefused| e.requester == spender_id)
+			.await;
+	assert_eq!(refused.len(), 1, "the refused access is logged: {refused:?}");
+	assert_eq!(
+		client.free_balance(&ferdie_id).await.expect("a balance") - after,
+		2 * kms_client::units::UNIT,
+		"the payee got the transfer and no payment"
+	);
 
 	kms_e2e_tests::phase("a short secret");
 	// A short secret.
@@ -567,31 +610,31 @@ fn capitalized(name: &str) -> String {
 		.unwrap_or_default()
 }
 
-/// The direct requests of `requester` logged in the `count` blocks after `since`, waiting for
-/// them to be made (a minute at most).
-async fn direct_requests(
+/// The events `E` that `wanted` picks in the `count` blocks after `since`, waiting for those
+/// blocks to be made (a minute at most).
+async fn events_in<E: subxt::events::DecodeAsEvent>(
 	client: &kms_client::Client,
 	since: u32,
 	count: u32,
-	requester: &kms_client::AccountId,
-) -> Vec<kms_client::runtime::policies::events::DirectReencryptionRequested> {
+	wanted: impl Fn(&E) -> bool,
+) -> Vec<E> {
 	let deadline = Instant::now() + Duration::from_secs(60);
 	while client.best_block().await.expect("the best block") < since + count {
 		assert!(Instant::now() < deadline, "no block {} within a minute", since + count);
 		tokio::time::sleep(Duration::from_millis(500)).await;
 	}
-	let mut logged = Vec::new();
+	let mut found = Vec::new();
 	for number in since + 1..=since + count {
-		logged.extend(
-			client
-				.direct_requests_in(number)
-				.await
-				.expect("the block's events")
-				.into_iter()
-				.filter(|event| event.requester == *requester),
-		);
+		let at = client.api().at_block(number).await.expect("the block");
+		let events = at.events().fetch().await.expect("its events");
+		for event in events.find::<E>() {
+			let event = event.expect("an event");
+			if wanted(&event) {
+				found.push(event);
+			}
+		}
 	}
-	logged
+	found
 }
 
 /// What the fast path says when `signer` asks under `policy` for a fresh capsule, the signed

@@ -433,8 +433,20 @@ fn pool_refusal(refused: PoolError) -> ErrorObjectOwned {
 	}
 }
 
-/// The name of a chain error, as the chain's metadata gives it (`Policies::PolicyRevoked`).
+/// The name of a chain error, as the chain's metadata gives it (`Policies::PolicyRevoked`):
+/// the chain's judgement of the request as of the next block.
 fn refusal(refused: DispatchError) -> ErrorObjectOwned {
+	refused_as(refused, "the chain refuses the request")
+}
+
+/// The same for a request that landed and was logged as refused (`DirectReencryptionRefused`)
+/// in block `block`: access that was granted when the node checked, and no longer when it
+/// landed.
+fn refused_in(block: H256, refused: DispatchError) -> ErrorObjectOwned {
+	refused_as(refused, &format!("the chain refused the request in block {block}"))
+}
+
+fn refused_as(refused: DispatchError, what: &str) -> ErrorObjectOwned {
 	use frame_support::traits::PalletInfoAccess;
 	let named = match refused {
 		DispatchError::Module(module)
@@ -449,10 +461,10 @@ fn refusal(refused: DispatchError) -> ErrorObjectOwned {
 	match named {
 		Some((pallet, name)) => ErrorObjectOwned::owned(
 			code::REFUSED,
-			format!("the chain refuses the request: {pallet}::{name}"),
+			format!("{what}: {pallet}::{name}"),
 			Some(serde_json::json!({ "pallet": pallet, "error": name })),
 		),
-		None => error(code::REFUSED, format!("the chain refuses the request: {refused:?}")),
+		None => error(code::REFUSED, format!("{what}: {refused:?}")),
 	}
 }
 
@@ -743,7 +755,7 @@ impl<C: Chain, P: Pool> FastPath<C, P> {
 					..
 				}) => {
 					let refused = pallet_kms_policies::Error::<Runtime>::from(reason.clone());
-					return Ok(Some(Err(refusal(refused.into()))));
+					return Ok(Some(Err(refused_in(hash, refused.into()))));
 				},
 				_ => {},
 			}
