@@ -16,7 +16,6 @@ use sp_crypto_hashing as _;
 use sp_maybe_compressed_blob as _;
 use subxt as _;
 use subxt_signer as _;
-use tempfile as _;
 
 const HELP: &str = "\
 Fast-path benchmark of KMS Chain.

@@ -37,20 +37,27 @@ pub struct Measured {
 	pub fast: Vec<f64>,
 	/// On-chain latencies (ms), sorted.
 	pub chain: Vec<f64>,
+	/// Of each on-chain decrypt, the blocks after the request's block its answers were read at
+	/// (1: the block after it), sorted.
+	pub chain_blocks: Vec<u32>,
 	/// Per capsule count (1, 8): requests/s, capsules/s and CPU (% of one core) of one node.
 	pub throughput: Vec<(usize, (f64, f64, f64))>,
 	/// Fast-path requests the throughput measurement had refused or unanswered.
 	pub unanswered: usize,
 }
 
-/// Starts three validators of the `local` chain (Alice's, Bob's and Charlie's; Dave's slot stays
-/// empty), the fast path's per-requester limits lifted (one reader makes many requests).
+/// Starts three validators of the `local` chain cut to its first three authorities (Alice's,
+/// Bob's and Charlie's nodes, as `scripts/local-testnet.sh start -n 3` does: with Dave's slot
+/// in the chain and nobody to author it, every fourth block would come a block time late), the
+/// fast path's per-requester limits lifted (one reader makes many requests).
 pub async fn start_network() -> Vec<Node> {
+	let dir = tempfile::tempdir().expect("a temporary directory");
+	let spec = three_validator_spec(dir.path());
 	let limits = ["--fast-path-rate", "1000000", "--fast-path-burst", "1000000"];
 	// Validators of a named chain need a network key: a throwaway one each.
 	let common = [
 		"--chain",
-		"local",
+		spec.to_str().expect("a UTF-8 path"),
 		"--tmp",
 		"--rpc-methods",
 		"unsafe",
@@ -67,6 +74,33 @@ pub async fn start_network() -> Vec<Node> {
 		nodes.push(node);
 	}
 	nodes
+}
+
+/// The raw chain spec of the `local` chain with its first three authorities and KMS nodes,
+/// written into `dir`.
+fn three_validator_spec(dir: &std::path::Path) -> std::path::PathBuf {
+	let build_spec = |chain: &str| {
+		let output = std::process::Command::new(kms_e2e_tests::node_binary())
+			.args(["build-spec", "--chain", chain, "--disable-default-bootnode"])
+			.args(if chain == "local" { &[][..] } else { &["--raw"][..] })
+			.output()
+			.expect("kms-node runs");
+		assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+		output.stdout
+	};
+	let mut spec: serde_json::Value =
+		serde_json::from_slice(&build_spec("local")).expect("a JSON chain spec");
+	let patch = &mut spec["genesis"]["runtimeGenesis"]["patch"];
+	for list in [&["aura", "authorities"], &["grandpa", "authorities"], &["staking", "stakers"]] {
+		let entries = patch[list[0]][list[1]].as_array_mut().expect("a list in the preset");
+		entries.truncate(3);
+	}
+	let plain = dir.join("spec-plain.json");
+	std::fs::write(&plain, spec.to_string()).expect("the spec is written");
+	let raw = dir.join("spec.json");
+	std::fs::write(&raw, build_spec(plain.to_str().expect("a UTF-8 path")))
+		.expect("the raw spec is written");
+	raw
 }
 
 /// The policy and what the reader needs to ask under it.
@@ -214,10 +248,16 @@ async fn fast_latency(client: &Client, grant: &Grant, count: usize) -> Result<Ve
 	Ok(latencies)
 }
 
-/// Latency of on-chain decrypts, one after another, in milliseconds.
-async fn chain_latency(client: &Client, grant: &Grant, count: usize) -> Result<Vec<f64>, String> {
+/// On-chain decrypts, one after another: each one's latency in milliseconds, and in blocks
+/// after the request's block the answers were read at.
+async fn chain_latency(
+	client: &Client,
+	grant: &Grant,
+	count: usize,
+) -> Result<(Vec<f64>, Vec<u32>), String> {
 	let window = client.response_window().await.map_err(|e| e.to_string())?;
-	let mut latencies = Vec::with_capacity(count);
+	let block_time = client.block_time_ms().await.map_err(|e| e.to_string())?;
+	let (mut latencies, mut blocks) = (Vec::with_capacity(count), Vec::with_capacity(count));
 	for index in 0..count {
 		let capsule = capsules(grant, 1)?.remove(0);
 		let started = Instant::now();
@@ -225,7 +265,7 @@ async fn chain_latency(client: &Client, grant: &Grant, count: usize) -> Result<V
 			.request_reencryption(&grant.readers[1], grant.id, vec![capsule.clone()])
 			.await
 			.map_err(|e| e.to_string())?;
-		let (answers, _) = client
+		let (answers, read_at) = client
 			.wait_for_cfrags(request, 2, included.block + window)
 			.await
 			.map_err(|e| e.to_string())?;
@@ -235,9 +275,14 @@ async fn chain_latency(client: &Client, grant: &Grant, count: usize) -> Result<V
 			.collect();
 		verified(grant, &capsule, &cfrags)?;
 		latencies.push(started.elapsed().as_secs_f64() * 1000.0);
+		blocks.push(read_at.saturating_sub(included.block));
 		eprintln!("  {} on-chain decrypts", index + 1);
+		// The next request is submitted at another point of the block time: one right after a
+		// block waits for a whole one to be included, which is not what a reader sees.
+		let spread = block_time * (index as u64 * 7 % 10) / 10;
+		tokio::time::sleep(Duration::from_millis(spread)).await;
 	}
-	Ok(latencies)
+	Ok((latencies, blocks))
 }
 
 /// One node's throughput at `per_request` capsules: requests/s, capsules/s, CPU (% of a core).
@@ -327,7 +372,7 @@ pub async fn run(nodes: &[Node], settings: &Settings) -> Result<Measured, String
 	eprintln!("latency: {} fast-path decrypts", settings.requests);
 	let mut fast = fast_latency(&client, &grant, settings.requests).await?;
 	eprintln!("latency: {} on-chain decrypts", settings.on_chain);
-	let mut chain = chain_latency(&client, &grant, settings.on_chain).await?;
+	let (mut chain, mut chain_blocks) = chain_latency(&client, &grant, settings.on_chain).await?;
 	let pid = nodes[0].pid().ok_or("Alice's node stopped")?;
 	let mut rows = Vec::new();
 	for per_request in [1, 8] {
@@ -340,9 +385,10 @@ pub async fn run(nodes: &[Node], settings: &Settings) -> Result<Measured, String
 
 	fast.sort_by(f64::total_cmp);
 	chain.sort_by(f64::total_cmp);
+	chain_blocks.sort();
 	let unanswered = rows.iter().map(|(_, (_, _, _, failed))| failed).sum();
 	let throughput = rows.into_iter().map(|(n, (r, c, cpu, _))| (n, (r, c, cpu))).collect();
-	Ok(Measured { fast, chain, throughput, unanswered })
+	Ok(Measured { fast, chain, chain_blocks, throughput, unanswered })
 }
 
 impl Measured {
@@ -365,6 +411,17 @@ impl Measured {
 		);
 		text += &row("fast", &self.fast);
 		text += &row("on chain", &self.chain);
+		let mut after = std::collections::BTreeMap::new();
+		for blocks in &self.chain_blocks {
+			*after.entry(blocks).or_insert(0) += 1;
+		}
+		text += "on chain, blocks from the request's to the answers' (1: the next): ";
+		text += &after
+			.iter()
+			.map(|(blocks, count)| format!("{blocks}: {count}×"))
+			.collect::<Vec<_>>()
+			.join(", ");
+		text += "\n";
 		text += &format!(
 			"on chain / fast: {:.0}x at p50, {:.0}x at p95\n\n",
 			quantile(&self.chain, 0.5) / quantile(&self.fast, 0.5),
@@ -392,6 +449,7 @@ impl Measured {
 		serde_json::json!({
 			"fast_ms": self.fast,
 			"chain_ms": self.chain,
+			"chain_blocks": self.chain_blocks,
 			"throughput": self.throughput.iter().map(|(per_request, (requests, capsules, cpu))| {
 				serde_json::json!({
 					"capsules_per_request": per_request,

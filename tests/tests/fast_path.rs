@@ -17,7 +17,6 @@ use sp_crypto_hashing as _;
 use sp_maybe_compressed_blob as _;
 use subxt as _;
 use subxt_signer as _;
-use tempfile as _;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_fast_path_serves_a_2_of_3_policy_from_three_nodes() {
