@@ -96,6 +96,16 @@ const fn hex_literal(text: &str) -> [u8; 32] {
 	out
 }
 
+/// The workspace's root directory: of the checkout the tests run from. Cargo and nextest set
+/// `CARGO_MANIFEST_DIR` when they run a test; the value compiled in names the checkout the test
+/// binary was built from, which a shared target directory may have built from another clone.
+pub fn workspace_root() -> PathBuf {
+	let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+		.map(PathBuf::from)
+		.unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+	manifest_dir.parent().map(Path::to_path_buf).unwrap_or(manifest_dir)
+}
+
 /// How long a node may take to answer its first RPC call (it compiles the runtime first).
 pub const STARTUP_TIMEOUT: Duration = Duration::from_secs(120);
 

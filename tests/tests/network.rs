@@ -81,7 +81,7 @@ impl Testnet {
 
 	/// Runs the script with `args`; its output if it succeeds, a failure with it if not.
 	fn script(&self, args: &[&str]) -> String {
-		let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the workspace");
+		let root = kms_e2e_tests::workspace_root();
 		// <target>/release/kms-node: the script finds the binaries under $CARGO_TARGET_DIR.
 		let target = node_binary().parent().and_then(Path::parent).expect("<target>").to_owned();
 		let output = self
@@ -499,7 +499,7 @@ impl Drop for GuideNode {
 #[test]
 fn an_operator_follows_the_guide_word_for_word() {
 	phase("docs/operators.md, every sh block in order");
-	let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the workspace");
+	let root = kms_e2e_tests::workspace_root();
 	let guide = std::fs::read_to_string(root.join("docs/operators.md")).expect("the guide");
 	let blocks = guide_blocks(&guide);
 	let (build, run): (Vec<_>, Vec<_>) = blocks.into_iter().partition(|(tag, _)| tag == "build");

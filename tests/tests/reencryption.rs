@@ -439,8 +439,7 @@ async fn metrics_show_what_happened(client: &Client, alice: &Node, node: &Accoun
 	let bob = account(&keypair("//Bob")).to_string();
 	assert_eq!(metrics.value("substrate_kms_answers_landed_total", &[("node", &bob)]), None);
 
-	let dashboard =
-		Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/grafana-kms-dashboard.json");
+	let dashboard = kms_e2e_tests::workspace_root().join("docs/grafana-kms-dashboard.json");
 	let dashboard = std::fs::read_to_string(&dashboard).expect("the dashboard is readable");
 	let mut charted: Vec<&str> = dashboard
 		.match_indices("substrate_kms_")
@@ -476,7 +475,7 @@ async fn metadata_is_current(node: &Node) {
 	let served: Option<Vec<u8>> =
 		codec::Decode::decode(&mut &bytes[..]).expect("an Option<OpaqueMetadata>");
 	let served = served.expect("the runtime serves metadata V16");
-	let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../client/artifacts/kms-metadata.scale");
+	let path = kms_e2e_tests::workspace_root().join("client/artifacts/kms-metadata.scale");
 	if std::env::var_os("KMS_UPDATE_METADATA").is_some() {
 		std::fs::write(&path, &served).expect("the metadata file is writable");
 		return;
