@@ -368,6 +368,16 @@ pub async fn run(nodes: &[Node], settings: &Settings) -> Result<Measured, String
 	}
 	eprintln!("granting a 2-of-3 policy (once the nodes serve)");
 	let grant = grant(&client, &accounts).await?;
+	// A node serves a policy version only once it is final (a fork could give it other keys):
+	// the latencies are of a policy in service, not of the wait for finality.
+	let accepted = client.best_block().await.map_err(|e| e.to_string())?;
+	let deadline = Instant::now() + Duration::from_secs(60);
+	while client.finalized_block().await.map_err(|e| e.to_string())? < accepted {
+		if Instant::now() > deadline {
+			return Err(format!("block {accepted} was not finalized within a minute"));
+		}
+		tokio::time::sleep(Duration::from_millis(200)).await;
+	}
 
 	eprintln!("latency: {} fast-path decrypts", settings.requests);
 	let mut fast = fast_latency(&client, &grant, settings.requests).await?;
