@@ -34,7 +34,8 @@ export SKIP_FRAME_STORAGE_ACCESS_TEST_RUNTIME_WASM_BUILD=1
 timed cargo build --locked --release -p kms-node --features runtime-benchmarks
 node="$CARGO_TARGET_DIR/release/kms-node"
 # The blob of this feature set (runtime/build.rs names one per feature set).
-runtime="$CARGO_TARGET_DIR/release/wbuild/kms-runtime/kms_runtime_runtime_benchmarks.compact.compressed.wasm"
+runtime="$CARGO_TARGET_DIR/release/wbuild/kms-runtime"
+runtime+="/kms_runtime_runtime_benchmarks.compact.compressed.wasm"
 
 for pallet in "${pallets[@]}"; do
 	step "benchmark pallet_kms_$pallet (steps $STEPS, repeat $REPEAT)"
