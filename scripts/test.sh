@@ -4,9 +4,9 @@
 # tests; the build; unit tests of every crate and end-to-end tests that drive the real node
 # binary over JSON-RPC (a network of validators under faults among them), the TypeScript SDK
 # (with its web demo in Chromium) and the kms file format against a Python implementation,
-# while the docs, clippy and a minute of fuzzing the wire decoder run beside the builds and
-# tests at the lowest priority; and last the load test, alone. Prints a table of the stages'
-# times at the end, failed or not.
+# while the docs, clippy and a minute of fuzzing the wire decoder run beside them; and last the
+# load test, alone. Prints a table of
+# the stages' times at the end, failed or not.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -46,12 +46,23 @@ fuzz() {
 
 stage "setup" setup
 stage "lint: formatting (Rust, TOML) and feature propagation" bash scripts/lint.sh
-# The docs and clippy (a check build of every crate: a quarter of an hour of both cores on a
-# cold machine) and the fuzzer run from here to the end, at the lowest CPU priority: the builds
-# below leave a core idle whenever one crate holds up the rest (the runtime, the node, their
-# links), and the end-to-end tests mostly wait for blocks, so they take what the stages leave
-# and the nodes under test get the CPU whenever they need it. Their output is in
-# $KMS_CACHE/checks.log, shown if they fail.
+# The production runtime (6 s blocks, one-day periods) with its `TryRuntime` API (its tests run
+# every pallet's try_state through it on development-chain state) and the pallets' benchmarks,
+# run once each as tests: one native build of FRAME with both features, and the runtime's wasm
+# with them (so the no_std side of both is compiled too).
+try_runtime() {
+	cargo nextest run --locked --release -p kms-runtime -p pallet-kms-staking \
+		-p pallet-kms-policies -p pallet-kms-adjudicator -p pallet-kms-rewards \
+		--features kms-runtime/try-runtime,kms-runtime/runtime-benchmarks
+}
+stage "try-runtime and benchmarks: the runtime with production timing, every benchmark as a test" \
+	try_runtime
+stage "build: node, kms and every library (fast-runtime, test-tamper)" build_dev
+
+# The builds above keep both cores busy; the end-to-end tests below mostly wait for blocks. So
+# the docs and clippy (a check build of every crate: a quarter of an hour of both cores on a
+# cold machine) run meanwhile, at the lowest CPU priority, so that the nodes under test get the
+# CPU whenever they need it. Their output is in $KMS_CACHE/checks.log, shown if they fail.
 checks_log="$KMS_CACHE/checks.log"
 background_checks() {
 	docs && sdk_docs && clippy && fuzz
@@ -66,19 +77,6 @@ setsid nice -n 19 bash -c "set -euo pipefail
 checks_pid=$!
 CHECKS_START=$SECONDS
 trap 'status=$?; kill -- -"$checks_pid" 2>/dev/null || true; stage_summary "$status"' EXIT
-
-# The production runtime (6 s blocks, one-day periods) with its `TryRuntime` API (its tests run
-# every pallet's try_state through it on development-chain state) and the pallets' benchmarks,
-# run once each as tests: one native build of FRAME with both features, and the runtime's wasm
-# with them (so the no_std side of both is compiled too).
-try_runtime() {
-	cargo nextest run --locked --release -p kms-runtime -p pallet-kms-staking \
-		-p pallet-kms-policies -p pallet-kms-adjudicator -p pallet-kms-rewards \
-		--features kms-runtime/try-runtime,kms-runtime/runtime-benchmarks
-}
-stage "try-runtime and benchmarks: the runtime with production timing, every benchmark as a test" \
-	try_runtime
-stage "build: node, kms and every library (fast-runtime, test-tamper)" build_dev
 
 # One process per test, test binaries in parallel (.config/nextest.toml); the same build the
 # step above made, so nothing but the test targets compiles here. The load test waits for the
@@ -101,10 +99,10 @@ wait_checks() {
 		tail -n 80 "$checks_log" >&2
 		echo "the docs, clippy or the fuzzer failed: $checks_log has all of their output" >&2
 	fi
-	printf '    (started %ds before this wait, after the lint)\n' $((SECONDS - CHECKS_START)) >&2
+	printf '    (started %ds before this wait)\n' $((SECONDS - CHECKS_START)) >&2
 	return "$status"
 }
-stage "docs (rustdoc and the SDK's TypeDoc) and clippy, warnings are errors; fuzzing (run beside the stages above)" \
+stage "docs (rustdoc and the SDK's TypeDoc) and clippy, warnings are errors; fuzzing (run since the build)" \
 	wait_checks
 stage "tests: the load test, alone" \
 	cargo nextest run --locked --release --workspace --features "$KMS_DEV_FEATURES" \
