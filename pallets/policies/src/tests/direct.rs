@@ -30,6 +30,22 @@ fn check(
 	KmsPolicies::check_direct_request(&account(requester), policy, capsules)
 }
 
+/// Submits `capsules` as a direct request of `requester` and asserts that the chain logs it, and
+/// only it, as refused for `reason`.
+fn logged_as_refused(
+	requester: &str,
+	policy: PolicyId,
+	capsules: Vec<CapsuleBytes>,
+	reason: AccessDenied,
+) {
+	let _ = new_events();
+	assert_ok!(direct(requester, policy, capsules));
+	assert_eq!(
+		new_events(),
+		[Event::DirectReencryptionRefused { policy, requester: account(requester), reason }]
+	);
+}
+
 #[test]
 fn a_direct_request_is_logged_and_binds_no_node_to_anything() {
 	ExtBuilder::build_and_execute(|| {
@@ -108,16 +124,7 @@ fn access_denied_by_the_time_it_lands_is_logged_with_its_reason() {
 				check(requester, policy, &asked),
 				Err(Error::<Test>::from(reason.clone()).into())
 			);
-			let _ = new_events();
-			assert_ok!(direct(requester, policy, asked.clone()));
-			assert_eq!(
-				new_events(),
-				[Event::DirectReencryptionRefused {
-					policy,
-					requester: account(requester),
-					reason,
-				}]
-			);
+			logged_as_refused(requester, policy, asked.clone(), reason);
 		};
 		refused("carol", P1, AccessDenied::WrongRequester);
 		refused("bob", P2, AccessDenied::UnknownPolicy);
@@ -141,16 +148,7 @@ fn the_check_judges_access_as_of_the_block_the_request_lands_in() {
 		let asked = capsules(&grant, 1);
 		assert_eq!(check("bob", P1, &asked), Err(Error::<Test>::TooLate.into()));
 		run_to_block(now + 1);
-		let _ = new_events();
-		assert_ok!(direct("bob", P1, asked));
-		assert_eq!(
-			new_events(),
-			[Event::DirectReencryptionRefused {
-				policy: P1,
-				requester: account("bob"),
-				reason: AccessDenied::TooLate,
-			}]
-		);
+		logged_as_refused("bob", P1, asked, AccessDenied::TooLate);
 	});
 }
 
@@ -209,16 +207,7 @@ fn pay_per_access_is_paid_once_when_the_request_lands() {
 		let asked = capsules(&grant, 1);
 		assert_eq!(check("bob", P1, &asked), Err(Error::<Test>::CannotPayForAccess.into()));
 		let (alice, bob, carol) = (free("alice"), free("bob"), free("carol"));
-		let _ = new_events();
-		assert_ok!(direct("bob", P1, asked));
-		assert_eq!(
-			new_events(),
-			[Event::DirectReencryptionRefused {
-				policy: P1,
-				requester: account("bob"),
-				reason: AccessDenied::CannotPay,
-			}]
-		);
+		logged_as_refused("bob", P1, asked, AccessDenied::CannotPay);
 		assert_eq!((free("alice"), free("bob"), free("carol")), (alice, bob, carol));
 	});
 }
