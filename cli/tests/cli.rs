@@ -14,10 +14,11 @@
 //! - the fast path: with no endpoint published, decrypts go on chain; the operators publish
 //!   their node's endpoint and Bob's decrypt is served directly by the nodes' `kms_reencrypt`,
 //!   byte for byte, and logged on chain (`DirectReencryptionRequested`); the RPC refuses a
-//!   failed condition, a policy not yet in force and a forged signature with the chain's
-//!   reasons; a pay-per-access policy is paid exactly once; a paid request the reader can no
-//!   longer pay when it lands is served nothing, refused with the chain's reason and logged
-//!   refused (`DirectReencryptionRefused`);
+//!   failed condition, a policy not yet in force, a malformed capsule and a forged signature
+//!   with the chain's reasons, and a second request of a nonce already served (one that would
+//!   replace the first in the pools); a pay-per-access policy is paid exactly once; a paid
+//!   request the reader can no longer pay when it lands is served nothing, refused with the
+//!   chain's reason and logged refused (`DirectReencryptionRefused`);
 //! - Charlie's node corrupts its cfrags (the `test-tamper` build): Bob's fast-path decrypt still
 //!   succeeds and challenges the signed cfrag, and Charlie is slashed; the same on chain
 //!   (`--on-chain`) is judged as the same offence;
@@ -350,23 +351,39 @@ async fn owners_readers_and_operators_use_kms_end_to_end() {
 	let later = grant("later", "not-before(#1000000)")["policy"].as_str().unwrap().to_string();
 	let ferdie = kms_client::dev::ferdie();
 	for (policy_id, reason) in [(&policy, "WrongRequester"), (&later, "TooEarly")] {
-		let failures = fast_failures(&client, &ferdie, policy_id, |_| {}).await;
+		let failures = fast_failures(&client, &ferdie, policy_id, |_| {}, |_| {}).await;
 		assert!(failures.contains(&format!("Policies::{reason}")), "{reason}: {failures}");
 	}
+	// A capsule whose self-signature fails (the node decodes capsules natively, with the
+	// chain's code): refused as the chain would, before the policy is looked at.
+	let failures = fast_failures(
+		&client,
+		&ferdie,
+		&policy,
+		|capsule| *capsule.last_mut().unwrap() ^= 1,
+		|_| {},
+	)
+	.await;
+	assert!(failures.contains("Policies::MalformedCapsule"), "a bad capsule: {failures}");
 	// A pay-per-access policy: Ferdie, allowed, but with a forged signature: the pool refuses.
 	let ferdie_account = address("//Ferdie");
 	let paid = grant("paid", &format!("pay-per-access({ferdie_account}, 1)"));
 	let paid = paid["policy"].as_str().expect("a policy id").to_string();
-	let failures = fast_failures(&client, &ferdie, &paid, |bytes| {
-		// The signature: after the length, the version, the address (tag and 32 bytes) and
-		// the signature's tag.
-		let at =
-			<subxt::ext::codec::Compact<u32> as subxt::ext::codec::CompactLen<u32>>::compact_len(
-				&(bytes.len() as u32),
-			) + 1 + 33 + 1
-				+ 7;
-		bytes[at] ^= 1;
-	})
+	let failures = fast_failures(
+		&client,
+		&ferdie,
+		&paid,
+		|_| {},
+		|bytes| {
+			// The signature: after the length, the version, the address (tag and 32 bytes) and
+			// the signature's tag.
+			let at =
+				<subxt::ext::codec::Compact<u32> as subxt::ext::codec::CompactLen<u32>>::compact_len(
+					&(bytes.len() as u32),
+				) + 1 + 33 + 1 + 7;
+			bytes[at] ^= 1;
+		},
+	)
 	.await;
 	assert!(failures.contains("BadProof"), "a forged signature: {failures}");
 	// Bob pays for his access exactly once, when the request lands, and only then is served.
@@ -394,13 +411,7 @@ async fn owners_readers_and_operators_use_kms_end_to_end() {
 	// check, and spends the money in a transfer ordered before the request (its nonce is
 	// lower). The nodes wait for the request's block, find it logged as refused, serve
 	// nothing and give the chain's reason; the payee is paid nothing.
-	let spender =
-		kms_client::Keypair::from_uri(&"//Spender".parse().expect("a URI")).expect("a key");
-	let spender_id = spender.public_key().to_account_id();
-	client
-		.transfer(&kms_client::dev::alice(), &spender_id, 3 * kms_client::units::UNIT)
-		.await
-		.expect("Spender is funded");
+	let (spender, spender_id) = funded(&client, "//Spender").await;
 	let since = client.best_block().await.expect("the best block");
 	let spend = kms_client::runtime::tx()
 		.balances()
@@ -410,7 +421,7 @@ async fn owners_readers_and_operators_use_kms_end_to_end() {
 	let params = subxt::config::DefaultExtrinsicParamsBuilder::new().nonce(0).build();
 	let signed = at.transactions().create_signed(&spend, &spender, params).await.expect("signed");
 	signed.submit().await.expect("the transfer is in the pool");
-	let failures = fast_failures(&client, &spender, &paid, |_| {}).await;
+	let failures = fast_failures(&client, &spender, &paid, |_| {}, |_| {}).await;
 	assert!(
 		failures.contains("refused the request in block")
 			&& failures.contains("Policies::CannotPayForAccess"),
@@ -425,6 +436,75 @@ async fn owners_readers_and_operators_use_kms_end_to_end() {
 		2 * kms_client::units::UNIT,
 		"the payee got the transfer and no payment"
 	);
+
+	// A reader served once is not served again under the same nonce: a second request of that
+	// nonce, with a higher tip, would replace the first in the pools, so that the access it was
+	// served never landed in the log. It is refused before it reaches the pool (or, if the
+	// first landed meanwhile, it is stale), and the first request lands.
+	let (usurper, usurper_id) = funded(&client, "//Usurper").await;
+	let theirs = grant("usurper's", &format!("requester-is({usurper_id})"));
+	let theirs = kms_client::PolicyId::try_from(
+		hex::decode(theirs["policy"].as_str().expect("a policy id").trim_start_matches("0x"))
+			.expect("hex")
+			.as_slice(),
+	)
+	.expect("16 bytes");
+	let record = client.policy(theirs).await.expect("the policy").expect("on chain");
+	let delegating = kms_client::umbral::public_key(&record.delegating_key.0).expect("a key");
+	let fresh = || kms_client::umbral::encrypt(&delegating, b"once").expect("a capsule").0;
+	let their_nodes: Vec<_> = record.nodes.0.iter().map(|entry| entry.node).collect();
+	let since = client.best_block().await.expect("the best block");
+	let first = client
+		.sign_direct_request(&usurper, theirs, vec![fresh()])
+		.await
+		.expect("signed");
+	let served = client
+		.fast_reencrypt(&first, &their_nodes, Duration::from_secs(10))
+		.await
+		.expect("asked");
+	assert!(served.answers.len() >= 2, "the first request is served: {:?}", served.failures);
+	let capsule = fresh();
+	let replacing = {
+		use kms_client::runtime::runtime_types::bounded_collections::bounded_vec::BoundedVec;
+		let call = kms_client::runtime::tx()
+			.policies()
+			.request_direct_reencryption(theirs, BoundedVec(vec![BoundedVec(capsule.clone())]));
+		let best = client.best_block().await.expect("the best block");
+		let at = client.api().at_block(best).await.expect("the best block's state");
+		let params = subxt::config::DefaultExtrinsicParamsBuilder::new()
+			.nonce(first.nonce)
+			.tip(kms_client::units::UNIT / 10)
+			.build();
+		at.transactions().create_signed(&call, &usurper, params).await.expect("signed")
+	};
+	let second = kms_client::fast_path::DirectRequest {
+		bytes: replacing.encoded().to_vec(),
+		hash: replacing.hash(),
+		nonce: first.nonce,
+		policy: theirs,
+		capsules: vec![capsule],
+	};
+	let again = client
+		.fast_reencrypt(&second, &their_nodes, Duration::from_secs(10))
+		.await
+		.expect("asked");
+	let failures = again.failures.iter().map(|(_, e)| e.to_string()).collect::<Vec<_>>().join("; ");
+	assert!(again.answers.is_empty(), "a second request of a served nonce is served: {failures}");
+	assert!(
+		failures.contains("one request per nonce") || failures.contains("Stale"),
+		"refused as a second request of its nonce: {failures}"
+	);
+	let logged =
+		events_in(&client, since, 4, |e: &DirectReencryptionRequested| e.requester == usurper_id)
+			.await;
+	assert_eq!(logged.len(), 1, "one access logged: {logged:?}");
+	let mut landed = false;
+	for number in since + 1..=since + 4 {
+		let at = client.api().at_block(number).await.expect("the block");
+		let body = at.extrinsics().fetch().await.expect("its extrinsics");
+		landed |= body.iter().filter_map(Result::ok).any(|xt| xt.hash() == first.hash);
+	}
+	assert!(landed, "the served request is the one logged, not replaced");
 
 	kms_e2e_tests::phase("a short secret");
 	// A short secret.
@@ -588,8 +668,8 @@ async fn owners_readers_and_operators_use_kms_end_to_end() {
 		.expect("the policy is listed");
 	assert_eq!(entry["status"], format!("revoked at block {block}").as_str());
 	let status = kms.json("alice", &["status"]);
-	// "docs", "later" and "paid".
-	assert_eq!(status["policies"].as_array().map(Vec::len), Some(3));
+	// "docs", "later", "paid" and "usurper's".
+	assert_eq!(status["policies"].as_array().map(Vec::len), Some(4));
 	assert!(status["chain"]["best"].as_u64() >= status["chain"]["finalized"].as_u64());
 	kms_e2e_tests::phase("rewards");
 	// Alice's genesis node has served since block 1: its closed periods pay out.
@@ -637,12 +717,26 @@ async fn events_in<E: subxt::events::DecodeAsEvent>(
 	found
 }
 
-/// What the fast path says when `signer` asks under `policy` for a fresh capsule, the signed
-/// transaction changed by `forge` first: every failure, as one text.
+/// The account of `uri`, given 3 KMS by Alice.
+async fn funded(
+	client: &kms_client::Client,
+	uri: &str,
+) -> (kms_client::Keypair, kms_client::AccountId) {
+	let keypair = kms_client::Keypair::from_uri(&uri.parse().expect("a URI")).expect("a key");
+	let id = keypair.public_key().to_account_id();
+	let gift = 3 * kms_client::units::UNIT;
+	let funded = client.transfer(&kms_client::dev::alice(), &id, gift).await;
+	funded.unwrap_or_else(|e| panic!("{uri} is not funded: {e}"));
+	(keypair, id)
+}
+
+/// What the fast path says when `signer` asks under `policy` for a fresh capsule, the capsule
+/// changed by `corrupt` and the signed transaction by `forge` first: every failure, as one text.
 async fn fast_failures(
 	client: &kms_client::Client,
 	signer: &kms_client::Keypair,
 	policy: &str,
+	corrupt: impl FnOnce(&mut Vec<u8>),
 	forge: impl FnOnce(&mut Vec<u8>),
 ) -> String {
 	let id = kms_client::PolicyId::try_from(
@@ -651,7 +745,8 @@ async fn fast_failures(
 	.expect("16 bytes");
 	let record = client.policy(id).await.expect("the policy").expect("on chain");
 	let delegating = kms_client::umbral::public_key(&record.delegating_key.0).expect("a key");
-	let (capsule, _) = kms_client::umbral::encrypt(&delegating, b"probe").expect("a capsule");
+	let (mut capsule, _) = kms_client::umbral::encrypt(&delegating, b"probe").expect("a capsule");
+	corrupt(&mut capsule);
 	let mut request = client
 		.sign_direct_request(signer, id, vec![capsule])
 		.await

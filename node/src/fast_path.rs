@@ -8,16 +8,20 @@
 //! 2. has the runtime check the transaction as its pool will (`TaggedTransactionQueue`:
 //!    signature, nonce, fee), so that a forged request costs one check and nobody spends
 //!    another requester's allowance; then counts it against the requester's rate;
-//! 3. checks at its best block, through the runtime (`DirectAccessApi`), exactly what the call
-//!    checks (capsules canonical, policy active and accepted, conditions met, payments
-//!    affordable), and that a node it hosts accepted the policy's current version, with the
+//! 3. checks at its best block exactly what the call checks: its capsules canonical (natively,
+//!    with the pallet's own code, while the chain runs the runtime version the node was built
+//!    with; through the runtime otherwise), then through the runtime (`DirectAccessApi`) the
+//!    policy active and accepted, conditions met, payments affordable; and that a node it hosts
+//!    accepted the policy's current version, with the
 //!    same part at the finalized block once finality has reached the best block (a policy
 //!    version younger than finality waits for it, bounded): a fork can no longer give that
 //!    version other keys, under which the node's signed answer would be judged wrong;
-//! 4. relays the transaction to the chain through its own transaction pool and waits (bounded,
-//!    holding no turn) until the pool has it ready for the next block: an access is served only
-//!    once it is on its way to the access log, and a requester is served once per nonce until
-//!    that nonce is used on chain. For a policy with `PayPerAccess` conditions it waits until
+//! 4. reserves the request's nonce (a requester is served once per nonce until that nonce is
+//!    used on chain: another request of a nonce served is refused before it is relayed, so it
+//!    cannot replace the served one in the pools), then relays the transaction to the chain
+//!    through its own transaction pool and waits (bounded, holding no turn) until the pool has
+//!    it ready for the next block: an access is served only once it is on its way to the access
+//!    log. For a policy with `PayPerAccess` conditions it waits until
 //!    the transaction is in a best block and its event says access was granted and paid.
 //!
 //! Then it re-encrypts natively, verifies every cfrag it made (a node never signs a cfrag it has
@@ -27,8 +31,8 @@
 //! nonce, each time at the cost of the replacing transaction's fee; a paid request is served on
 //! a best block, which a colluding author could still orphan.
 //!
-//! The method is safe: it signs only cfrags of capsules the chain admitted, with keys the chain
-//! knows, and may be exposed publicly (`--rpc-methods safe`, `--rpc-external`, with
+//! The method is safe: it signs only cfrags of capsules the chain's checks admit, with keys the
+//! chain knows, and may be exposed publicly (`--rpc-methods safe`, `--rpc-external`, with
 //! `--rpc-rate-limit` per connection on top of the limits here).
 
 use std::{
@@ -42,24 +46,29 @@ use futures::StreamExt;
 use jsonrpsee::{core::RpcResult, proc_macros::rpc, types::ErrorObjectOwned};
 use kms_primitives::{
 	policies::{CapsuleBytes, DirectService, PolicyId, PolicyVersion, SignedCfrag},
-	staking::{identity, operator::KEY_TYPE, UmbralPublicKey},
-	wire, AccountId,
+	staking::{identity, operator, operator::KEY_TYPE, UmbralPublicKey},
+	AccountId,
 };
 use kms_runtime::{opaque::Block, Runtime, RuntimeCall, RuntimeEvent, UncheckedExtrinsic};
 use pallet_kms_policies::offchain::{check_kfrag, reencrypt_checked, CheckedKFrag};
 use sc_client_api::{BlockBackend, BlockchainEvents, StorageProvider};
+use sc_keystore::LocalKeystore;
 use sc_transaction_pool_api::{
 	error::{Error as PoolError, IntoPoolError},
 	TransactionPool, TransactionSource,
 };
 use sp_api::ProvideRuntimeApi;
 use sp_blockchain::HeaderBackend;
+use sp_core::Pair as _;
 use sp_core::{sr25519, Bytes, H256};
-use sp_keystore::KeystorePtr;
+use sp_keystore::Keystore as _;
 use sp_runtime::{
 	generic::Preamble,
 	traits::{BlakeTwo256, Hash as _, Header as _},
 	DispatchError, MultiAddress, OpaqueExtrinsic,
+};
+use substrate_prometheus_endpoint::{
+	register, Counter, CounterVec, Opts, PrometheusError, Registry, F64, U64,
 };
 
 use crate::chain_state::{read, read_event_records};
@@ -148,6 +157,95 @@ pub mod code {
 
 fn error(code: i32, message: impl Into<String>) -> ErrorObjectOwned {
 	ErrorObjectOwned::owned(code, message.into(), None::<()>)
+}
+
+/// The `result` label of a request in the metrics: served, or the error it was answered with
+/// (by its code; `None`: served).
+const OUTCOMES: [(Option<i32>, &str); 10] = [
+	(None, "served"),
+	(Some(code::MALFORMED), "malformed"),
+	(Some(code::REFUSED), "refused"),
+	(Some(code::NOT_SERVED), "not_served"),
+	(Some(code::POOL_REFUSED), "pool_refused"),
+	(Some(code::RATE_LIMITED), "rate_limited"),
+	(Some(code::BUSY), "busy"),
+	(Some(code::NOT_INCLUDED), "not_included"),
+	(Some(code::NOT_FINAL), "not_final"),
+	(Some(code::INTERNAL), "internal"),
+];
+
+fn outcome(refused: Option<&ErrorObjectOwned>) -> &'static str {
+	let code = refused.map(ErrorObjectOwned::code);
+	OUTCOMES
+		.iter()
+		.find(|(known, _)| *known == code)
+		.map_or("internal", |(_, label)| label)
+}
+
+/// The fast path's metrics, on the node's Prometheus endpoint.
+#[derive(Clone)]
+pub struct Metrics {
+	requests: CounterVec<U64>,
+	capsules: Counter<U64>,
+	cpu: Counter<F64>,
+}
+
+impl Metrics {
+	/// Registers the metrics in `registry`.
+	pub fn register(registry: &Registry) -> Result<Self, PrometheusError> {
+		let metrics = Self {
+			requests: register(
+				CounterVec::new(
+					Opts::new(
+						"substrate_kms_fast_path_requests_total",
+						"Requests to kms_reencrypt, by result: served, or why not (malformed, \
+						 refused, not_served, pool_refused, rate_limited, busy, not_included, \
+						 not_final, internal)",
+					),
+					&["result"],
+				)?,
+				registry,
+			)?,
+			capsules: register(
+				Counter::new(
+					"substrate_kms_fast_path_capsules_total",
+					"Capsules re-encrypted by the fast path (per hosted node that answered)",
+				)?,
+				registry,
+			)?,
+			cpu: register(
+				Counter::new(
+					"substrate_kms_fast_path_cpu_seconds_total",
+					"CPU time of the fast path's requests on the node's threads: decoding, the \
+					 checks through the runtime, reading a paid request's block, \
+					 re-encryption, verification and signing (not the JSON-RPC server's \
+					 handling, the transaction pool's checks of the relayed transaction, nor its \
+					 execution in a block, which any transaction costs)",
+				)?,
+				registry,
+			)?,
+		};
+		// Every result counted from zero, so that a rate of refusals has a series to start from.
+		for (_, label) in OUTCOMES {
+			metrics.requests.with_label_values(&[label]);
+		}
+		Ok(metrics)
+	}
+}
+
+/// CPU time the calling thread has used, in seconds.
+fn thread_cpu() -> f64 {
+	let now = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+	now.tv_sec as f64 + now.tv_nsec as f64 / 1e9
+}
+
+/// Runs `work` (no waiting in it: a thread's CPU clock measures it) and adds the CPU time it
+/// used to `cpu`.
+fn measured<T>(cpu: &mut f64, work: impl FnOnce() -> T) -> T {
+	let started = thread_cpu();
+	let result = work();
+	*cpu += thread_cpu() - started;
+	result
 }
 
 /// The fast path, as the RPC sees it.
@@ -294,6 +392,14 @@ impl Served {
 			},
 		}
 	}
+
+	/// Forgets `request`'s record (it was not relayed): its nonce may be asked for again.
+	fn forget(&mut self, request: &Request) {
+		let key = (request.requester.clone(), request.nonce);
+		if self.requests.get(&key) == Some(&request.hash) {
+			self.requests.remove(&key);
+		}
+	}
 }
 
 /// What the fast path works with. Clones share the limits' state (rates, turns, the cache).
@@ -303,9 +409,9 @@ pub struct FastPath<C, P> {
 	/// The transaction pool the requests are relayed to.
 	pub pool: Arc<P>,
 	/// The keystore with the operator keys.
-	pub keystore: KeystorePtr,
-	/// The node's Umbral identity seeds.
-	pub identities: Arc<Vec<[u8; 32]>>,
+	pub keystore: Arc<LocalKeystore>,
+	/// The node's Umbral identities: each public key with its secret.
+	pub identities: Arc<Vec<(UmbralPublicKey, umbral_pre::SecretKey)>>,
 	/// The chain's genesis hash.
 	pub genesis: H256,
 	/// The limits.
@@ -317,6 +423,8 @@ pub struct FastPath<C, P> {
 	waiting: Arc<tokio::sync::Semaphore>,
 	served: Arc<Mutex<Served>>,
 	kfrags: KFragCache,
+	signers: Signers,
+	metrics: Option<Metrics>,
 }
 
 impl<C, P> Clone for FastPath<C, P> {
@@ -334,38 +442,56 @@ impl<C, P> Clone for FastPath<C, P> {
 			waiting: self.waiting.clone(),
 			served: self.served.clone(),
 			kfrags: self.kfrags.clone(),
+			signers: self.signers.clone(),
+			metrics: self.metrics.clone(),
 		}
 	}
 }
+
+/// Operator key pairs, each opened from the keystore once. The keystore opens a key by deriving
+/// it from its secret phrase again (for a mnemonic or a development seed, PBKDF2 with 2,048
+/// rounds: about as long as re-encrypting a capsule), which signing every cfrag through it would
+/// repeat. Which keys are served is still read from the keystore for every request, so a key
+/// removed from it is no longer used.
+type Signers = Arc<Mutex<HashMap<sr25519::Public, sr25519::Pair>>>;
+
+/// Operator key pairs kept open at most (a node hosts a handful of operator keys).
+const MAX_SIGNERS: usize = 64;
 
 /// What answering needs, moved to a blocking thread: the keys to sign with and the checked
 /// kfrags.
 #[derive(Clone)]
 struct Answering {
-	keystore: KeystorePtr,
+	keystore: Arc<LocalKeystore>,
+	signers: Signers,
 	genesis: H256,
 	kfrags: KFragCache,
 	cache_size: usize,
 }
 
 impl<C, P> FastPath<C, P> {
-	/// The fast path with `limits`.
+	/// The fast path with `limits`, serving with the Umbral identities of `seeds`.
 	pub fn new(
 		client: Arc<C>,
 		pool: Arc<P>,
-		keystore: KeystorePtr,
-		identities: Arc<Vec<[u8; 32]>>,
+		keystore: Arc<LocalKeystore>,
+		seeds: &[[u8; 32]],
 		genesis: H256,
 		limits: Limits,
 		tampers: Tampers,
 	) -> Self {
 		let turns = Arc::new(tokio::sync::Semaphore::new(limits.concurrency.max(1)));
 		let waiting = Arc::new(tokio::sync::Semaphore::new(limits.max_waiting.max(1)));
+		let identities = seeds
+			.iter()
+			.filter_map(identity::secret)
+			.map(|secret| (UmbralPublicKey::of(&secret.public_key()), secret))
+			.collect();
 		Self {
 			client,
 			pool,
 			keystore,
-			identities,
+			identities: Arc::new(identities),
 			genesis,
 			limits,
 			tampers,
@@ -374,18 +500,27 @@ impl<C, P> FastPath<C, P> {
 			waiting,
 			served: Arc::new(Mutex::new(Served { requests: HashMap::new() })),
 			kfrags: Arc::new(Mutex::new(HashMap::new())),
+			signers: Arc::new(Mutex::new(HashMap::new())),
+			metrics: None,
 		}
+	}
+
+	/// The fast path counting its requests, capsules and CPU time in `registry`.
+	pub fn with_metrics(mut self, registry: &Registry) -> Result<Self, PrometheusError> {
+		self.metrics = Some(Metrics::register(registry)?);
+		Ok(self)
 	}
 }
 
 /// What the fast path reads of the chain: state, blocks, new blocks and the runtime's
-/// `DirectAccessApi` and `TaggedTransactionQueue`.
+/// `DirectAccessApi` and `TaggedTransactionQueue`, and its runtime's version.
 pub trait Chain:
 	ProvideRuntimeApi<
 		Block,
 		Api: kms_primitives::policies::DirectAccessApi<Block, AccountId>
 		         + sp_transaction_pool::runtime_api::TaggedTransactionQueue<Block>,
-	> + HeaderBackend<Block>
+	> + sp_api::CallApiAt<Block>
+	+ HeaderBackend<Block>
 	+ BlockBackend<Block>
 	+ BlockchainEvents<Block>
 	+ StorageProvider<Block, sc_service::TFullBackend<Block>>
@@ -400,7 +535,8 @@ impl<C> Chain for C where
 			Block,
 			Api: kms_primitives::policies::DirectAccessApi<Block, AccountId>
 			         + sp_transaction_pool::runtime_api::TaggedTransactionQueue<Block>,
-		> + HeaderBackend<Block>
+		> + sp_api::CallApiAt<Block>
+		+ HeaderBackend<Block>
 		+ BlockBackend<Block>
 		+ BlockchainEvents<Block>
 		+ StorageProvider<Block, sc_service::TFullBackend<Block>>
@@ -414,6 +550,10 @@ impl<C> Chain for C where
 pub trait Pool: TransactionPool<Block = Block, Hash = H256> + 'static {}
 
 impl<P: TransactionPool<Block = Block, Hash = H256> + 'static> Pool for P {}
+
+/// What [`FastPath::check`] found: the policy's version, the capsules decoded, the hosted nodes
+/// that serve the version, the requester's nonce on chain.
+type Checked = (PolicyVersion, Vec<umbral_pre::Capsule>, Vec<Hosted>, kms_runtime::Nonce);
 
 /// One hosted node's part of a policy: the node, its operator key, what it serves with.
 struct Hosted {
@@ -476,7 +616,12 @@ impl<C: Chain, P: Pool> FastPath<C, P> {
 		let internal = |why: String| error(code::INTERNAL, why);
 		let api = self.client.runtime_api();
 		let mut hosted = Vec::new();
-		for operator in self.keystore.sr25519_public_keys(KEY_TYPE) {
+		let operators = self.keystore.sr25519_public_keys(KEY_TYPE);
+		// A key removed from the keystore is no longer kept open either.
+		if let Ok(mut open) = self.signers.lock() {
+			open.retain(|operator, _| operators.contains(operator));
+		}
+		for operator in operators {
 			let key =
 				pallet_kms_staking::Operators::<Runtime>::hashed_key_for(AccountId::from(operator));
 			let node = read::<AccountId, _>(&*self.client, at, key)
@@ -548,8 +693,9 @@ impl<C: Chain, P: Pool> FastPath<C, P> {
 		best: H256,
 		policy: PolicyId,
 		hosted: Vec<Hosted>,
+		cpu: &mut f64,
 	) -> Result<Vec<Hosted>, ErrorObjectOwned> {
-		let hosted = match self.same_at_finalized(policy, hosted)? {
+		let hosted = match measured(cpu, || self.same_at_finalized(policy, hosted))? {
 			(final_parts, _) if !final_parts.is_empty() => return Ok(final_parts),
 			(_, younger) => younger,
 		};
@@ -577,7 +723,7 @@ impl<C: Chain, P: Pool> FastPath<C, P> {
 				Ok(None) | Err(_) => return Err(not_final()),
 			}
 		}
-		let (final_parts, _) = self.same_at_finalized(policy, hosted)?;
+		let (final_parts, _) = measured(cpu, || self.same_at_finalized(policy, hosted))?;
 		if final_parts.is_empty() {
 			return Err(not_final());
 		}
@@ -626,8 +772,8 @@ impl<C: Chain, P: Pool> FastPath<C, P> {
 	fn secret_of(&self, key: &UmbralPublicKey) -> Option<umbral_pre::SecretKey> {
 		self.identities
 			.iter()
-			.find(|seed| identity::public_key(seed).as_ref() == Some(key))
-			.and_then(identity::secret)
+			.find(|(public, _)| public == key)
+			.map(|(_, secret)| secret.clone())
 	}
 
 	/// Relays the request to the pool and waits (up to `ready_wait`) until it is ready to go
@@ -693,13 +839,13 @@ impl<C: Chain, P: Pool> FastPath<C, P> {
 
 	/// Waits until `request` is in a best block and returns that block, if its event says access
 	/// was granted: a paid request is served only once paid.
-	async fn included(&self, request: &Request) -> Result<H256, ErrorObjectOwned> {
+	async fn included(&self, request: &Request, cpu: &mut f64) -> Result<H256, ErrorObjectOwned> {
 		let mut imported = self.client.import_notification_stream();
 		let deadline = tokio::time::Instant::now() + self.limits.inclusion_timeout;
 		// It may have landed before this node was asked.
 		let mut hash = self.client.info().best_hash;
 		for _ in 0..self.limits.lookback {
-			if let Some(found) = self.logged(hash, request)? {
+			if let Some(found) = measured(cpu, || self.logged(hash, request))? {
 				return found.map(|()| hash);
 			}
 			match self.client.header(hash) {
@@ -721,7 +867,7 @@ impl<C: Chain, P: Pool> FastPath<C, P> {
 			if !notification.is_new_best {
 				continue;
 			}
-			if let Some(found) = self.logged(notification.hash, request)? {
+			if let Some(found) = measured(cpu, || self.logged(notification.hash, request))? {
 				return found.map(|()| notification.hash);
 			}
 		}
@@ -765,6 +911,27 @@ impl<C: Chain, P: Pool> FastPath<C, P> {
 }
 
 impl Answering {
+	/// The key pair of `operator`: kept open, or opened from the keystore.
+	fn signer(&self, operator: &sr25519::Public) -> Result<sr25519::Pair, ErrorObjectOwned> {
+		let internal = |why: String| error(code::INTERNAL, why);
+		let open = || self.signers.lock().map_err(|_| internal("the operator keys".into()));
+		if let Some(pair) = open()?.get(operator) {
+			return Ok(pair.clone());
+		}
+		let pair = self
+			.keystore
+			.key_pair::<operator::Pair>(&operator::Public::from(*operator))
+			.map_err(|e| internal(format!("the keystore: {e}")))?
+			.ok_or_else(|| internal(format!("the keystore has no operator key {operator}")))?
+			.into_inner();
+		let mut open = open()?;
+		if open.len() >= MAX_SIGNERS {
+			open.clear();
+		}
+		open.insert(*operator, pair.clone());
+		Ok(pair)
+	}
+
 	/// `hosted`'s checked kfrag: from the cache (keyed by the content it was checked for), or
 	/// opened and checked completely as the worker does.
 	fn kfrag(&self, hosted: &Hosted) -> Result<CheckedKFrag, ErrorObjectOwned> {
@@ -786,33 +953,34 @@ impl Answering {
 		Ok(kfrag)
 	}
 
-	/// Re-encrypts `capsules` for `hosted`, checks every cfrag, and signs each as a
-	/// `SignedCfrag`. With `test-tamper`, a node listed to tamper answers wrong cfrags instead.
+	/// Re-encrypts `capsules` (and `decoded`, the same decoded) for `hosted`, checks every cfrag,
+	/// and signs each as a `SignedCfrag`. With `test-tamper`, a node listed to tamper answers
+	/// wrong cfrags instead.
 	fn answer(
 		&self,
 		hosted: &Hosted,
 		policy: PolicyId,
 		capsules: &[CapsuleBytes],
+		decoded: &[umbral_pre::Capsule],
 		#[cfg_attr(not(feature = "test-tamper"), allow(unused_variables))] tampers: bool,
 	) -> Result<serde_json::Value, ErrorObjectOwned> {
 		let internal = |why: String| error(code::INTERNAL, why);
 		let mut rng = rand_core::OsRng;
 		let keys = hosted.service.keys;
 		let kfrag = self.kfrag(hosted)?;
+		let signer = self.signer(&hosted.operator)?;
 		let mut cfrags = Vec::with_capacity(capsules.len());
 		let mut signatures = Vec::with_capacity(capsules.len());
-		for capsule in capsules {
-			let decoded = wire::decode_capsule(capsule)
-				.map_err(|_| internal("a capsule the chain admitted does not decode".into()))?;
+		for (capsule, decoded) in capsules.iter().zip(decoded) {
 			#[cfg(feature = "test-tamper")]
 			let cfrag = if tampers {
 				tampered_cfrag(&keys, &kfrag, &mut rng)?
 			} else {
-				reencrypt_checked(&mut rng, &decoded, &kfrag, &keys)
+				reencrypt_checked(&mut rng, decoded, &kfrag, &keys)
 					.map_err(|why| internal(format!("{}: {why}", hosted.node)))?
 			};
 			#[cfg(not(feature = "test-tamper"))]
-			let cfrag = reencrypt_checked(&mut rng, &decoded, &kfrag, &keys)
+			let cfrag = reencrypt_checked(&mut rng, decoded, &kfrag, &keys)
 				.map_err(|why| internal(format!("{}: {why}", hosted.node)))?;
 			let signed = SignedCfrag {
 				policy,
@@ -821,14 +989,7 @@ impl Answering {
 				capsule: capsule.clone(),
 				cfrag: cfrag.clone().try_into().map_err(|_| internal("a cfrag's length".into()))?,
 			};
-			let signature = self
-				.keystore
-				.sr25519_sign(KEY_TYPE, &hosted.operator, &signed.signing_payload(&self.genesis))
-				.ok()
-				.flatten()
-				.ok_or_else(|| {
-					internal(format!("the keystore did not sign for {}", hosted.node))
-				})?;
+			let signature = signer.sign(&signed.signing_payload(&self.genesis));
 			cfrags.push(format!("0x{}", hex::encode(&cfrag)));
 			signatures.push(format!("0x{}", hex::encode(signature.0)));
 		}
@@ -854,22 +1015,99 @@ fn tampered_cfrag(
 		umbral_pre::encrypt_with_rng(rng, &delegating, b"").map_err(|_| internal("encryption"))?;
 	log::warn!(target: LOG_TARGET, "test-tamper: corrupting a cfrag");
 	let cfrag = umbral_pre::reencrypt_with_rng(rng, &capsule, kfrag.clone()).unverify();
-	wire::to_vec(&cfrag).map_err(|_| internal("a cfrag does not encode"))
+	kms_primitives::wire::to_vec(&cfrag).map_err(|_| internal("a cfrag does not encode"))
 }
 
-#[jsonrpsee::core::async_trait]
-impl<C: Chain, P: Pool> FastPathApiServer for FastPath<C, P> {
-	async fn reencrypt(&self, transaction: Bytes) -> RpcResult<serde_json::Value> {
-		use kms_primitives::policies::DirectAccessApi;
-		use sp_transaction_pool::runtime_api::TaggedTransactionQueue;
+impl<C: Chain, P: Pool> FastPath<C, P> {
+	/// Serves `transaction` (see `kms_reencrypt`): the answer, and how many capsules were
+	/// re-encrypted (per hosted node). Adds the CPU time the request's own work used on this
+	/// node's threads to `cpu`.
+	async fn serve(
+		&self,
+		transaction: &[u8],
+		cpu: &mut f64,
+	) -> Result<(serde_json::Value, usize), ErrorObjectOwned> {
 		let started = Instant::now();
-		let request = parse(&transaction, &self.limits)?;
-		let internal = |e: sp_api::ApiError| error(code::INTERNAL, format!("the runtime: {e}"));
+		let request = measured(cpu, || parse(transaction, &self.limits))?;
 		let best = self.client.info().best_hash;
 		let turn = self.turn().await?;
-		// Who signed it, first: the runtime checks signature, nonce and fee as the pool will,
-		// so that a forged request costs the node one check, and nobody spends another
-		// requester's allowance.
+		let (version, decoded, hosted, used) = measured(cpu, || self.check(&request, best))?;
+		drop(turn);
+		// Waiting (for finality, the pool, a block) holds no turn, but a bounded place.
+		let waiting =
+			self.waiting.clone().try_acquire_owned().map_err(|_| {
+				error(code::BUSY, "the node is waiting on as many requests as it can")
+			})?;
+		let hosted = self.final_parts(best, request.policy, hosted, cpu).await?;
+		// The nonce is reserved before the transaction is relayed: another request of a nonce
+		// already served must not reach the pool, where it would replace the served one.
+		let served =
+			|| self.served.lock().map_err(|_| error(code::INTERNAL, "the served requests"));
+		served()?.admit(&request, used, self.limits.max_served)?;
+		if let Err(refused) = self.relay(best, &request).await {
+			served()?.forget(&request);
+			return Err(refused);
+		}
+		let paid = hosted.iter().any(|hosted| hosted.service.pays_per_access);
+		let included_in = if paid { Some(self.included(&request, cpu).await?) } else { None };
+		drop(waiting);
+		let _turn = self.turn().await?;
+		let answering = Answering {
+			keystore: self.keystore.clone(),
+			signers: self.signers.clone(),
+			genesis: self.genesis,
+			kfrags: self.kfrags.clone(),
+			cache_size: self.limits.kfrag_cache,
+		};
+		let (policy, capsules) = (request.policy, request.capsules.clone());
+		let tampers: Vec<bool> = hosted.iter().map(|hosted| (self.tampers)(&hosted.node)).collect();
+		let (answers, answering_cpu) = tokio::task::spawn_blocking(move || {
+			let mut cpu = 0.0;
+			let answers = measured(&mut cpu, || {
+				hosted
+					.iter()
+					.zip(tampers)
+					.map(|(hosted, tampers)| {
+						answering.answer(hosted, policy, &capsules, &decoded, tampers)
+					})
+					.collect::<Result<Vec<_>, _>>()
+			});
+			(answers, cpu)
+		})
+		.await
+		.map_err(|e| error(code::INTERNAL, format!("re-encryption: {e}")))?;
+		*cpu += answering_cpu;
+		let answers = answers?;
+		log::debug!(
+			target: LOG_TARGET,
+			"served {} capsules of policy 0x{} to {} in {} µs",
+			request.capsules.len(),
+			hex::encode(request.policy),
+			request.requester,
+			started.elapsed().as_micros()
+		);
+		let capsules = request.capsules.len() * answers.len();
+		let answer = serde_json::json!({
+			"transaction": format!("{:?}", request.hash),
+			"included_in": included_in.map(|hash| format!("{hash:?}")),
+			"policy": format!("0x{}", hex::encode(request.policy)),
+			"version": version,
+			"answers": answers,
+		});
+		Ok((answer, capsules))
+	}
+
+	/// What is checked at block `best` before anything else: who signed the request, first
+	/// (the runtime checks signature, nonce and fee as the pool will, so that a forged request
+	/// costs the node one check and nobody spends another requester's allowance), then the
+	/// requester's rate, then the request as the chain will check it. Returns the policy's
+	/// version, the capsules decoded, the hosted nodes that serve the version and the
+	/// requester's nonce on chain.
+	fn check(&self, request: &Request, best: H256) -> Result<Checked, ErrorObjectOwned> {
+		use kms_primitives::policies::DirectAccessApi;
+		use sp_api::ApiExt;
+		use sp_transaction_pool::runtime_api::TaggedTransactionQueue;
+		let internal = |e: sp_api::ApiError| error(code::INTERNAL, format!("the runtime: {e}"));
 		self.client
 			.runtime_api()
 			.validate_transaction(
@@ -899,67 +1137,66 @@ impl<C: Chain, P: Pool> FastPathApiServer for FastPath<C, P> {
 				),
 			));
 		}
-		let version: PolicyVersion = self
-			.client
-			.runtime_api()
-			.check_direct_request(
-				best,
-				request.requester.clone(),
-				request.policy,
-				request.capsules.clone(),
-			)
-			.map_err(internal)?
-			.map_err(refusal)?;
+		// The capsules natively, with the pallet's own code, while the chain runs the runtime
+		// this node was built with: decoding checks each capsule's self-signature, which in
+		// the runtime would cost more than everything else checked. Under another runtime
+		// version (an upgrade may change what a well-formed capsule is) the runtime decodes
+		// them, and the node again for re-encryption.
+		let api = self.client.runtime_api();
+		let (requester, policy, capsules) =
+			(request.requester.clone(), request.policy, request.capsules.clone());
+		let runtime = sp_api::CallApiAt::runtime_version_at(
+			&*self.client,
+			best,
+			sp_api::CallContext::Offchain,
+		)
+		.map_err(internal)?;
+		let natively = runtime.spec_name == kms_runtime::VERSION.spec_name
+			&& runtime.spec_version == kms_runtime::VERSION.spec_version
+			&& api
+				.api_version::<dyn DirectAccessApi<Block, AccountId>>(best)
+				.map_err(internal)?
+				.is_some_and(|version| version >= 2);
+		let (version, decoded) = if natively {
+			let decoded =
+				pallet_kms_policies::Pallet::<Runtime>::check_direct_capsules(&request.capsules)
+					.map_err(|malformed| refusal(malformed.into()))?;
+			let checked = api.check_direct_access(best, requester, policy, capsules);
+			(checked.map_err(internal)?.map_err(refusal)?, decoded)
+		} else {
+			let checked = api.check_direct_request(best, requester, policy, capsules);
+			let version = checked.map_err(internal)?.map_err(refusal)?;
+			let decoded = request
+				.capsules
+				.iter()
+				.map(|capsule| kms_primitives::wire::decode_capsule(capsule))
+				.collect::<Result<Vec<_>, _>>()
+				.map_err(|_| {
+					error(code::INTERNAL, "a capsule the chain admitted does not decode")
+				})?;
+			(version, decoded)
+		};
 		let hosted = self.hosted_at(best, request.policy, version)?;
 		let used = self.account_nonce(best, &request.requester)?;
-		drop(turn);
-		// Waiting (for finality, the pool, a block) holds no turn, but a bounded place.
-		let waiting =
-			self.waiting.clone().try_acquire_owned().map_err(|_| {
-				error(code::BUSY, "the node is waiting on as many requests as it can")
-			})?;
-		let hosted = self.final_parts(best, request.policy, hosted).await?;
-		self.relay(best, &request).await?;
-		self.served
-			.lock()
-			.map_err(|_| error(code::INTERNAL, "the served requests"))?
-			.admit(&request, used, self.limits.max_served)?;
-		let paid = hosted.iter().any(|hosted| hosted.service.pays_per_access);
-		let included_in = if paid { Some(self.included(&request).await?) } else { None };
-		drop(waiting);
-		let _turn = self.turn().await?;
-		let answering = Answering {
-			keystore: self.keystore.clone(),
-			genesis: self.genesis,
-			kfrags: self.kfrags.clone(),
-			cache_size: self.limits.kfrag_cache,
-		};
-		let (policy, capsules) = (request.policy, request.capsules.clone());
-		let tampers: Vec<bool> = hosted.iter().map(|hosted| (self.tampers)(&hosted.node)).collect();
-		let answers = tokio::task::spawn_blocking(move || {
-			hosted
-				.iter()
-				.zip(tampers)
-				.map(|(hosted, tampers)| answering.answer(hosted, policy, &capsules, tampers))
-				.collect::<Result<Vec<_>, _>>()
-		})
-		.await
-		.map_err(|e| error(code::INTERNAL, format!("re-encryption: {e}")))??;
-		log::debug!(
-			target: LOG_TARGET,
-			"served {} capsules of policy 0x{} to {} in {} µs",
-			request.capsules.len(),
-			hex::encode(request.policy),
-			request.requester,
-			started.elapsed().as_micros()
-		);
-		Ok(serde_json::json!({
-			"transaction": format!("{:?}", request.hash),
-			"included_in": included_in.map(|hash| format!("{hash:?}")),
-			"policy": format!("0x{}", hex::encode(request.policy)),
-			"version": version,
-			"answers": answers,
-		}))
+		Ok((version, decoded, hosted, used))
+	}
+}
+
+#[jsonrpsee::core::async_trait]
+impl<C: Chain, P: Pool> FastPathApiServer for FastPath<C, P> {
+	async fn reencrypt(&self, transaction: Bytes) -> RpcResult<serde_json::Value> {
+		let mut cpu = 0.0;
+		let served = self.serve(&transaction, &mut cpu).await;
+		if let Some(metrics) = &self.metrics {
+			let (result, capsules) = match &served {
+				Ok((_, capsules)) => (outcome(None), *capsules),
+				Err(refused) => (outcome(Some(refused)), 0),
+			};
+			metrics.requests.with_label_values(&[result]).inc();
+			metrics.capsules.inc_by(capsules as u64);
+			metrics.cpu.inc_by(cpu);
+		}
+		Ok(served.map(|(answer, _)| answer)?)
 	}
 }
 
@@ -1023,8 +1260,38 @@ mod tests {
 		assert!(served.admit(&request(1, 7, 4), 6, 10).is_ok());
 		assert!(!served.requests.contains_key(&(AccountId::from([1; 32]), 5)));
 		assert!(served.requests.contains_key(&(AccountId::from([2; 32]), 5)));
+		// A request that was not relayed after all frees its nonce; only its own record goes.
+		served.forget(&request(2, 5, 9));
+		assert!(served.requests.contains_key(&(AccountId::from([2; 32]), 5)));
+		served.forget(&request(2, 5, 2));
+		assert!(served.admit(&request(2, 5, 6), 0, 10).is_ok());
 		// A bounded record: full, a new request waits.
 		assert_eq!(served.admit(&request(3, 0, 5), 0, 3).map_err(|e| e.code()), Err(code::BUSY));
+	}
+
+	#[test]
+	fn each_result_is_counted_under_a_label_of_its_own() {
+		let labels: std::collections::HashSet<_> = OUTCOMES.iter().map(|(_, l)| l).collect();
+		assert_eq!(labels.len(), OUTCOMES.len());
+		assert_eq!(outcome(None), "served");
+		assert_eq!(outcome(Some(&error(code::RATE_LIMITED, "slow down"))), "rate_limited");
+		assert_eq!(outcome(Some(&error(code::NOT_FINAL, "wait"))), "not_final");
+		// An error of the RPC server itself (not one of ours) is internal.
+		assert_eq!(outcome(Some(&error(-32603, "?"))), "internal");
+	}
+
+	#[test]
+	fn the_cpu_time_of_work_is_counted_and_of_none_nothing() {
+		let mut cpu = 0.0;
+		let work = || {
+			(0..std::hint::black_box(2_000_000u64))
+				.fold(0u64, |a, b| std::hint::black_box(a ^ b.wrapping_mul(b)))
+		};
+		std::hint::black_box(measured(&mut cpu, work));
+		assert!(cpu > 0.0, "work on this thread took CPU time: {cpu}");
+		let counted = cpu;
+		measured(&mut cpu, || ());
+		assert!(cpu - counted < 0.001, "nothing done costs next to nothing: {}", cpu - counted);
 	}
 
 	#[test]

@@ -275,15 +275,20 @@ pub fn new_full<
 		let pool = transaction_pool.clone();
 		let keystore = keystore_container.keystore();
 		let genesis = sp_blockchain::HeaderBackend::info(&*client).genesis_hash;
-		let fast_path = crate::fast_path::FastPath::new(
+		let mut fast_path = crate::fast_path::FastPath::new(
 			client.clone(),
 			pool.clone(),
-			keystore.clone(),
-			identities.clone(),
+			keystore_container.local_keystore(),
+			&identities,
 			genesis,
 			fast_path_limits,
 			tampers(backend.offchain_storage()),
 		);
+		if let Some(registry) = prometheus_registry.as_ref() {
+			fast_path = fast_path.with_metrics(registry).map_err(|e| {
+				ServiceError::Other(format!("cannot register the fast path's metrics: {e}"))
+			})?;
+		}
 
 		Box::new(move |_| {
 			let keys = crate::keys_rpc::NodeKeysRpc {

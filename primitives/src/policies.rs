@@ -482,6 +482,16 @@ sp_api::decl_runtime_apis! {
 		/// What `node` needs to answer direct requests under `policy`, if it accepted the
 		/// policy's current version and its kfrag is on chain.
 		fn direct_service(policy: PolicyId, node: AccountId) -> Option<DirectService>;
+
+		/// `check_direct_request` but for decoding the capsules (their number and lengths are
+		/// checked), for a node that decodes them natively first with the same code
+		/// (`kms-wire`; `pallet_kms_policies::Pallet::check_direct_capsules`). Since version 2.
+		#[api_version(2)]
+		fn check_direct_access(
+			requester: AccountId,
+			policy: PolicyId,
+			capsules: alloc::vec::Vec<CapsuleBytes>,
+		) -> Result<PolicyVersion, sp_runtime::DispatchError>;
 	}
 
 	/// Whether a node can be granted a policy, asked of the chain rather than recomputed by

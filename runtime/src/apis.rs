@@ -173,6 +173,7 @@ impl_runtime_apis! {
 		}
 	}
 
+	#[api_version(2)]
 	impl kms_primitives::policies::DirectAccessApi<Block, AccountId> for Runtime {
 		fn check_direct_request(
 			requester: AccountId,
@@ -180,6 +181,14 @@ impl_runtime_apis! {
 			capsules: Vec<kms_primitives::policies::CapsuleBytes>,
 		) -> Result<kms_primitives::policies::PolicyVersion, sp_runtime::DispatchError> {
 			Policies::check_direct_request(&requester, policy, &capsules)
+		}
+
+		fn check_direct_access(
+			requester: AccountId,
+			policy: PolicyId,
+			capsules: Vec<kms_primitives::policies::CapsuleBytes>,
+		) -> Result<kms_primitives::policies::PolicyVersion, sp_runtime::DispatchError> {
+			Policies::check_direct_access(&requester, policy, &capsules)
 		}
 
 		fn direct_service(

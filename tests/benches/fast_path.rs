@@ -30,7 +30,9 @@ stays empty), each hosting its genesis KMS node, publishes their endpoints, and 
   on chain    --on-chain requests on chain, one after another: from submitting the request to
               2 verified cfrags read at the best block;
   throughput  for --seconds each, 1 and 8 capsules per request: --concurrency requests in
-              flight to Alice's node alone; requests/s, capsules/s, and its CPU (% of one core).
+              flight to Alice's node alone; requests/s, capsules/s, and its CPU (% of one core):
+              the whole node process's, and its requests' own work in it (as the node counts it
+              in substrate_kms_fast_path_cpu_seconds_total).
 
 The nodes run with the fast path's per-requester rate limit lifted (--fast-path-rate): one
 reader makes every request.

@@ -35,9 +35,19 @@ async fn the_fast_path_serves_a_2_of_3_policy_from_three_nodes() {
 	assert_eq!(measured.chain.len(), 1);
 	// Under the load of a whole test run, a node may refuse a few as busy; it serves the rest.
 	let mut served = 0.0;
-	for (capsules, (requests, _, _)) in &measured.throughput {
-		assert!(*requests > 0.0, "one node served requests of {capsules} capsules");
-		served += requests * settings.seconds as f64;
+	for (capsules, throughput) in &measured.throughput {
+		assert!(throughput.requests > 0.0, "one node served requests of {capsules} capsules");
+		served += throughput.requests * settings.seconds as f64;
+		// The node's metrics count what it served (and what it served after the client gave
+		// up on it), and the CPU that took.
+		let served = throughput.served_capsules as f64;
+		let most = served + (throughput.unanswered * capsules) as f64;
+		assert!(
+			(served..=most).contains(&throughput.counted_capsules),
+			"the node counted {} capsules at {capsules} per request, served {served}",
+			throughput.counted_capsules
+		);
+		assert!(throughput.fast_path_cpu > 0.0, "the node counted the requests' CPU time");
 	}
 	assert!(
 		(measured.unanswered as f64) < served / 10.0,

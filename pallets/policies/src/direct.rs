@@ -2,8 +2,10 @@
 //!
 //! A reader who wants cfrags in milliseconds signs a `request_direct_reencryption` transaction
 //! and hands it to the policy's nodes over their public JSON-RPC (`kms_reencrypt`). A node
-//! checks it at its best block with [`Pallet::check_direct_request`] (the runtime API
-//! `DirectAccessApi`), relays it to the chain through its transaction pool, and only then
+//! checks it at its best block as the call will: its capsules natively with
+//! [`Pallet::check_direct_capsules`], the rest with [`Pallet::check_direct_access`] (the runtime
+//! API `DirectAccessApi`; [`Pallet::check_direct_request`] is both in one, for runtimes before
+//! the API's version 2). It relays it to the chain through its transaction pool, and only then
 //! re-encrypts and answers with cfrags its operator signs (`SignedCfrag`, challengeable with
 //! `challenge_signed_cfrag`). For a policy with `PayPerAccess` conditions it first waits for the
 //! transaction to be in a best block, so the payment is real.
@@ -29,6 +31,28 @@ impl<T: Config> Pallet<T> {
 		capsules: &[CapsuleBytes],
 	) -> Result<PolicyVersion, DispatchError> {
 		Self::check_direct_capsules(capsules)?;
+		Self::check_direct_grant(requester, id)
+	}
+
+	/// [`Self::check_direct_request`] but for decoding the capsules: for a caller that decodes
+	/// them itself with [`Self::check_direct_capsules`] (a node, natively: decoding checks each
+	/// capsule's self-signature, which costs a node's fast path more in WebAssembly than
+	/// everything else the chain checks). Their number and lengths are checked.
+	pub fn check_direct_access(
+		requester: &T::AccountId,
+		id: PolicyId,
+		capsules: &[CapsuleBytes],
+	) -> Result<PolicyVersion, DispatchError> {
+		Self::check_direct_shape(capsules)?;
+		Self::check_direct_grant(requester, id)
+	}
+
+	/// What the next block decides about a direct request: whether `requester` has access
+	/// under `id` (policy active and accepted, conditions met, payments affordable).
+	fn check_direct_grant(
+		requester: &T::AccountId,
+		id: PolicyId,
+	) -> Result<PolicyVersion, DispatchError> {
 		let policy = Policies::<T>::get(id).ok_or(Error::<T>::UnknownPolicy)?;
 		let next = frame_system::Pallet::<T>::block_number().saturating_add(One::one());
 		Self::check_policy_access_at(&policy, requester, next).map_err(Error::<T>::from)?;
@@ -36,15 +60,24 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// What no later block can change about a direct request: at least one capsule, each of
-	/// the standard length and canonical. The expensive check (decoding) last.
-	fn check_direct_capsules(capsules: &[CapsuleBytes]) -> Result<(), Error<T>> {
+	/// the standard length and canonical. The expensive check (decoding) last. Returns the
+	/// capsules decoded. Reads no storage: a node runs it natively.
+	pub fn check_direct_capsules(
+		capsules: &[CapsuleBytes],
+	) -> Result<Vec<umbral_pre::Capsule>, Error<T>> {
+		Self::check_direct_shape(capsules)?;
+		capsules
+			.iter()
+			.map(|capsule| wire::decode_capsule(capsule).map_err(|_| Error::<T>::MalformedCapsule))
+			.collect()
+	}
+
+	/// At least one capsule and at most `MaxCapsules`, each of the standard length.
+	fn check_direct_shape(capsules: &[CapsuleBytes]) -> Result<(), Error<T>> {
 		ensure!(!capsules.is_empty(), Error::<T>::NoCapsules);
 		ensure!(capsules.len() as u32 <= T::MaxCapsules::get(), Error::<T>::TooManyCapsules);
 		for capsule in capsules {
 			ensure!(capsule.len() == CAPSULE_LEN, Error::<T>::InvalidCapsuleLength);
-		}
-		for capsule in capsules {
-			wire::decode_capsule(capsule).map_err(|_| Error::<T>::MalformedCapsule)?;
 		}
 		Ok(())
 	}

@@ -21,13 +21,20 @@ fn direct(requester: &str, policy: PolicyId, capsules: Vec<CapsuleBytes>) -> Dis
 	)
 }
 
-/// What a node's check says about the same request.
+/// What a node's check says about the same request. Asked in either of the two ways a node can
+/// ask it, the same: in one call, or with the capsules decoded natively first and the rest
+/// asked of the runtime.
 fn check(
 	requester: &str,
 	policy: PolicyId,
 	capsules: &[CapsuleBytes],
 ) -> Result<u32, DispatchError> {
-	KmsPolicies::check_direct_request(&account(requester), policy, capsules)
+	let checked = KmsPolicies::check_direct_request(&account(requester), policy, capsules);
+	let natively = KmsPolicies::check_direct_capsules(capsules)
+		.map_err(DispatchError::from)
+		.and_then(|_| KmsPolicies::check_direct_access(&account(requester), policy, capsules));
+	assert_eq!(natively, checked, "decoding natively first changes nothing");
+	checked
 }
 
 /// Submits `capsules` as a direct request of `requester` and asserts that the chain logs it, and
@@ -101,6 +108,10 @@ fn malformed_capsules_fail_the_call_and_the_check_alike() {
 			assert_eq!(check("bob", P1, &asked), Err(error));
 			assert_noop!(direct("bob", P1, asked), error);
 		}
+		// The runtime's check without decoding leaves decoding to the node, and only that.
+		let mut tampered = good.clone();
+		tampered[CAPSULE_LEN - 1] ^= 1;
+		assert_eq!(KmsPolicies::check_direct_access(&account("bob"), P1, &[tampered]), Ok(0));
 		// A node's check also bounds the count, which the call's type bounds.
 		let too_many = vec![good; MAX_CAPSULES as usize + 1];
 		assert_eq!(check("bob", P1, &too_many), Err(Error::<Test>::TooManyCapsules.into()));
