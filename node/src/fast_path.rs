@@ -551,9 +551,17 @@ pub trait Pool: TransactionPool<Block = Block, Hash = H256> + 'static {}
 
 impl<P: TransactionPool<Block = Block, Hash = H256> + 'static> Pool for P {}
 
-/// What [`FastPath::check`] found: the policy's version, the capsules decoded, the hosted nodes
-/// that serve the version, the requester's nonce on chain.
-type Checked = (PolicyVersion, Vec<umbral_pre::Capsule>, Vec<Hosted>, kms_runtime::Nonce);
+/// What [`FastPath::check`] found.
+struct Checked {
+	/// The policy's current version.
+	version: PolicyVersion,
+	/// The request's capsules, decoded.
+	decoded: Vec<umbral_pre::Capsule>,
+	/// The hosted nodes that serve that version.
+	hosted: Vec<Hosted>,
+	/// The requester's nonce on chain.
+	used: kms_runtime::Nonce,
+}
 
 /// One hosted node's part of a policy: the node, its operator key, what it serves with.
 struct Hosted {
@@ -1031,7 +1039,8 @@ impl<C: Chain, P: Pool> FastPath<C, P> {
 		let request = measured(cpu, || parse(transaction, &self.limits))?;
 		let best = self.client.info().best_hash;
 		let turn = self.turn().await?;
-		let (version, decoded, hosted, used) = measured(cpu, || self.check(&request, best))?;
+		let Checked { version, decoded, hosted, used } =
+			measured(cpu, || self.check(&request, best))?;
 		drop(turn);
 		// Waiting (for finality, the pool, a block) holds no turn, but a bounded place.
 		let waiting =
@@ -1100,9 +1109,7 @@ impl<C: Chain, P: Pool> FastPath<C, P> {
 	/// What is checked at block `best` before anything else: who signed the request, first
 	/// (the runtime checks signature, nonce and fee as the pool will, so that a forged request
 	/// costs the node one check and nobody spends another requester's allowance), then the
-	/// requester's rate, then the request as the chain will check it. Returns the policy's
-	/// version, the capsules decoded, the hosted nodes that serve the version and the
-	/// requester's nonce on chain.
+	/// requester's rate, then the request as the chain will check it.
 	fn check(&self, request: &Request, best: H256) -> Result<Checked, ErrorObjectOwned> {
 		use kms_primitives::policies::DirectAccessApi;
 		use sp_api::ApiExt;
@@ -1178,7 +1185,7 @@ impl<C: Chain, P: Pool> FastPath<C, P> {
 		};
 		let hosted = self.hosted_at(best, request.policy, version)?;
 		let used = self.account_nonce(best, &request.requester)?;
-		Ok((version, decoded, hosted, used))
+		Ok(Checked { version, decoded, hosted, used })
 	}
 }
 

@@ -42,8 +42,6 @@ pub struct Measured {
 	pub chain_blocks: Vec<u32>,
 	/// Per capsule count (1, 8): one node's throughput.
 	pub throughput: Vec<(usize, Throughput)>,
-	/// Fast-path requests the throughput measurement had refused or unanswered.
-	pub unanswered: usize,
 }
 
 /// One node's fast-path throughput at one number of capsules per request.
@@ -309,7 +307,7 @@ async fn chain_latency(
 	Ok((latencies, blocks))
 }
 
-/// `node`'s throughput at `per_request` capsules, and how many requests it did not serve.
+/// `node`'s throughput at `per_request` capsules.
 async fn throughput(
 	client: &Client,
 	grant: &Grant,
@@ -317,7 +315,7 @@ async fn throughput(
 	per_request: usize,
 	seconds: u64,
 	concurrency: usize,
-) -> Result<(Throughput, usize), String> {
+) -> Result<Throughput, String> {
 	let pid = node.pid().ok_or("the node stopped")?;
 	let counted = |name: &str| node.scrape().value(name, &[]).unwrap_or(0.0);
 	let (fast_path_cpu, capsules_counted) =
@@ -379,7 +377,7 @@ async fn throughput(
 	if failed > 0 {
 		eprintln!("  {failed} requests were refused or unanswered");
 	}
-	let measured = Throughput {
+	Ok(Throughput {
 		requests: done as f64 / elapsed,
 		capsules: (done * per_request) as f64 / elapsed,
 		cpu: (cpu_after - cpu_before) / elapsed * 100.0,
@@ -387,8 +385,7 @@ async fn throughput(
 		counted_capsules: counted_after - counted_before,
 		served_capsules: done * per_request,
 		unanswered: failed,
-	};
-	Ok((measured, failed))
+	})
 }
 
 /// Measures everything of `settings` on the network `nodes` ([`start_network`]).
@@ -421,10 +418,10 @@ pub async fn run(nodes: &[Node], settings: &Settings) -> Result<Measured, String
 	let mut fast = fast_latency(&client, &grant, settings.requests).await?;
 	eprintln!("latency: {} on-chain decrypts", settings.on_chain);
 	let (mut chain, mut chain_blocks) = chain_latency(&client, &grant, settings.on_chain).await?;
-	let (mut throughputs, mut unanswered) = (Vec::new(), 0);
+	let mut throughputs = Vec::new();
 	for per_request in [1, 8] {
 		eprintln!("throughput: {per_request} capsules per request, {} s", settings.seconds);
-		let (measured, failed) = throughput(
+		let measured = throughput(
 			&client,
 			&grant,
 			&nodes[0],
@@ -434,16 +431,20 @@ pub async fn run(nodes: &[Node], settings: &Settings) -> Result<Measured, String
 		)
 		.await?;
 		throughputs.push((per_request, measured));
-		unanswered += failed;
 	}
 
 	fast.sort_by(f64::total_cmp);
 	chain.sort_by(f64::total_cmp);
 	chain_blocks.sort();
-	Ok(Measured { fast, chain, chain_blocks, throughput: throughputs, unanswered })
+	Ok(Measured { fast, chain, chain_blocks, throughput: throughputs })
 }
 
 impl Measured {
+	/// Throughput requests refused or unanswered, at every capsule count.
+	pub fn unanswered(&self) -> usize {
+		self.throughput.iter().map(|(_, measured)| measured.unanswered).sum()
+	}
+
 	/// The tables the benchmark prints.
 	pub fn table(&self, concurrency: usize) -> String {
 		let row = |name: &str, sorted: &[f64]| {
@@ -491,8 +492,8 @@ impl Measured {
 			"requests %",
 			"capsules/core",
 		);
-		if self.unanswered > 0 {
-			text += &format!("({} throughput requests refused or unanswered)\n", self.unanswered);
+		if self.unanswered() > 0 {
+			text += &format!("({} throughput requests refused or unanswered)\n", self.unanswered());
 		}
 		for (per_request, measured) in &self.throughput {
 			let per_core = |cpu: f64| measured.capsules / (cpu / 100.0).max(0.01);
