@@ -1,11 +1,12 @@
 //! Builds the runtime as a WebAssembly blob (`WASM_BINARY`), which the node executes.
 //!
 //! Every feature set gets a blob of its own name (`kms_runtime` followed by the features that
-//! change the runtime, e.g. `kms_runtime_fast_runtime_test_tamper`): the node's build, the
-//! try-runtime test build and the benchmarks' build share one `target/release/wbuild/kms-runtime`,
-//! and under one name each wrote over the others' blob, so every build after another feature
-//! set's re-ran this script, rebuilt the blob and relinked the node, with nothing changed. The
-//! crate includes the file named by `KMS_RUNTIME_BLOB` from `OUT_DIR`.
+//! change the runtime, e.g. `kms_runtime_fast_runtime_runtime_benchmarks_test_tamper_try_runtime`):
+//! the development build, the production build and the benchmarks' build share one
+//! `target/release/wbuild/kms-runtime`, and under one name each wrote over the others' blob, so
+//! every build after another feature set's re-ran this script, rebuilt the blob and relinked
+//! the node, with nothing changed. The crate includes the file named by `KMS_RUNTIME_BLOB` from
+//! `OUT_DIR`.
 
 #[cfg(feature = "std")]
 fn blob_name() -> String {

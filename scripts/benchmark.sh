@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the FRAME benchmarks of our pallets against the production runtime and writes their
-# `weights.rs`. Builds `kms-node` with `runtime-benchmarks` first (the binary then replaces the
+# `weights.rs`. Builds `kms-node` with `benchmark-cli` first (the binary then replaces the
 # development one in the shared target directory until the next `scripts/dev.sh`, which only
 # relinks it).
 #
@@ -27,11 +27,11 @@ done
 
 step "setup"
 bash scripts/setup.sh
-step "build kms-node with runtime-benchmarks (production runtime)"
+step "build kms-node with benchmark-cli (production runtime)"
 # frame-benchmarking-cli's own test runtime serves only `benchmark storage`, which this script
 # does not run; its wasm builder cannot find it from a target directory outside the workspace.
 export SKIP_FRAME_STORAGE_ACCESS_TEST_RUNTIME_WASM_BUILD=1
-timed cargo build --locked --release -p kms-node --features runtime-benchmarks
+timed cargo build --locked --release -p kms-node --features benchmark-cli
 node="$CARGO_TARGET_DIR/release/kms-node"
 # The blob of this feature set (runtime/build.rs names one per feature set).
 runtime="$CARGO_TARGET_DIR/release/wbuild/kms-runtime"

@@ -20,10 +20,14 @@ timed() {
 }
 
 # The features of the node that the development chain and the tests run: the fast runtime
-# (2 s blocks, short periods) and the end-to-end tests' switch that makes listed nodes corrupt
+# (2 s blocks, short periods), the end-to-end tests' switch that makes listed nodes corrupt
 # their cfrags (inert unless written to the node's offchain storage; never in production
-# builds). One feature set for both, so `dev.sh` and `test.sh` share one build.
-export KMS_DEV_FEATURES="kms-node/fast-runtime,kms-node/test-tamper"
+# builds), and the runtime's `try-runtime` and `runtime-benchmarks` code, so that the tests of
+# both run from this build too. One feature set for everything, so that `dev.sh`, `test.sh` and
+# the benchmark scripts share one build: every other feature set compiles FRAME, and the
+# hundreds of crates whose features it changes, a second time (a quarter of an hour on two
+# cores, natively and again for the WebAssembly runtime).
+export KMS_DEV_FEATURES="kms-node/fast-runtime,kms-node/test-tamper,kms-node/try-runtime,kms-node/runtime-benchmarks"
 
 # Builds everything the development chain and the tests run: the node, the `kms` command line
 # and every library, with one feature set. Selecting the whole workspace unifies dependency

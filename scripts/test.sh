@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up this machine and runs every check and test of the project: formatting and feature
-# hygiene; the runtime with production timing and try-runtime, and the pallets' benchmarks as
-# tests; the build; unit tests of every crate and end-to-end tests that drive the real node
+# hygiene; the build; the runtime's try-runtime tests and the pallets' benchmarks as tests; unit
+# tests of every crate and end-to-end tests that drive the real node
 # binary over JSON-RPC (a network of validators under faults among them), the TypeScript SDK
 # (with its web demo in Chromium) and the kms file format against a Python implementation,
 # while the docs, clippy and a minute of fuzzing the wire decoder run beside them; and last the
@@ -15,15 +15,15 @@ trap stage_summary EXIT
 # Docs and clippy share a target directory of their own: they run with SKIP_WASM_BUILD (the
 # wasm builder would otherwise compile the runtime under clippy-driver), and flipping that
 # variable in the shared directory would re-run the runtime build scripts and rebuild the node
-# on the next run. Both check one feature set, the development features plus the runtime's
-# benchmarks and try-runtime (which the pallets inherit), so that every configuration of the
-# runtime and the pallets that ships is checked in one check build of the dependencies, which
-# `cargo doc` and clippy share. (The node's own `runtime-benchmarks` feature is left out: it adds
+# on the next run. Both check one feature set, in one check build of the dependencies which
+# `cargo doc` and clippy share: the development features with production timing instead of the
+# fast runtime, so that the runtime of production chains is compiled (and linted) too, while
+# the build below compiles and tests the fast one. (`benchmark-cli` is left out: it adds
 # frame-benchmarking-cli's two hundred crates; `scripts/benchmark.sh` compiles it.)
 checks() {
 	SKIP_WASM_BUILD=1 CARGO_TARGET_DIR="$KMS_CACHE/clippy-target" "$@"
 }
-check_features="$KMS_DEV_FEATURES,kms-runtime/runtime-benchmarks,kms-runtime/try-runtime"
+check_features="kms-node/test-tamper,kms-node/try-runtime,kms-node/runtime-benchmarks"
 docs() {
 	RUSTDOCFLAGS="-D warnings" checks cargo doc --locked --release --workspace --no-deps \
 		--features "$check_features"
@@ -48,18 +48,8 @@ fuzz() {
 
 stage "setup" setup
 stage "lint: formatting (Rust, TOML) and feature propagation" bash scripts/lint.sh
-# The production runtime (6 s blocks, one-day periods) with its `TryRuntime` API (its tests run
-# every pallet's try_state through it on development-chain state) and the pallets' benchmarks,
-# run once each as tests: one native build of FRAME with both features, and the runtime's wasm
-# with them (so the no_std side of both is compiled too).
-try_runtime() {
-	cargo nextest run --locked --release -p kms-runtime -p pallet-kms-staking \
-		-p pallet-kms-policies -p pallet-kms-adjudicator -p pallet-kms-rewards \
-		--features kms-runtime/try-runtime,kms-runtime/runtime-benchmarks
-}
-stage "try-runtime and benchmarks: the runtime with production timing, every benchmark as a test" \
-	try_runtime
-stage "build: node, kms and every library (fast-runtime, test-tamper)" build_dev
+stage "build: node, kms and every library (fast-runtime, test-tamper, try-runtime, benchmarks)" \
+	build_dev
 
 # The builds above keep both cores busy; the end-to-end tests below mostly wait for blocks. So
 # the docs and clippy (a check build of every crate: a quarter of an hour of both cores on a
@@ -82,11 +72,23 @@ CHECKS_START=$SECONDS
 trap 'status=$?; kill -- -"$checks_pid" 2>/dev/null || true; stage_summary "$status"' EXIT
 
 # One process per test, test binaries in parallel (.config/nextest.toml); the same build the
-# step above made, so nothing but the test targets compiles here. The load test waits for the
-# end: it needs both cores to itself.
-stage "tests: every crate, and end to end against the node just built" \
+# step above made, so nothing but the test targets compiles here (every one of them, in the
+# first of these stages: nextest builds the workspace's test binaries, then filters). The
+# workspace with the same features each time, so that cargo unifies them as the build did.
+tests() { # filter
 	cargo nextest run --locked --release --workspace --features "$KMS_DEV_FEATURES" \
-	--no-tests fail -E 'not (package(kms-e2e-tests) & binary(load))'
+		--no-tests fail -E "$1"
+}
+# The runtime's `TryRuntime` API (its tests run every pallet's try_state through it on
+# development-chain state, and a broken invariant fails it) and every pallet's benchmarks, run
+# once each as tests.
+runtime_tests='package(kms-runtime) | package(/^pallet-kms-/)'
+stage "try-runtime and benchmarks: the runtime's TryRuntime API, every benchmark as a test" \
+	tests "$runtime_tests"
+# The load test waits for the end: it needs both cores to itself.
+load_test='package(kms-e2e-tests) & binary(load)'
+stage "tests: every crate, and end to end against the node just built" \
+	tests "not ($runtime_tests) & not ($load_test)"
 # The SDK's tests start `kms-node --dev` from the build above (scripts/lib.sh's target directory)
 # and drive the `kms` built there; the web demo runs in headless Chromium.
 stage "tests: the TypeScript SDK, its interop with kms, and the web demo in Chromium (npm test)" \
@@ -107,6 +109,4 @@ wait_checks() {
 }
 stage "docs (rustdoc and the SDK's TypeDoc) and clippy, warnings are errors; fuzzing (run since the build)" \
 	wait_checks
-stage "tests: the load test, alone" \
-	cargo nextest run --locked --release --workspace --features "$KMS_DEV_FEATURES" \
-	--no-tests fail -E 'package(kms-e2e-tests) & binary(load)'
+stage "tests: the load test, alone" tests "$load_test"

@@ -82,13 +82,13 @@ pub enum Subcommand {
 	Revert(sc_cli::RevertCmd),
 
 	/// Benchmarks: pallet weights, blocks, storage, machine.
-	#[cfg(feature = "runtime-benchmarks")]
+	#[cfg(feature = "benchmark-cli")]
 	#[command(subcommand)]
 	Benchmark(frame_benchmarking_cli::BenchmarkCmd),
 
-	/// Benchmarks: not in this build (build with `--features runtime-benchmarks`, as
+	/// Benchmarks: not in this build (build with `--features benchmark-cli`, as
 	/// `scripts/benchmark.sh` does).
-	#[cfg(not(feature = "runtime-benchmarks"))]
+	#[cfg(not(feature = "benchmark-cli"))]
 	Benchmark {
 		/// The benchmark's arguments, ignored.
 		#[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]

@@ -5,7 +5,7 @@ use crate::{
 	cli::{Cli, Subcommand},
 	service,
 };
-#[cfg(feature = "runtime-benchmarks")]
+#[cfg(feature = "benchmark-cli")]
 use frame_benchmarking_cli::{BenchmarkCmd, SUBSTRATE_REFERENCE_HARDWARE};
 use kms_runtime::opaque::Block;
 use sc_cli::SubstrateCli;
@@ -108,11 +108,11 @@ pub fn run() -> sc_cli::Result<()> {
 				Ok((cmd.run(client, backend, Some(aux_revert)), task_manager))
 			})
 		},
-		#[cfg(not(feature = "runtime-benchmarks"))]
+		#[cfg(not(feature = "benchmark-cli"))]
 		Some(Subcommand::Benchmark { .. }) => Err("this kms-node was built without benchmarks: \
-			build it with `--features runtime-benchmarks` (scripts/benchmark.sh does)"
+			build it with `--features benchmark-cli` (scripts/benchmark.sh does)"
 			.into()),
-		#[cfg(feature = "runtime-benchmarks")]
+		#[cfg(feature = "benchmark-cli")]
 		Some(Subcommand::Benchmark(cmd)) => {
 			let runner = cli.create_runner(cmd)?;
 			runner.sync_run(|config| match cmd {

@@ -123,8 +123,8 @@ pub fn node_binary() -> PathBuf {
 	let binary = profile_dir.join("kms-node");
 	assert!(
 		binary.exists(),
-		"{} does not exist: build it with `cargo build --release -p kms-node --features \
-		 fast-runtime,test-tamper`, or point KMS_NODE_BIN at a kms-node binary",
+		"{} does not exist: build it with `source scripts/lib.sh && build_dev` (the development \
+		 features, `KMS_DEV_FEATURES`), or point KMS_NODE_BIN at a kms-node binary",
 		binary.display()
 	);
 	binary

@@ -145,7 +145,7 @@ fn benchmarks_need_a_benchmarking_build() {
 		.expect("kms-node runs");
 	assert!(!output.status.success());
 	let stderr = String::from_utf8_lossy(&output.stderr);
-	assert!(stderr.contains("--features runtime-benchmarks"), "{stderr}");
+	assert!(stderr.contains("--features benchmark-cli"), "{stderr}");
 }
 
 /// The library's example (`client/examples/share.rs`, the README's), built with the node, run
