@@ -31,6 +31,11 @@ pub struct FastPathParams {
 	/// up to 2 s for their turn, then are refused as busy.
 	#[arg(long, value_name = "COUNT")]
 	pub fast_path_concurrency: Option<usize>,
+	/// Fast-path requests waiting at once for finality, the transaction pool or a block (a
+	/// pay-per-access request waits for a best block that logs it) [default: 4096]; more are
+	/// refused as busy, before they are relayed.
+	#[arg(long, value_name = "COUNT")]
+	pub fast_path_max_waiting: Option<usize>,
 }
 
 impl FastPathParams {
@@ -41,6 +46,7 @@ impl FastPathParams {
 			requests_per_second: self.fast_path_rate.max(0.0),
 			burst: self.fast_path_burst.max(1.0),
 			concurrency: self.fast_path_concurrency.unwrap_or(defaults.concurrency).max(1),
+			max_waiting: self.fast_path_max_waiting.unwrap_or(defaults.max_waiting).max(1),
 			..defaults
 		}
 	}
