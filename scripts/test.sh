@@ -23,7 +23,7 @@ trap stage_summary EXIT
 checks() {
 	SKIP_WASM_BUILD=1 CARGO_TARGET_DIR="$KMS_CACHE/clippy-target" "$@"
 }
-check_features="kms-node/test-tamper,kms-node/try-runtime,kms-node/runtime-benchmarks"
+check_features="$KMS_DEV_FEATURES_BUT_TIMING"
 docs() {
 	RUSTDOCFLAGS="-D warnings" checks cargo doc --locked --release --workspace --no-deps \
 		--features "$check_features"
@@ -51,7 +51,7 @@ stage "lint: formatting (Rust, TOML) and feature propagation" bash scripts/lint.
 stage "build: node, kms and every library (fast-runtime, test-tamper, try-runtime, benchmarks)" \
 	build_dev
 
-# The builds above keep both cores busy; the end-to-end tests below mostly wait for blocks. So
+# The build above keeps both cores busy; the end-to-end tests below mostly wait for blocks. So
 # the docs and clippy (a check build of every crate: a quarter of an hour of both cores on a
 # cold machine) run meanwhile, at the lowest CPU priority, so that the nodes under test get the
 # CPU whenever they need it. Their output is in $KMS_CACHE/checks.log, shown if they fail.
