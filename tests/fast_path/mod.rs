@@ -126,13 +126,13 @@ fn three_validator_spec(dir: &std::path::Path) -> std::path::PathBuf {
 }
 
 /// The policy and what the reader needs to ask under it.
-struct Grant {
-	id: [u8; 16],
-	nodes: Vec<AccountId>,
-	keys: umbral::PolicyKeys,
+pub struct Grant {
+	pub id: [u8; 16],
+	pub nodes: Vec<AccountId>,
+	pub keys: umbral::PolicyKeys,
 	/// Readers (the policy names no requester): one per request in flight, so that each
 	/// reader's requests reach the node in their nonce order.
-	readers: Vec<Keypair>,
+	pub readers: Vec<Keypair>,
 }
 
 /// The endowed development accounts that read: none of them signs anything else.
@@ -153,7 +153,8 @@ pub fn quantile(sorted: &[f64], q: f64) -> f64 {
 	sorted.get(index).copied().unwrap_or(f64::NAN)
 }
 
-async fn grant(client: &Client, nodes: &[AccountId]) -> Result<Grant, String> {
+/// A policy `id` of Alice's over `nodes` (a threshold of 2), once every one of them accepted it.
+pub async fn grant(client: &Client, nodes: &[AccountId], id: [u8; 16]) -> Result<Grant, String> {
 	let alice = load::keypair("//Alice");
 	let (delegating, signer) = (SecretKey::random(), Signer::new(SecretKey::random()));
 	let receiving = SecretKey::random();
@@ -185,7 +186,6 @@ async fn grant(client: &Client, nodes: &[AccountId]) -> Result<Grant, String> {
 	let public: Vec<_> = node_keys.iter().map(|(_, key)| *key).collect();
 	let sealed = umbral::seal_kfrags(&delegating, &signer, &keys.receiving, 2, &public)
 		.map_err(|e| e.to_string())?;
-	let id = *b"fast-path-bench!";
 	let policy = Policy {
 		id,
 		label: b"bench".to_vec(),
@@ -208,18 +208,12 @@ async fn grant(client: &Client, nodes: &[AccountId]) -> Result<Grant, String> {
 		.wait_for_acceptance(id, nodes, created.block, created.block + 30)
 		.await
 		.map_err(|e| e.to_string())?;
-	// Nodes answer under a version once it is final: measure from then on.
-	let accepted = client.best_block().await.map_err(|e| e.to_string())?;
-	tokio::time::timeout(Duration::from_secs(60), client.wait_for_block(accepted))
-		.await
-		.map_err(|_| "the policy's acceptance was not finalized within a minute".to_string())?
-		.map_err(|e| e.to_string())?;
 	let readers = READERS.iter().map(|uri| load::keypair(uri)).collect();
 	Ok(Grant { id, nodes: nodes.to_vec(), keys, readers })
 }
 
 /// Fresh capsules of the policy's delegating key.
-fn capsules(grant: &Grant, count: usize) -> Result<Vec<Vec<u8>>, String> {
+pub fn capsules(grant: &Grant, count: usize) -> Result<Vec<Vec<u8>>, String> {
 	(0..count)
 		.map(|_| umbral::encrypt(&grant.keys.delegating, b"bench").map(|(c, _)| c))
 		.collect::<Result<_, _>>()
@@ -227,7 +221,7 @@ fn capsules(grant: &Grant, count: usize) -> Result<Vec<Vec<u8>>, String> {
 }
 
 /// Verifies `threshold` cfrags of the first capsule from `answers`; whether enough did.
-fn verified(grant: &Grant, capsule: &[u8], cfrags: &[Vec<u8>]) -> Result<(), String> {
+pub fn verified(grant: &Grant, capsule: &[u8], cfrags: &[Vec<u8>]) -> Result<(), String> {
 	let capsule = umbral::capsule(capsule).map_err(|e| e.to_string())?;
 	let good = cfrags
 		.iter()
@@ -388,31 +382,45 @@ async fn throughput(
 	})
 }
 
-/// Measures everything of `settings` on the network `nodes` ([`start_network`]).
-pub async fn run(nodes: &[Node], settings: &Settings) -> Result<Measured, String> {
-	let client = Client::connect(&nodes[0].ws_url()).await.map_err(|e| e.to_string())?;
-	let accounts: Vec<AccountId> = ["//Alice", "//Bob", "//Charlie"]
-		.iter()
-		.map(|uri| load::keypair(uri).public_key().to_account_id())
-		.collect();
-	for (uri, node) in ["//Alice", "//Bob", "//Charlie"].iter().zip(nodes) {
+/// Publishes each of `nodes`' endpoint (Alice's, Bob's and Charlie's, [`start_network`]) for
+/// its KMS node; returns the KMS nodes.
+pub async fn publish_endpoints(client: &Client, nodes: &[Node]) -> Result<Vec<AccountId>, String> {
+	let uris = ["//Alice", "//Bob", "//Charlie"];
+	for (uri, node) in uris.iter().zip(nodes) {
 		client
 			.set_endpoint(&load::keypair(uri), Some(&node.ws_url()))
 			.await
 			.map_err(|e| format!("{uri}'s endpoint: {e}"))?;
 	}
-	eprintln!("granting a 2-of-3 policy (once the nodes serve)");
-	let grant = grant(&client, &accounts).await?;
-	// A node serves a policy version only once it is final (a fork could give it other keys):
-	// the latencies are of a policy in service, not of the wait for finality.
-	let accepted = client.best_block().await.map_err(|e| e.to_string())?;
-	let deadline = Instant::now() + Duration::from_secs(60);
-	while client.finalized_block().await.map_err(|e| e.to_string())? < accepted {
+	Ok(uris.iter().map(|uri| load::keypair(uri).public_key().to_account_id()).collect())
+}
+
+/// Waits (at most `timeout`) until block `number` is finalized.
+pub async fn wait_for_finality(
+	client: &Client,
+	number: u32,
+	timeout: Duration,
+) -> Result<(), String> {
+	let deadline = Instant::now() + timeout;
+	while client.finalized_block().await.map_err(|e| e.to_string())? < number {
 		if Instant::now() > deadline {
-			return Err(format!("block {accepted} was not finalized within a minute"));
+			return Err(format!("block {number} was not finalized within {timeout:?}"));
 		}
 		tokio::time::sleep(Duration::from_millis(200)).await;
 	}
+	Ok(())
+}
+
+/// Measures everything of `settings` on the network `nodes` ([`start_network`]).
+pub async fn run(nodes: &[Node], settings: &Settings) -> Result<Measured, String> {
+	let client = Client::connect(&nodes[0].ws_url()).await.map_err(|e| e.to_string())?;
+	let accounts = publish_endpoints(&client, nodes).await?;
+	eprintln!("granting a 2-of-3 policy (once the nodes serve)");
+	let grant = grant(&client, &accounts, *b"fast-path-bench!").await?;
+	// A node serves a policy version only once it is final (a fork could give it other keys):
+	// the latencies are of a policy in service, not of the wait for finality.
+	let accepted = client.best_block().await.map_err(|e| e.to_string())?;
+	wait_for_finality(&client, accepted, Duration::from_secs(60)).await?;
 
 	eprintln!("latency: {} fast-path decrypts", settings.requests);
 	let mut fast = fast_latency(&client, &grant, settings.requests).await?;
