@@ -1,8 +1,10 @@
 //! The re-encryption worker's umbral-pre work, natively: what `worker_open_kfrag` and
 //! `worker_reencrypt` measure in the WebAssembly runtime (`scripts/benchmark.sh policies`),
-//! on the same code and material, to compare the two.
+//! on the same code and material, to compare the two; and the parts of a capsule's cost, which
+//! bound the fast path (`kms_reencrypt`) natively.
 //!
-//! `cargo bench -p pallet-kms-policies --features runtime-benchmarks --bench worker`
+//! With `scripts/lib.sh` sourced:
+//! `cargo bench --locked --workspace --features "$KMS_DEV_FEATURES" --bench worker`
 
 // A bench links every dependency of the package and uses few.
 #![allow(unused_crate_dependencies)]
@@ -40,6 +42,22 @@ fn main() {
 	let reencrypt = mean(budget, || {
 		umbral_pre::reencrypt_with_rng(&mut rng, &capsule, kfrag.clone());
 	});
+	let decode = mean(budget, || {
+		kms_primitives::wire::decode_capsule(&material.capsules[0]).expect("a capsule");
+	});
+	let cfrag = umbral_pre::reencrypt_with_rng(&mut rng, &capsule, kfrag.clone()).unverify();
+	let key = |key: &kms_primitives::staking::UmbralPublicKey| key.decompress().expect("a key");
+	let (verifying, delegating, receiving) = (
+		key(&material.keys.verifying),
+		key(&material.keys.delegating),
+		key(&material.keys.receiving),
+	);
+	let verify = mean(budget, || {
+		cfrag
+			.clone()
+			.verify(&capsule, &verifying, &delegating, &receiving)
+			.expect("it verifies");
+	});
 	println!("native (umbral-pre 0.11):");
 	println!(
 		"  check a kfrag (decrypt, decode, verify, self-test): {:>8.1} µs",
@@ -50,5 +68,11 @@ fn main() {
 		per_capsule.as_secs_f64() * 1e6,
 		1.0 / per_capsule.as_secs_f64()
 	);
-	println!("  umbral-pre `reencrypt` alone: {:>8.1} µs", reencrypt.as_secs_f64() * 1e6);
+	println!("  of which:");
+	println!(
+		"    decode the capsule (checks its signature): {:>8.1} µs",
+		decode.as_secs_f64() * 1e6
+	);
+	println!("    umbral-pre `reencrypt`: {:>8.1} µs", reencrypt.as_secs_f64() * 1e6);
+	println!("    `CapsuleFrag::verify`: {:>8.1} µs", verify.as_secs_f64() * 1e6);
 }
