@@ -353,6 +353,15 @@ pub type Tampers = Arc<dyn Fn(&AccountId) -> bool + Send + Sync>;
 /// Checked kfrags by the content hash they were checked for.
 type KFragCache = Arc<Mutex<HashMap<[u8; 32], CheckedKFrag>>>;
 
+/// What the runtime said a node serves of a policy (`DirectAccessApi::direct_service`), by the
+/// block it was asked at. A block's state never changes, so an entry is right for as long as
+/// it is kept: requests under the same policy within a block time (at the best block) or a
+/// finality round (at the finalized one) ask the runtime once, not each twice.
+type ServiceCache = Arc<Mutex<HashMap<(H256, PolicyId, AccountId), Option<DirectService>>>>;
+
+/// Entries kept in the [`ServiceCache`] at most; past it, it starts again empty.
+const MAX_SERVICES: usize = 4096;
+
 /// The requests served, by requester and nonce, until the nonce is used on chain: a requester
 /// is served once per nonce. A request that was served and then kept from landing (replaced in
 /// the pools by another transaction of the same nonce) cannot be followed by another one of that
@@ -423,6 +432,7 @@ pub struct FastPath<C, P> {
 	waiting: Arc<tokio::sync::Semaphore>,
 	served: Arc<Mutex<Served>>,
 	kfrags: KFragCache,
+	services: ServiceCache,
 	signers: Signers,
 	metrics: Option<Metrics>,
 }
@@ -442,6 +452,7 @@ impl<C, P> Clone for FastPath<C, P> {
 			waiting: self.waiting.clone(),
 			served: self.served.clone(),
 			kfrags: self.kfrags.clone(),
+			services: self.services.clone(),
 			signers: self.signers.clone(),
 			metrics: self.metrics.clone(),
 		}
@@ -500,6 +511,7 @@ impl<C, P> FastPath<C, P> {
 			waiting,
 			served: Arc::new(Mutex::new(Served { requests: HashMap::new() })),
 			kfrags: Arc::new(Mutex::new(HashMap::new())),
+			services: Arc::new(Mutex::new(HashMap::new())),
 			signers: Arc::new(Mutex::new(HashMap::new())),
 			metrics: None,
 		}
@@ -620,9 +632,7 @@ impl<C: Chain, P: Pool> FastPath<C, P> {
 	/// The nodes of `policy` this node hosts (operator key in the keystore) that accepted its
 	/// current version, with the secret of the key their kfrag is sealed to.
 	fn hosted(&self, at: H256, policy: PolicyId) -> Result<Vec<Hosted>, ErrorObjectOwned> {
-		use kms_primitives::policies::DirectAccessApi;
 		let internal = |why: String| error(code::INTERNAL, why);
-		let api = self.client.runtime_api();
 		let mut hosted = Vec::new();
 		let operators = self.keystore.sr25519_public_keys(KEY_TYPE);
 		// A key removed from the keystore is no longer kept open either.
@@ -635,10 +645,7 @@ impl<C: Chain, P: Pool> FastPath<C, P> {
 			let node = read::<AccountId, _>(&*self.client, at, key)
 				.map_err(|e| internal(format!("the best block's state: {e:?}")))?;
 			let Some(node) = node else { continue };
-			let service = api
-				.direct_service(at, policy, node.clone())
-				.map_err(|e| internal(format!("the runtime: {e}")))?;
-			let Some(service) = service else { continue };
+			let Some(service) = self.direct_service(at, policy, &node)? else { continue };
 			let info = read::<pallet_kms_staking::NodeOf<Runtime>, _>(
 				&*self.client,
 				at,
@@ -744,14 +751,10 @@ impl<C: Chain, P: Pool> FastPath<C, P> {
 		policy: PolicyId,
 		hosted: Vec<Hosted>,
 	) -> Result<(Vec<Hosted>, Vec<Hosted>), ErrorObjectOwned> {
-		use kms_primitives::policies::DirectAccessApi;
 		let at = self.client.info().finalized_hash;
-		let api = self.client.runtime_api();
 		let (mut same, mut younger) = (Vec::new(), Vec::new());
 		for hosted in hosted {
-			let part = api
-				.direct_service(at, policy, hosted.node.clone())
-				.map_err(|e| error(code::INTERNAL, format!("the runtime: {e}")))?;
+			let part = self.direct_service(at, policy, &hosted.node)?;
 			if part.as_ref() == Some(&hosted.service) {
 				same.push(hosted);
 			} else {
@@ -759,6 +762,37 @@ impl<C: Chain, P: Pool> FastPath<C, P> {
 			}
 		}
 		Ok((same, younger))
+	}
+
+	/// What `node` serves of `policy` as of block `at` (`DirectAccessApi::direct_service`):
+	/// from the cache, or asked of the runtime and kept.
+	fn direct_service(
+		&self,
+		at: H256,
+		policy: PolicyId,
+		node: &AccountId,
+	) -> Result<Option<DirectService>, ErrorObjectOwned> {
+		use kms_primitives::policies::DirectAccessApi;
+		let key = (at, policy, node.clone());
+		let cache = || {
+			self.services
+				.lock()
+				.map_err(|_| error(code::INTERNAL, "the policies' services"))
+		};
+		if let Some(service) = cache()?.get(&key) {
+			return Ok(service.clone());
+		}
+		let service = self
+			.client
+			.runtime_api()
+			.direct_service(at, policy, node.clone())
+			.map_err(|e| error(code::INTERNAL, format!("the runtime: {e}")))?;
+		let mut cache = cache()?;
+		if cache.len() >= MAX_SERVICES {
+			cache.clear();
+		}
+		cache.insert(key, service.clone());
+		Ok(service)
 	}
 
 	/// `who`'s nonce on chain at block `at`: the next transaction it may have included.
