@@ -153,7 +153,8 @@ pub fn quantile(sorted: &[f64], q: f64) -> f64 {
 	sorted.get(index).copied().unwrap_or(f64::NAN)
 }
 
-/// A policy `id` of Alice's over `nodes` (a threshold of 2), once every one of them accepted it.
+/// A policy `id` of Alice's over `nodes` (a threshold of 2), once every one of them accepted it
+/// (at the best block).
 pub async fn grant(client: &Client, nodes: &[AccountId], id: [u8; 16]) -> Result<Grant, String> {
 	let alice = load::keypair("//Alice");
 	let (delegating, signer) = (SecretKey::random(), Signer::new(SecretKey::random()));
@@ -204,10 +205,22 @@ pub async fn grant(client: &Client, nodes: &[AccountId], id: [u8; 16]) -> Result
 		conditions: Vec::new(),
 	};
 	let created = client.create_policy(&alice, policy, &signer).await.map_err(|e| e.to_string())?;
-	client
-		.wait_for_acceptance(id, nodes, created.block, created.block + 30)
-		.await
-		.map_err(|e| e.to_string())?;
+	// Every node, not only the threshold: a node serves (and its part is final) only once its
+	// own acceptance has landed.
+	let deadline = Instant::now() + Duration::from_secs(120);
+	loop {
+		let acceptance = client
+			.wait_for_acceptance(id, nodes, created.block, created.block + 60)
+			.await
+			.map_err(|e| e.to_string())?;
+		if acceptance.accepted.len() == nodes.len() {
+			break;
+		}
+		if Instant::now() > deadline {
+			return Err(format!("{} of {} nodes accepted", acceptance.accepted.len(), nodes.len()));
+		}
+		tokio::time::sleep(Duration::from_secs(1)).await;
+	}
 	let readers = READERS.iter().map(|uri| load::keypair(uri)).collect();
 	Ok(Grant { id, nodes: nodes.to_vec(), keys, readers })
 }
