@@ -21,21 +21,40 @@ pub struct Cli {
 /// The limits of the fast path, `kms_reencrypt` (see `crate::fast_path`).
 #[derive(Debug, Clone, clap::Args)]
 pub struct FastPathParams {
-	/// Fast-path requests served per second to one requester, on average.
-	#[arg(long, value_name = "COUNT", default_value_t = 20.0)]
+	/// Fast-path requests served per second to one requester, on average (0 or more).
+	#[arg(long, value_name = "COUNT", default_value_t = 20.0, value_parser = at_least::<0>)]
 	pub fast_path_rate: f64,
-	/// Fast-path requests one requester may have served at once after being idle.
-	#[arg(long, value_name = "COUNT", default_value_t = 40.0)]
+	/// Fast-path requests one requester may have served at once after being idle (1 or more).
+	#[arg(long, value_name = "COUNT", default_value_t = 40.0, value_parser = at_least::<1>)]
 	pub fast_path_burst: f64,
 	/// Fast-path requests worked on at once [default: twice the machine's cores]; others wait
 	/// up to 2 s for their turn, then are refused as busy.
-	#[arg(long, value_name = "COUNT")]
+	#[arg(long, value_name = "COUNT", value_parser = count)]
 	pub fast_path_concurrency: Option<usize>,
 	/// Fast-path requests waiting at once for finality, the transaction pool or a block (a
 	/// pay-per-access request waits for a best block that logs it) [default: 4096]; more are
 	/// refused as busy, before they are relayed.
-	#[arg(long, value_name = "COUNT")]
+	#[arg(long, value_name = "COUNT", value_parser = count)]
 	pub fast_path_max_waiting: Option<usize>,
+}
+
+/// A number of at least `MIN`, finite.
+fn at_least<const MIN: u8>(text: &str) -> Result<f64, String> {
+	let value: f64 = text.parse().map_err(|e| format!("not a number: {e}"))?;
+	if value.is_finite() && value >= f64::from(MIN) {
+		Ok(value)
+	} else {
+		Err(format!("must be a finite number of at least {MIN}"))
+	}
+}
+
+/// A count of at least 1.
+fn count(text: &str) -> Result<usize, String> {
+	match text.parse::<usize>() {
+		Ok(0) => Err("must be at least 1".into()),
+		Ok(count) => Ok(count),
+		Err(e) => Err(format!("not a count: {e}")),
+	}
 }
 
 impl FastPathParams {
@@ -43,10 +62,10 @@ impl FastPathParams {
 	pub fn limits(&self) -> crate::fast_path::Limits {
 		let defaults = crate::fast_path::Limits::default();
 		crate::fast_path::Limits {
-			requests_per_second: self.fast_path_rate.max(0.0),
-			burst: self.fast_path_burst.max(1.0),
-			concurrency: self.fast_path_concurrency.unwrap_or(defaults.concurrency).max(1),
-			max_waiting: self.fast_path_max_waiting.unwrap_or(defaults.max_waiting).max(1),
+			requests_per_second: self.fast_path_rate,
+			burst: self.fast_path_burst,
+			concurrency: self.fast_path_concurrency.unwrap_or(defaults.concurrency),
+			max_waiting: self.fast_path_max_waiting.unwrap_or(defaults.max_waiting),
 			..defaults
 		}
 	}
@@ -103,4 +122,36 @@ pub enum Subcommand {
 
 	/// Database meta columns information.
 	ChainInfo(sc_cli::ChainInfoCmd),
+}
+
+#[cfg(test)]
+mod tests {
+	use super::Cli;
+	use clap::Parser;
+
+	fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+		Cli::try_parse_from([&["kms-node"], args].concat())
+	}
+
+	#[test]
+	fn the_fast_path_limits_refuse_values_that_would_stop_or_unbound_it() {
+		for bad in [
+			"--fast-path-max-waiting=0",
+			"--fast-path-concurrency=0",
+			"--fast-path-concurrency=-1",
+			"--fast-path-burst=0.5",
+			"--fast-path-burst=inf",
+			"--fast-path-rate=-1",
+			"--fast-path-rate=NaN",
+		] {
+			let error = parse(&[bad]).err().unwrap_or_else(|| panic!("{bad:?} was taken"));
+			assert_eq!(error.kind(), clap::error::ErrorKind::ValueValidation, "{bad:?}");
+		}
+		let cli = parse(&["--fast-path-max-waiting", "1", "--fast-path-rate", "0"])
+			.unwrap_or_else(|e| panic!("{e}"));
+		let limits = cli.fast_path.limits();
+		assert_eq!((limits.max_waiting, limits.requests_per_second), (1, 0.0));
+		let defaults = parse(&[]).unwrap_or_else(|e| panic!("{e}")).fast_path.limits();
+		assert_eq!((defaults.requests_per_second, defaults.burst), (20.0, 40.0));
+	}
 }

@@ -730,6 +730,12 @@ impl<C: Chain, P: Pool> FastPath<C, P> {
 			.flatten()
 			.map(|header| *header.number())
 			.ok_or_else(|| error(code::INTERNAL, "the best block's header"))?;
+		log::debug!(
+			target: LOG_TARGET,
+			"policy 0x{}: the version at block #{height} is not final yet (finalized #{}): waiting",
+			hex::encode(policy),
+			self.client.info().finalized_number
+		);
 		let mut finalized = self.client.finality_notification_stream();
 		let deadline = tokio::time::Instant::now() + self.limits.final_wait;
 		while self.client.info().finalized_number < height {
