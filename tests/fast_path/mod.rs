@@ -15,7 +15,7 @@
 mod load;
 
 use kms_client::{umbral, AccountId, Client, Keypair, Policy};
-use kms_e2e_tests::Node;
+use kms_e2e_tests::{block_number, rpc_params, Node};
 use std::time::{Duration, Instant};
 use umbral_pre::{SecretKey, Signer};
 
@@ -408,18 +408,26 @@ pub async fn publish_endpoints(client: &Client, nodes: &[Node]) -> Result<Vec<Ac
 	Ok(uris.iter().map(|uri| load::keypair(uri).public_key().to_account_id()).collect())
 }
 
-/// Waits (at most `timeout`) until block `number` is finalized.
+/// Waits (at most `timeout`) until every one of `nodes` has finalized block `number`: a node
+/// judges finality (and so whether it may serve a policy version) by its own view.
 pub async fn wait_for_finality(
-	client: &Client,
+	nodes: &[Node],
 	number: u32,
 	timeout: Duration,
 ) -> Result<(), String> {
 	let deadline = Instant::now() + timeout;
-	while client.finalized_block().await.map_err(|e| e.to_string())? < number {
-		if Instant::now() > deadline {
-			return Err(format!("block {number} was not finalized within {timeout:?}"));
+	for node in nodes {
+		loop {
+			let hash = node.call("chain_getFinalizedHead", rpc_params![]).await;
+			let header = node.call("chain_getHeader", rpc_params![hash]).await;
+			if block_number(&header) >= u64::from(number) {
+				break;
+			}
+			if Instant::now() > deadline {
+				return Err(format!("block {number} was not finalized within {timeout:?}"));
+			}
+			tokio::time::sleep(Duration::from_millis(200)).await;
 		}
-		tokio::time::sleep(Duration::from_millis(200)).await;
 	}
 	Ok(())
 }
@@ -433,7 +441,7 @@ pub async fn run(nodes: &[Node], settings: &Settings) -> Result<Measured, String
 	// A node serves a policy version only once it is final (a fork could give it other keys):
 	// the latencies are of a policy in service, not of the wait for finality.
 	let accepted = client.best_block().await.map_err(|e| e.to_string())?;
-	wait_for_finality(&client, accepted, Duration::from_secs(60)).await?;
+	wait_for_finality(nodes, accepted, Duration::from_secs(60)).await?;
 
 	eprintln!("latency: {} fast-path decrypts", settings.requests);
 	let mut fast = fast_latency(&client, &grant, settings.requests).await?;

@@ -13,7 +13,7 @@
 mod fast_path;
 
 use kms_client::{Client, Error};
-use kms_e2e_tests::{block_number, rpc_params, Node};
+use kms_e2e_tests::Node;
 use std::time::{Duration, Instant};
 // Dependencies of the harness and the other tests, not of this one.
 use codec as _;
@@ -35,12 +35,6 @@ fn signal(node: &Node, signal: &str) {
 		.status()
 		.is_ok_and(|status| status.success());
 	assert!(sent, "kill -{signal} {pid}");
-}
-
-/// The number of the block `node` has finalized.
-async fn finalized_at(node: &Node) -> u64 {
-	let hash = node.call("chain_getFinalizedHead", rpc_params![]).await;
-	block_number(&node.call("chain_getHeader", rpc_params![hash]).await)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -75,16 +69,7 @@ async fn scenario(nodes: &[Node]) -> Result<(), String> {
 	let accounts = fast_path::publish_endpoints(&client, nodes).await?;
 	let early = fast_path::grant(&client, &accounts, *b"final-before-it!").await?;
 	let accepted = client.best_block().await.map_err(|e| e.to_string())?;
-	// Each node judges finality by its own view: wait until every one has finalized it.
-	let deadline = Instant::now() + Duration::from_secs(60);
-	for node in nodes {
-		while finalized_at(node).await < u64::from(accepted) {
-			if Instant::now() > deadline {
-				return Err(format!("block {accepted} was not finalized within a minute"));
-			}
-			tokio::time::sleep(Duration::from_millis(200)).await;
-		}
-	}
+	fast_path::wait_for_finality(nodes, accepted, Duration::from_secs(60)).await?;
 
 	// Finality stalls: Charlie's vote is missing.
 	signal(&nodes[2], "STOP");
