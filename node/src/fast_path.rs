@@ -37,7 +37,10 @@
 
 use std::{
 	collections::HashMap,
-	sync::{Arc, Mutex},
+	sync::{
+		atomic::{AtomicU32, Ordering},
+		Arc, Mutex,
+	},
 	time::{Duration, Instant},
 };
 
@@ -434,6 +437,9 @@ pub struct FastPath<C, P> {
 	kfrags: KFragCache,
 	services: ServiceCache,
 	signers: Signers,
+	/// The last runtime version other than the node's that it said it checks requests under
+	/// through the runtime (said once per version, not per request).
+	foreign_runtime: Arc<AtomicU32>,
 	metrics: Option<Metrics>,
 }
 
@@ -454,6 +460,7 @@ impl<C, P> Clone for FastPath<C, P> {
 			kfrags: self.kfrags.clone(),
 			services: self.services.clone(),
 			signers: self.signers.clone(),
+			foreign_runtime: self.foreign_runtime.clone(),
 			metrics: self.metrics.clone(),
 		}
 	}
@@ -512,6 +519,7 @@ impl<C, P> FastPath<C, P> {
 			served: Arc::new(Mutex::new(Served { requests: HashMap::new() })),
 			kfrags: Arc::new(Mutex::new(HashMap::new())),
 			services: Arc::new(Mutex::new(HashMap::new())),
+			foreign_runtime: Arc::new(AtomicU32::new(kms_runtime::VERSION.spec_version)),
 			signers: Arc::new(Mutex::new(HashMap::new())),
 			metrics: None,
 		}
@@ -1211,6 +1219,19 @@ impl<C: Chain, P: Pool> FastPath<C, P> {
 			let checked = api.check_direct_access(best, requester, policy, capsules);
 			(checked.map_err(internal)?.map_err(refusal)?, decoded)
 		} else {
+			if self.foreign_runtime.swap(runtime.spec_version, Ordering::Relaxed)
+				!= runtime.spec_version
+			{
+				log::warn!(
+					target: LOG_TARGET,
+					"the chain runs runtime {} {}, this node was built with {} {}: the fast path \
+					 checks requests through the runtime (slower) until the node is upgraded",
+					runtime.spec_name,
+					runtime.spec_version,
+					kms_runtime::VERSION.spec_name,
+					kms_runtime::VERSION.spec_version,
+				);
+			}
 			let checked = api.check_direct_request(best, requester, policy, capsules);
 			let version = checked.map_err(internal)?.map_err(refusal)?;
 			let decoded = request

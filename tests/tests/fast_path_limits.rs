@@ -4,13 +4,15 @@
 //! busy before the node relays them, so none of them is logged, paid or served; once the first
 //! is served, the place is free again.
 
+#[path = "../dev_policy/mod.rs"]
+mod dev_policy;
+
+use dev_policy::{best_block_after, failed, Granted};
 use kms_client::{
-	dev, runtime::runtime_types::kms_primitives::policies::Condition, umbral, AccountId, Client,
-	Policy,
+	dev, runtime::runtime_types::kms_primitives::policies::Condition, umbral, Client,
 };
 use kms_e2e_tests::Node;
-use std::time::{Duration, Instant};
-use umbral_pre::{SecretKey, Signer};
+use std::time::Duration;
 // Dependencies of the harness library and the other tests, not of this one.
 use codec as _;
 use hex as _;
@@ -38,64 +40,9 @@ async fn requests_beyond_the_waiting_places_are_refused_before_they_are_relayed(
 		.unwrap_or_else(|e| node.fail(format!("connecting: {e}")));
 
 	// A 1-of-1 pay-per-access policy of Alice's with her development node.
-	let alice = dev::alice();
-	let kms_node: AccountId = alice.public_key().to_account_id();
-	client
-		.set_endpoint(&alice, Some(&node.ws_url()))
-		.await
-		.unwrap_or_else(failed(&node, "publishing the endpoint"));
-	let (low, _) = client.fee_rate_range().await.unwrap_or_else(failed(&node, "fee rates"));
-	let end = client.best_block().await.unwrap_or_else(failed(&node, "best block")) + 1000;
-	let eligible_by = Instant::now() + Duration::from_secs(120);
-	while let Some(why) = client
-		.ineligibility(&kms_node, end, low)
-		.await
-		.unwrap_or_else(failed(&node, "grants"))
-	{
-		assert!(Instant::now() < eligible_by, "Alice's node cannot serve: {why}");
-		tokio::time::sleep(Duration::from_secs(1)).await;
-	}
-	let (version, key) = client
-		.node_key(&kms_node)
-		.await
-		.unwrap_or_else(failed(&node, "the node's key"))
-		.expect("Alice's node has a key");
-	let node_key = umbral::public_key(&key).expect("a node key is a point");
-	let (delegating, signer) = (SecretKey::random(), Signer::new(SecretKey::random()));
-	let keys = umbral::PolicyKeys {
-		delegating: delegating.public_key(),
-		verifying: signer.verifying_key(),
-		receiving: SecretKey::random().public_key(),
-	};
-	let mut sealed = umbral::seal_kfrags(&delegating, &signer, &keys.receiving, 1, &[node_key])
-		.expect("a kfrag");
 	let payee = dev::ferdie().public_key().to_account_id();
-	let policy = Policy {
-		id: ID,
-		label: b"limits".to_vec(),
-		delegating_key: umbral::compressed(&keys.delegating),
-		verifying_key: umbral::compressed(&keys.verifying),
-		receiving_key: umbral::compressed(&keys.receiving),
-		threshold: 1,
-		nodes: vec![(kms_node, version, sealed.remove(0))],
-		end,
-		fee_rate: low,
-		conditions: vec![Condition::PayPerAccess { to: payee, amount: PRICE }],
-	};
-	let created = client
-		.create_policy(&alice, policy, &signer)
-		.await
-		.unwrap_or_else(failed(&node, "creating the policy"));
-	client
-		.wait_for_acceptance(ID, &[kms_node], created.block, created.block + 30)
-		.await
-		.unwrap_or_else(failed(&node, "the node's acceptance"));
-	// The node serves a policy version once it is final.
-	let accepted = client.best_block().await.unwrap_or_else(failed(&node, "best block"));
-	tokio::time::timeout(Duration::from_secs(60), client.wait_for_block(accepted))
-		.await
-		.expect("the acceptance is finalized within a minute")
-		.unwrap_or_else(failed(&node, "finality"));
+	let conditions = vec![Condition::PayPerAccess { to: payee, amount: PRICE }];
+	let Granted { keys, node: kms_node } = dev_policy::grant(&node, &client, ID, conditions).await;
 
 	// Three readers, one request each, handed to the node at once right after a block: the
 	// first to take the waiting place holds it for about a block time, until a block logs it.
@@ -158,28 +105,6 @@ async fn requests_beyond_the_waiting_places_are_refused_before_they_are_relayed(
 		.await
 		.unwrap_or_else(failed(&node, "signing a request"));
 	let answers = fast.reencrypt(&again, timeout).await;
-	assert!(answers.failures.is_empty(), "served once the place is free: {:?}", answers.failures);
-	let capsule = umbral::capsule(&capsule).expect("our capsule");
-	let cfrag = answers
-		.answers
-		.first()
-		.and_then(|answer| answer.cfrags.first())
-		.expect("a cfrag");
-	umbral::verify_cfrag(&capsule, cfrag, &keys).expect("the cfrag verifies");
+	dev_policy::assert_served(&answers, &capsule, &keys);
 	node.stop(Duration::from_secs(30));
-}
-
-/// What fails the test with `what` and the node's log.
-fn failed<'a, T>(node: &'a Node, what: &'a str) -> impl Fn(kms_client::Error) -> T + 'a {
-	move |error| node.fail(format!("{what}: {error}"))
-}
-
-/// Returns once a block after the current best block is the best (within 20 s).
-async fn best_block_after(node: &Node, client: &Client) {
-	let best = || async { client.best_block().await.unwrap_or_else(failed(node, "best block")) };
-	let (next, by) = (best().await + 1, Instant::now() + Duration::from_secs(20));
-	while best().await < next {
-		assert!(Instant::now() < by, "no block within 20 s");
-		tokio::time::sleep(Duration::from_millis(20)).await;
-	}
 }
