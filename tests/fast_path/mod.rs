@@ -306,9 +306,11 @@ async fn chain_latency(
 		latencies.push(started.elapsed().as_secs_f64() * 1000.0);
 		blocks.push(read_at.saturating_sub(included.block));
 		eprintln!("  {} on-chain decrypts", index + 1);
-		// The next request is submitted at another point of the block time: one right after a
-		// block waits for a whole one to be included, which is not what a reader sees.
-		let spread = block_time * (index as u64 * 7 % 10) / 10;
+		// The next request is submitted at another point of the block time (one right after a
+		// block waits for a whole one to be included, which is not what a reader sees): the
+		// middle of one of its tenths after the answers' block, each tenth in turn, so that
+		// the mean is that of requests made at any moment.
+		let spread = block_time * (2 * (index as u64 * 7 % 10) + 1) / 20;
 		tokio::time::sleep(Duration::from_millis(spread)).await;
 	}
 	Ok((latencies, blocks))
