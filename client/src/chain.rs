@@ -1048,7 +1048,7 @@ impl Client {
 			let block = block.map_err(chain)?;
 			let number = block.number() as BlockNumber;
 			if number < since {
-				// The stream starts from a block before the grant (the last finalized one).
+				// The stream may start from a block before the grant.
 				continue;
 			}
 			// Every block since the last one read: decisions may land before the stream starts,

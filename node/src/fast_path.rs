@@ -38,7 +38,7 @@
 use std::{
 	collections::HashMap,
 	sync::{
-		atomic::{AtomicU32, Ordering},
+		atomic::{AtomicU64, Ordering},
 		Arc, Mutex,
 	},
 	time::{Duration, Instant},
@@ -437,9 +437,9 @@ pub struct FastPath<C, P> {
 	kfrags: KFragCache,
 	services: ServiceCache,
 	signers: Signers,
-	/// The last runtime version other than the node's that it said it checks requests under
-	/// through the runtime (said once per version, not per request).
-	foreign_runtime: Arc<AtomicU32>,
+	/// The last runtime spec version under which the node said that it checks requests
+	/// through the runtime (once per version, not per request; `u64::MAX`: not yet).
+	foreign_runtime: Arc<AtomicU64>,
 	metrics: Option<Metrics>,
 }
 
@@ -519,7 +519,7 @@ impl<C, P> FastPath<C, P> {
 			served: Arc::new(Mutex::new(Served { requests: HashMap::new() })),
 			kfrags: Arc::new(Mutex::new(HashMap::new())),
 			services: Arc::new(Mutex::new(HashMap::new())),
-			foreign_runtime: Arc::new(AtomicU32::new(kms_runtime::VERSION.spec_version)),
+			foreign_runtime: Arc::new(AtomicU64::new(u64::MAX)),
 			signers: Arc::new(Mutex::new(HashMap::new())),
 			metrics: None,
 		}
@@ -1219,13 +1219,12 @@ impl<C: Chain, P: Pool> FastPath<C, P> {
 			let checked = api.check_direct_access(best, requester, policy, capsules);
 			(checked.map_err(internal)?.map_err(refusal)?, decoded)
 		} else {
-			if self.foreign_runtime.swap(runtime.spec_version, Ordering::Relaxed)
-				!= runtime.spec_version
-			{
+			let spec_version = u64::from(runtime.spec_version);
+			if self.foreign_runtime.swap(spec_version, Ordering::Relaxed) != spec_version {
 				log::warn!(
 					target: LOG_TARGET,
 					"the chain runs runtime {} {}, this node was built with {} {}: the fast path \
-					 checks requests through the runtime (slower) until the node is upgraded",
+					 checks requests through the runtime (slower) while they differ",
 					runtime.spec_name,
 					runtime.spec_version,
 					kms_runtime::VERSION.spec_name,
