@@ -278,42 +278,75 @@ async fn fast_latency(client: &Client, grant: &Grant, count: usize) -> Result<Ve
 }
 
 /// On-chain decrypts, one after another: each one's latency in milliseconds, and in blocks
-/// after the request's block the answers were read at.
+/// after the request's block the answers were read at. Each request is submitted at a point of
+/// the block time counted from the start of the best block's slot (its timestamp): the middle
+/// of each tenth in turn, so that the mean is that of a reader asking at any moment, and the
+/// time the answers' block takes to reach the client and be read counts. A first decrypt,
+/// not counted, warms the client and the nodes up.
 async fn chain_latency(
 	client: &Client,
 	grant: &Grant,
 	count: usize,
 ) -> Result<(Vec<f64>, Vec<u32>), String> {
-	let window = client.response_window().await.map_err(|e| e.to_string())?;
-	let block_time = client.block_time_ms().await.map_err(|e| e.to_string())?;
+	let block_time = client.block_time_ms().await.map_err(|e| e.to_string())?.max(1);
+	chain_decrypt(client, grant).await?;
 	let (mut latencies, mut blocks) = (Vec::with_capacity(count), Vec::with_capacity(count));
 	for index in 0..count {
-		let capsule = capsules(grant, 1)?.remove(0);
+		let phase = block_time * (2 * (index as u64 * 7 % 10) + 1) / 20;
+		wait_for_phase(client, phase, block_time).await?;
 		let started = Instant::now();
-		let (request, included) = client
-			.request_reencryption(&grant.readers[1], grant.id, vec![capsule.clone()])
-			.await
-			.map_err(|e| e.to_string())?;
-		let (answers, read_at) = client
-			.wait_for_cfrags(request, 2, included.block + window)
-			.await
-			.map_err(|e| e.to_string())?;
-		let cfrags: Vec<Vec<u8>> = answers
-			.into_iter()
-			.filter_map(|(_, cfrags)| cfrags.into_iter().next())
-			.collect();
-		verified(grant, &capsule, &cfrags)?;
+		let after = chain_decrypt(client, grant).await?;
 		latencies.push(started.elapsed().as_secs_f64() * 1000.0);
-		blocks.push(read_at.saturating_sub(included.block));
+		blocks.push(after);
 		eprintln!("  {} on-chain decrypts", index + 1);
-		// The next request is submitted at another point of the block time (one right after a
-		// block waits for a whole one to be included, which is not what a reader sees): the
-		// middle of one of its tenths after the answers' block, each tenth in turn, so that
-		// the mean is that of requests made at any moment.
-		let spread = block_time * (2 * (index as u64 * 7 % 10) + 1) / 20;
-		tokio::time::sleep(Duration::from_millis(spread)).await;
 	}
 	Ok((latencies, blocks))
+}
+
+/// One on-chain decrypt of a fresh capsule, to 2 verified cfrags at the best block: returns
+/// how many blocks after the request's its answers were read at.
+async fn chain_decrypt(client: &Client, grant: &Grant) -> Result<u32, String> {
+	let window = client.response_window().await.map_err(|e| e.to_string())?;
+	let capsule = capsules(grant, 1)?.remove(0);
+	let (request, included) = client
+		.request_reencryption(&grant.readers[1], grant.id, vec![capsule.clone()])
+		.await
+		.map_err(|e| e.to_string())?;
+	let (answers, read_at) = client
+		.wait_for_cfrags(request, 2, included.block + window)
+		.await
+		.map_err(|e| e.to_string())?;
+	let cfrags: Vec<Vec<u8>> = answers
+		.into_iter()
+		.filter_map(|(_, cfrags)| cfrags.into_iter().next())
+		.collect();
+	verified(grant, &capsule, &cfrags)?;
+	Ok(read_at.saturating_sub(included.block))
+}
+
+/// Sleeps until `phase` ms after the start of a block's slot: of the best block's, or of a
+/// later one's if that moment has passed.
+async fn wait_for_phase(client: &Client, phase: u64, block_time: u64) -> Result<(), String> {
+	let best = client.best_block().await.map_err(|e| e.to_string())?;
+	let at = client.api().at_block(best).await.map_err(|e| e.to_string())?;
+	let slot_start = at
+		.storage()
+		.try_fetch(kms_client::runtime::storage().timestamp().now(), ())
+		.await
+		.map_err(|e| e.to_string())?
+		.ok_or("no timestamp in the best block")?
+		.decode()
+		.map_err(|e| e.to_string())?;
+	let now = std::time::SystemTime::now()
+		.duration_since(std::time::UNIX_EPOCH)
+		.map_err(|e| e.to_string())?
+		.as_millis() as u64;
+	let mut target = slot_start + phase;
+	while target <= now {
+		target += block_time;
+	}
+	tokio::time::sleep(Duration::from_millis(target - now)).await;
+	Ok(())
 }
 
 /// `node`'s throughput at `per_request` capsules.
