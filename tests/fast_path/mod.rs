@@ -289,13 +289,14 @@ async fn chain_latency(
 	count: usize,
 ) -> Result<(Vec<f64>, Vec<u32>), String> {
 	let block_time = client.block_time_ms().await.map_err(|e| e.to_string())?.max(1);
-	chain_decrypt(client, grant).await?;
+	let window = client.response_window().await.map_err(|e| e.to_string())?;
+	chain_decrypt(client, grant, window).await?;
 	let (mut latencies, mut blocks) = (Vec::with_capacity(count), Vec::with_capacity(count));
 	for index in 0..count {
 		let phase = block_time * (2 * (index as u64 * 7 % 10) + 1) / 20;
 		wait_for_phase(client, phase, block_time).await?;
 		let started = Instant::now();
-		let after = chain_decrypt(client, grant).await?;
+		let after = chain_decrypt(client, grant, window).await?;
 		latencies.push(started.elapsed().as_secs_f64() * 1000.0);
 		blocks.push(after);
 		eprintln!("  {} on-chain decrypts", index + 1);
@@ -303,10 +304,10 @@ async fn chain_latency(
 	Ok((latencies, blocks))
 }
 
-/// One on-chain decrypt of a fresh capsule, to 2 verified cfrags at the best block: returns
-/// how many blocks after the request's its answers were read at.
-async fn chain_decrypt(client: &Client, grant: &Grant) -> Result<u32, String> {
-	let window = client.response_window().await.map_err(|e| e.to_string())?;
+/// One on-chain decrypt of a fresh capsule, to 2 verified cfrags at the best block, waiting
+/// at most the response `window` after the request's block: returns how many blocks after the
+/// request's its answers were read at.
+async fn chain_decrypt(client: &Client, grant: &Grant, window: u32) -> Result<u32, String> {
 	let capsule = capsules(grant, 1)?.remove(0);
 	let (request, included) = client
 		.request_reencryption(&grant.readers[1], grant.id, vec![capsule.clone()])
@@ -341,10 +342,10 @@ async fn wait_for_phase(client: &Client, phase: u64, block_time: u64) -> Result<
 		.duration_since(std::time::UNIX_EPOCH)
 		.map_err(|e| e.to_string())?
 		.as_millis() as u64;
-	let mut target = slot_start + phase;
-	while target <= now {
-		target += block_time;
-	}
+	let first = slot_start + phase;
+	// The first such moment after now: `first`, or whole block times after it.
+	let target =
+		if first > now { first } else { first + ((now - first) / block_time + 1) * block_time };
 	tokio::time::sleep(Duration::from_millis(target - now)).await;
 	Ok(())
 }

@@ -17,7 +17,7 @@ use dev_policy::{failed, Granted};
 use kms_client::{
 	dev,
 	fast_path::{FastAnswers, FastPath},
-	umbral, Client,
+	umbral, Client, PolicyId,
 };
 use kms_e2e_tests::{hex_bytes, node_command, rpc_params, to_hex, Node};
 use std::{
@@ -63,8 +63,15 @@ async fn a_node_serves_and_refuses_alike_under_a_runtime_it_was_not_built_with()
 		.unwrap_or_else(failed(&node, "connecting to the endpoint"));
 
 	serves(&node, &client, &fast, &keys).await;
-	let refusal = refusal_of_a_bad_capsule(&node, &client, &fast, &keys).await;
-	assert!(refusal.contains("Policies::MalformedCapsule"), "the chain's reason: {refusal}");
+	// Refused with the chain's reasons, by the runtime: a capsule whose self-signature fails
+	// (its last byte flipped), and a request under a policy the chain does not know.
+	let (mut capsule, _) = umbral::encrypt(&keys.delegating, b"secret").expect("a capsule");
+	*capsule.last_mut().expect("capsule bytes") ^= 1;
+	let malformed = refusal(&node, &client, &fast, ID, capsule).await;
+	assert!(malformed.contains("Policies::MalformedCapsule"), "the chain's reason: {malformed}");
+	let (capsule, _) = umbral::encrypt(&keys.delegating, b"secret").expect("a capsule");
+	let unknown = refusal(&node, &client, &fast, *b"no-such-policy!!", capsule).await;
+	assert!(unknown.contains("Policies::UnknownPolicy"), "the chain's reason: {unknown}");
 	serves(&node, &client, &fast, &keys).await;
 	let log = node.log_tail(5000);
 	assert_eq!(
@@ -101,31 +108,36 @@ async fn spec_version(node: &Node) -> u64 {
 /// Asks for a fresh capsule of Bob's and checks that the cfrag served verifies.
 async fn serves(node: &Node, client: &Client, fast: &FastPath, keys: &umbral::PolicyKeys) {
 	let (capsule, _) = umbral::encrypt(&keys.delegating, b"secret").expect("a capsule");
-	let answers = ask(node, client, fast, capsule.clone()).await;
+	let answers = ask(node, client, fast, ID, capsule.clone()).await;
 	dev_policy::assert_served(&answers, &capsule, keys);
 }
 
-/// The node's refusal of a capsule whose self-signature fails (its last byte flipped).
-async fn refusal_of_a_bad_capsule(
+/// The node's one refusal of Bob's request of `capsule` under `policy`.
+async fn refusal(
 	node: &Node,
 	client: &Client,
 	fast: &FastPath,
-	keys: &umbral::PolicyKeys,
+	policy: PolicyId,
+	capsule: Vec<u8>,
 ) -> String {
-	let (mut capsule, _) = umbral::encrypt(&keys.delegating, b"secret").expect("a capsule");
-	*capsule.last_mut().expect("capsule bytes") ^= 1;
-	let answers = ask(node, client, fast, capsule).await;
-	assert!(answers.answers.is_empty(), "a bad capsule is not served");
+	let answers = ask(node, client, fast, policy, capsule).await;
+	assert!(answers.answers.is_empty(), "nothing is served");
 	let [(_, refusal)] = &answers.failures[..] else {
 		panic!("one refusal: {:?}", answers.failures)
 	};
 	refusal.to_string()
 }
 
-/// Bob's request of `capsule`, asked of the node.
-async fn ask(node: &Node, client: &Client, fast: &FastPath, capsule: Vec<u8>) -> FastAnswers {
+/// Bob's request of `capsule` under `policy`, asked of the node.
+async fn ask(
+	node: &Node,
+	client: &Client,
+	fast: &FastPath,
+	policy: PolicyId,
+	capsule: Vec<u8>,
+) -> FastAnswers {
 	let request = client
-		.sign_direct_request(&dev::bob(), ID, vec![capsule])
+		.sign_direct_request(&dev::bob(), policy, vec![capsule])
 		.await
 		.unwrap_or_else(failed(node, "signing a request"));
 	let answers = fast.reencrypt(&request, Duration::from_secs(30)).await;
