@@ -324,6 +324,7 @@ fn a_policy_serves_and_judges_python_made_umbral_objects() {
 			node: alice.to_account_id(),
 			content: kms_primitives::policies::grant_content_hash(&policy.keys(), &envelope),
 			decision: kms_primitives::policies::Decision::Accept,
+			sent_at: System::block_number(),
 			public: MultiSigner::from(alice.public()),
 		};
 		let signature =

@@ -100,7 +100,7 @@ pub async fn start_network() -> Vec<Node> {
 
 /// The raw chain spec of the `local` chain with its first three authorities and KMS nodes,
 /// written into `dir`.
-fn three_validator_spec(dir: &std::path::Path) -> std::path::PathBuf {
+pub fn three_validator_spec(dir: &std::path::Path) -> std::path::PathBuf {
 	let build_spec = |chain: &str| {
 		let output = std::process::Command::new(kms_e2e_tests::node_binary())
 			.args(["build-spec", "--chain", chain, "--disable-default-bootnode"])

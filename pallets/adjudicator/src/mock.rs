@@ -90,7 +90,7 @@ impl pallet_kms_policies::Config for Test {
 	type ResponseWindow = ConstU64<5>;
 	type RetentionPeriod = ConstU64<100>;
 	type MaxClaimPeriods = ConstU32<10>;
-	type ResponsePriority = ConstU64<1>;
+	type ResponsePriority = ConstU64<{ 1 << 40 }>;
 	type DepositPerByte = ConstU128<0>;
 	type MinRequestPrice = ConstU128<0>;
 	type WeightInfo = ();
@@ -192,6 +192,7 @@ impl World {
 				node: account(node),
 				content: grant_content_hash(&policy.keys(), &envelope),
 				decision: Decision::Accept,
+				sent_at: System::block_number(),
 				public: MultiSigner::from(pallet_kms_staking::testing::pair(&operator).public()),
 			};
 			let signature =

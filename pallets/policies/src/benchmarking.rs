@@ -205,6 +205,7 @@ fn decision<T: Config>(
 		node: node.clone(),
 		content: grant_content_hash(&policy.keys(), &envelope),
 		decision,
+		sent_at: frame_system::Pallet::<T>::block_number(),
 		public,
 	}
 }
@@ -431,8 +432,14 @@ mod benchmarks {
 		Pallet::<T>::do_request(owner, policy_id(0), capsules::<T>(c), BalanceOf::<T>::max_value())
 			.map_err(|_| "request")?;
 		let request_hash = Requests::<T>::get(0).ok_or("request")?.content_hash();
-		let response: ResponseOf<T> =
-			Response { request: 0, request_hash, node, cfrags: cfrags::<T>(c), public };
+		let response: ResponseOf<T> = Response {
+			request: 0,
+			request_hash,
+			node,
+			cfrags: cfrags::<T>(c),
+			sent_at: frame_system::Pallet::<T>::block_number(),
+			public,
+		};
 		let signature = <T::OperatorCrypto as AppCrypto<_, _>>::sign(
 			&response_payload::<T>(&response),
 			response.public.clone(),

@@ -3,6 +3,10 @@
 
 use crate::*;
 
+/// How far below `ResponsePriority` decisions rank: more than any block number, so that a
+/// decision sent at any block ranks below every answer.
+pub(crate) const DECISION_PRIORITY_GAP: u64 = 1 << 32;
+
 impl<T: Config> Pallet<T> {
 	pub(crate) fn do_create_policy(
 		owner: T::AccountId,
@@ -279,9 +283,13 @@ impl<T: Config> Pallet<T> {
 		Ok(policy)
 	}
 
-	/// Checks a decision before it enters the pool or a block: pending, same content, the
-	/// operator and, last, the signature. Valid decisions are free, provide the tag
-	/// `(policy, version, node)` and live until the policy's end.
+	/// Checks a decision before it enters the pool or a block: pending, same content, not
+	/// claiming a block to come, the operator and, last, the signature. Valid decisions are
+	/// free, provide the tag `(policy, version, node)` and live until the policy's end.
+	///
+	/// Their priority grows with `sent_at`, for the reason [`Self::authorize_response`] gives,
+	/// and stays below every answer's: `ResponsePriority − 2³²` plus the block number (block
+	/// numbers are at most `u32`). Answers have deadlines; a decision can wait a block.
 	pub fn authorize_decision(
 		_source: TransactionSource,
 		decision: &PolicyDecisionOf<T>,
@@ -291,6 +299,10 @@ impl<T: Config> Pallet<T> {
 			Error::<T>::ContentMismatch => InvalidTransaction::Call,
 			_ => InvalidTransaction::Stale,
 		})?;
+		let now = frame_system::Pallet::<T>::block_number();
+		if decision.sent_at > now {
+			return Err(InvalidTransaction::Future.into());
+		}
 		Self::check_operator(&decision.node, &decision.public)?;
 		if !<T::OperatorCrypto as AppCrypto<_, _>>::verify(
 			&decision_payload::<T>(decision),
@@ -299,10 +311,13 @@ impl<T: Config> Pallet<T> {
 		) {
 			return Err(InvalidTransaction::BadProof.into());
 		}
-		let now = frame_system::Pallet::<T>::block_number();
 		let longevity: u64 = policy.end.saturating_sub(now).max(One::one()).unique_saturated_into();
+		let sent_at: u64 = decision.sent_at.unique_saturated_into();
+		let priority = T::ResponsePriority::get()
+			.saturating_sub(DECISION_PRIORITY_GAP)
+			.saturating_add(sent_at.min(DECISION_PRIORITY_GAP - 1));
 		ValidTransaction::with_tag_prefix("KmsDecision")
-			.priority(T::ResponsePriority::get())
+			.priority(priority)
 			.and_provides((decision.policy, decision.version, &decision.node))
 			.longevity(longevity)
 			.propagate(true)

@@ -148,12 +148,16 @@ pub type CfragsOf<T> = BoundedVec<CapsuleFragBytes, <T as Config>::MaxCapsules>;
 /// A response as an operator signs it.
 pub type ResponseOf<T> = Response<
 	<T as frame_system::Config>::AccountId,
+	BlockNumberFor<T>,
 	<T as SigningTypes>::Public,
 	<T as Config>::MaxCapsules,
 >;
 /// A node's decision on a policy, as its operator signs it.
-pub type PolicyDecisionOf<T> =
-	PolicyDecision<<T as frame_system::Config>::AccountId, <T as SigningTypes>::Public>;
+pub type PolicyDecisionOf<T> = PolicyDecision<
+	<T as frame_system::Config>::AccountId,
+	BlockNumberFor<T>,
+	<T as SigningTypes>::Public,
+>;
 /// A policy's terms as its owner signs them.
 pub type GrantTermsOf<'a, T> = GrantTerms<
 	'a,

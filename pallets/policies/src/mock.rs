@@ -113,7 +113,7 @@ impl Config for Test {
 	type ResponseWindow = ConstU64<WINDOW>;
 	type RetentionPeriod = ConstU64<RETENTION>;
 	type MaxClaimPeriods = ConstU32<MAX_CLAIM>;
-	type ResponsePriority = ConstU64<{ 1 << 20 }>;
+	type ResponsePriority = ConstU64<{ 1 << 40 }>;
 	type DepositPerByte = DepositPerByte;
 	type MinRequestPrice = MinRequestPrice;
 	type WeightInfo = ();
@@ -395,6 +395,7 @@ pub fn decision_of(
 		node: account(node),
 		content: grant_content_hash(&record.keys(), &envelope),
 		decision,
+		sent_at: frame_system::Pallet::<Test>::block_number(),
 		public: sp_runtime::MultiSigner::from(pair(&format!("{node}-op")).public()),
 	}
 }

@@ -25,8 +25,12 @@
 //! policy keys and envelope ([`grant_content_hash`]), submission records by the request's
 //! content hash. After a reorg, an id that names different content on the new fork is new
 //! work, never an old answer replayed. A record per (request, node) keeps the worker from
-//! submitting twice; it resubmits only if the answer has not landed `RESEND_AFTER` blocks later
-//! and the deadline has not passed.
+//! submitting twice; it sends the answer again only if it has not landed in the next block
+//! ([`ANSWER_RESEND_AFTER`]) and the deadline has not passed, with the cfrags it checked the
+//! first time (kept until the deadline) and a later `sent_at`. A later attempt ranks higher in
+//! the pool and replaces the one before, so it goes out to peers as a new transaction: a peer
+//! that refused the first because it had not yet imported the request's block takes this one.
+//! Decisions are sent again the same way, every [`DECISION_RESEND_AFTER`] blocks.
 //!
 //! With the `test-tamper` feature (end-to-end tests only, never in production builds) the
 //! nodes listed under [`TAMPER_KEY`] answer with cfrags of another capsule: well-formed, signed,
@@ -50,20 +54,26 @@ pub use kms_primitives::policies::UMBRAL_SEEDS_KEY;
 pub const WORKER_TARGET: &str = "kms";
 /// Prefix of the per-(request content, node) submission records.
 const SUBMITTED_PREFIX: &[u8] = b"kms-policies::submitted";
-/// The keys of the submission and decision records, each with the block after which it is
-/// dropped (the request's deadline; `RESEND_AFTER` blocks for a decision).
+/// Prefix of the cfrags sent per (request content, node), kept to send again.
+const SENT_CFRAGS_PREFIX: &[u8] = b"kms-policies::sent-cfrags";
+/// The keys of the submission and decision records and of the cfrags kept, each with the
+/// block after which it is dropped (the request's deadline; `DECISION_RESEND_AFTER` blocks
+/// for a decision).
 pub(crate) const SUBMITTED_INDEX_KEY: &[u8] = b"kms-policies::submitted-index";
 /// Prefix of the per-(policy version, node) decision records.
 const DECIDED_PREFIX: &[u8] = b"kms-policies::decided";
 /// Prefix of each node's position in its pending decisions: the last policy id looked at.
 const DECISION_CURSOR_PREFIX: &[u8] = b"kms-policies::decision-cursor";
-/// Blocks after which an answer or a decision that has not landed is sent again.
-const RESEND_AFTER: u32 = 2;
+/// Blocks after which an answer that has not landed is sent again: the next block's run, when
+/// the answer should have been in that block. It costs a signature (the cfrags are kept).
+pub const ANSWER_RESEND_AFTER: u32 = 1;
+/// Blocks after which a decision that has not landed is checked and sent again.
+pub const DECISION_RESEND_AFTER: u32 = 2;
 /// Pending decisions taken up per block and node.
 const DECISIONS_PER_RUN: usize = 8;
-/// Pending decisions looked at per block and node (those sent in the last `RESEND_AFTER`
-/// blocks are passed over), so that a flood of policies naming a node costs its worker a
-/// bounded amount of work per block.
+/// Pending decisions looked at per block and node (those sent in the last
+/// `DECISION_RESEND_AFTER` blocks are passed over), so that a flood of policies naming a node
+/// costs its worker a bounded amount of work per block.
 const DECISIONS_SCANNED_PER_RUN: usize = 64;
 /// Prefix of the cached kfrags: `(prefix, content hash)` → standard bytes.
 pub(crate) const KFRAG_CACHE_PREFIX: &[u8] = b"kms-policies::kfrag";
@@ -214,12 +224,13 @@ impl<T: Config> Pallet<T> {
 					break;
 				}
 				last = Some(id);
-				// A decision is checked and sent at most every `RESEND_AFTER` blocks; what it
-				// says is bound on chain to the content it was made for.
+				// A decision is checked and sent at most every `DECISION_RESEND_AFTER` blocks;
+				// what it says is bound on chain to the content it was made for.
 				let record = (DECIDED_PREFIX, id, version, &node).encode();
-				if Self::claim(&record, now) {
-					Self::index_submitted(record, now.saturating_add(RESEND_AFTER.into()));
-					Self::decide(id, version, &node, identities, rng);
+				if Self::claim_first(&record, now, DECISION_RESEND_AFTER).is_some() {
+					let until = now.saturating_add(DECISION_RESEND_AFTER.into());
+					Self::index_submitted(record, until);
+					Self::decide(id, version, &node, now, identities, rng);
 					decided += 1;
 				}
 			}
@@ -230,11 +241,13 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
-	/// Checks `node`'s kfrag of policy `id` at `version` and submits its decision.
+	/// Checks `node`'s kfrag of policy `id` at `version` and submits its decision, sent at
+	/// block `now`.
 	fn decide(
 		id: PolicyId,
 		version: PolicyVersion,
 		node: &T::AccountId,
+		now: BlockNumberFor<T>,
 		identities: &Identities,
 		rng: &mut ChaCha20Rng,
 	) {
@@ -269,8 +282,15 @@ impl<T: Config> Pallet<T> {
 		};
 		let Some(public) = Self::operator_key(node) else { return };
 		let accepted = decision == Decision::Accept;
-		let decision =
-			PolicyDecision { policy: id, version, node: node.clone(), content, decision, public };
+		let decision = PolicyDecision {
+			policy: id,
+			version,
+			node: node.clone(),
+			content,
+			decision,
+			sent_at: now,
+			public,
+		};
 		let payload = decision_payload::<T>(&decision);
 		let Some(signature) =
 			<T::OperatorCrypto as AppCrypto<_, _>>::sign(&payload, decision.public.clone())
@@ -290,18 +310,13 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Records that work under `record` is sent at `now`, unless it was sent less than
-	/// `RESEND_AFTER` blocks ago. Returns whether the caller should send it.
-	fn claim(record: &[u8], now: BlockNumberFor<T>) -> bool {
-		Self::claim_first(record, now).is_some()
-	}
-
-	/// [`Self::claim`], saying also whether the work is sent for the first time: `Some(true)`
-	/// for the first time, `Some(false)` again, `None` not now.
-	fn claim_first(record: &[u8], now: BlockNumberFor<T>) -> Option<bool> {
+	/// `resend_after` blocks ago. Returns whether the caller should send it: `Some(true)` for
+	/// the first time, `Some(false)` again, `None` not now.
+	fn claim_first(record: &[u8], now: BlockNumberFor<T>, resend_after: u32) -> Option<bool> {
 		let mut first = false;
 		StorageValueRef::persistent(record)
 			.mutate(|sent: Result<Option<BlockNumberFor<T>>, _>| match sent {
-				Ok(Some(at)) if now < at.saturating_add(RESEND_AFTER.into()) => Err(()),
+				Ok(Some(at)) if now < at.saturating_add(resend_after.into()) => Err(()),
 				Ok(Some(_)) => Ok(now),
 				_ => {
 					first = true;
@@ -333,27 +348,52 @@ impl<T: Config> Pallet<T> {
 			}
 			let Some(secret) = Self::secret_of(identities, node, *key_version) else { continue };
 			let record = (SUBMITTED_PREFIX, request_hash, node).encode();
-			let Some(first) = Self::claim_first(&record, now) else { continue };
+			let Some(first) = Self::claim_first(&record, now, ANSWER_RESEND_AFTER) else {
+				continue;
+			};
 			if first {
 				metrics::count(|counters| counters.requests_seen.saturating_inc());
 			}
 			Self::index_submitted(record, request.deadline);
-			// Answers go out in the run of the request's own block, unless the node fell behind
-			// (or the answer sent then did not land): say so.
+			// Answers go out in the run of the request's own block, unless the node fell behind:
+			// say so. One sent again is a network's ordinary mishap (a peer that had not yet
+			// imported the request's block refused it), unless it happens to most answers.
 			let late = now.saturating_sub(request.created);
-			if late.is_zero() {
-				log::info!(target: WORKER_TARGET, "request {id} seen: answering for node {node:?}");
-			} else {
-				log::warn!(
+			match (first, late.is_zero()) {
+				(true, true) => log::info!(
+					target: WORKER_TARGET,
+					"request {id} seen: answering for node {node:?}"
+				),
+				(true, false) => log::warn!(
 					target: WORKER_TARGET,
 					"request {id} answered {late:?} blocks after it was made, for node {node:?}: \
-					 this node is behind, or its first answer did not land"
-				);
+					 this node is behind"
+				),
+				(false, _) => log::info!(
+					target: WORKER_TARGET,
+					"request {id}: the answer for node {node:?} has not landed {late:?} blocks \
+					 after the request; sending it again"
+				),
 			}
-			let answered = Self::reencrypt(&policy, &request, node, secret, rng)
-				.and_then(|cfrags| Self::respond(id, request_hash, node, cfrags));
+			let kept = (SENT_CFRAGS_PREFIX, request_hash, node).encode();
+			let sent = match first {
+				true => None,
+				false => StorageValueRef::persistent(&kept).get::<CfragsOf<T>>().ok().flatten(),
+			};
+			let cfrags = match sent {
+				// Checked when they were first sent, for exactly this request's content; kept
+				// in the node's own storage.
+				Some(cfrags) => Ok(cfrags),
+				None => Self::reencrypt(&policy, &request, node, secret, rng).inspect(|cfrags| {
+					StorageValueRef::persistent(&kept).set(cfrags);
+					Self::index_submitted(kept, request.deadline);
+				}),
+			};
+			let answered =
+				cfrags.and_then(|cfrags| Self::respond(id, request_hash, node, now, cfrags));
 			// The counters count requests, by what became of the first attempt: a resend
-			// (every `RESEND_AFTER` blocks until the answer lands) counts nothing again.
+			// (every `ANSWER_RESEND_AFTER` blocks until the answer lands) counts nothing
+			// again.
 			match answered {
 				Ok(()) if first => metrics::count(|c| c.answers_sent.saturating_inc()),
 				Ok(()) => {},
@@ -585,16 +625,25 @@ impl<T: Config> Pallet<T> {
 		found
 	}
 
-	/// Signs the answer with `node`'s operator key (from the keystore) and submits it.
+	/// Signs the answer, sent at block `now`, with `node`'s operator key (from the keystore)
+	/// and submits it.
 	fn respond(
 		id: RequestId,
 		request_hash: [u8; 32],
 		node: &T::AccountId,
+		now: BlockNumberFor<T>,
 		cfrags: CfragsOf<T>,
 	) -> Result<(), Skipped> {
 		let public = Self::operator_key(node)
 			.ok_or((SkipReason::NoOperatorKey, "no operator key in this keystore"))?;
-		let response = Response { request: id, request_hash, node: node.clone(), cfrags, public };
+		let response = Response {
+			request: id,
+			request_hash,
+			node: node.clone(),
+			cfrags,
+			sent_at: now,
+			public,
+		};
 		let payload = response_payload::<T>(&response);
 		let signature =
 			<T::OperatorCrypto as AppCrypto<_, _>>::sign(&payload, response.public.clone())

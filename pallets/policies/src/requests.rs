@@ -191,9 +191,18 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Checks a response before it enters the pool or a block: the request (by id and content
-	/// hash), the node, the operator and the signature, and only then, because decoding them
-	/// is the expensive part an unsigned sender could otherwise make the pool do, the cfrags.
-	/// Valid responses are free, provide the tag `(request, node)` and live until the deadline.
+	/// hash), the node, the block it claims to be sent at, the operator and the signature, and
+	/// only then, because decoding them is the expensive part an unsigned sender could otherwise
+	/// make the pool do, the cfrags. Valid responses are free, provide the tag
+	/// `(request, node)` and live until the deadline.
+	///
+	/// Their priority is `ResponsePriority` plus the blocks from the request to `sent_at`
+	/// (at most `ResponseWindow`): the pool keeps one transaction per tag and replaces it only
+	/// with a higher priority, so each later attempt replaces the one before in the node's own
+	/// pool and goes out to its peers as a new transaction. That is what gets an answer through
+	/// when a peer refused the first attempt, as stale, because it reached the peer before the
+	/// request's block did: the peer bans what it refused and never takes that transaction
+	/// again.
 	pub fn authorize_response(
 		_source: TransactionSource,
 		response: &ResponseOf<T>,
@@ -212,6 +221,10 @@ impl<T: Config> Pallet<T> {
 		if request.content_hash() != response.request_hash {
 			return Err(InvalidTransaction::Stale.into());
 		}
+		let now = frame_system::Pallet::<T>::block_number();
+		if response.sent_at > now {
+			return Err(InvalidTransaction::Future.into());
+		}
 		Self::check_operator(&response.node, &response.public)?;
 		if !<T::OperatorCrypto as AppCrypto<_, _>>::verify(
 			&response_payload::<T>(response),
@@ -221,14 +234,14 @@ impl<T: Config> Pallet<T> {
 			return Err(InvalidTransaction::BadProof.into());
 		}
 		Self::check_cfrags(&response.cfrags).map_err(|_| InvalidTransaction::Call)?;
-		let now = frame_system::Pallet::<T>::block_number();
 		let longevity: u64 = request
 			.deadline
 			.saturating_sub(now)
 			.saturating_add(One::one())
 			.unique_saturated_into();
+		let attempt: u64 = response.sent_at.saturating_sub(request.created).unique_saturated_into();
 		ValidTransaction::with_tag_prefix("KmsResponse")
-			.priority(T::ResponsePriority::get())
+			.priority(T::ResponsePriority::get().saturating_add(attempt))
 			.and_provides((response.request, &response.node))
 			.longevity(longevity)
 			.propagate(true)

@@ -211,9 +211,10 @@ where
 	DebugNoBound,
 )]
 #[scale_info(skip_type_params(MaxCapsules))]
-pub struct Response<AccountId, Public, MaxCapsules>
+pub struct Response<AccountId, BlockNumber, Public, MaxCapsules>
 where
 	AccountId: Clone + PartialEq + Eq + core::fmt::Debug,
+	BlockNumber: Clone + PartialEq + Eq + core::fmt::Debug,
 	Public: Clone + PartialEq + Eq + core::fmt::Debug,
 	MaxCapsules: Get<u32>,
 {
@@ -225,6 +226,10 @@ where
 	pub node: AccountId,
 	/// One cfrag per capsule of the request, in its order.
 	pub cfrags: BoundedVec<CapsuleFragBytes, MaxCapsules>,
+	/// The block whose offchain run sent this answer. A later attempt ranks higher in the
+	/// pool, so that it replaces an earlier one a peer refused (see
+	/// [`crate::Pallet::authorize_response`]); an answer cannot claim a block to come.
+	pub sent_at: BlockNumber,
 	/// The operator's public key; its account must be the node's operator.
 	pub public: Public,
 }
@@ -242,9 +247,10 @@ where
 	EqNoBound,
 	DebugNoBound,
 )]
-pub struct PolicyDecision<AccountId, Public>
+pub struct PolicyDecision<AccountId, BlockNumber, Public>
 where
 	AccountId: Clone + PartialEq + Eq + core::fmt::Debug,
+	BlockNumber: Clone + PartialEq + Eq + core::fmt::Debug,
 	Public: Clone + PartialEq + Eq + core::fmt::Debug,
 {
 	/// The policy.
@@ -258,6 +264,8 @@ where
 	pub content: [u8; 32],
 	/// Accept, or decline and why.
 	pub decision: Decision,
+	/// The block whose offchain run sent this decision: as [`Response::sent_at`].
+	pub sent_at: BlockNumber,
 	/// The operator's public key; its account must be the node's operator.
 	pub public: Public,
 }

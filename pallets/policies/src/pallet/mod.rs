@@ -114,7 +114,9 @@ pub mod pallet {
 		#[pallet::constant]
 		type MaxClaimPeriods: Get<u32>;
 
-		/// Priority of authorized responses in the pool.
+		/// Priority of authorized responses in the pool, at their first attempt (each later
+		/// one ranks a step higher); decisions rank below it, `2³²` lower and up. At least
+		/// `2³²`, so that decisions have room below answers.
 		#[pallet::constant]
 		type ResponsePriority: Get<TransactionPriority>;
 
@@ -653,6 +655,10 @@ pub mod pallet {
 			assert!(T::MinFeeRate::get() <= T::MaxFeeRate::get(), "MinFeeRate ≤ MaxFeeRate");
 			assert!(!T::ResponseWindow::get().is_zero(), "ResponseWindow must be at least 1");
 			assert!(!T::RetentionPeriod::get().is_zero(), "RetentionPeriod must be at least 1");
+			assert!(
+				T::ResponsePriority::get() >= crate::grants::DECISION_PRIORITY_GAP,
+				"ResponsePriority must leave room for decisions below it"
+			);
 			// An eighth of a smaller price rounds to nothing: it would never rise.
 			let floor = T::MinRequestPrice::get();
 			assert!(floor.is_zero() || floor >= 8u32.into(), "MinRequestPrice is 0 or at least 8");

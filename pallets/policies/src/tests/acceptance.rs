@@ -219,6 +219,49 @@ fn decisions_are_bound_to_content_version_operator_and_chain() {
 }
 
 #[test]
+fn a_later_decision_outranks_the_one_before_and_every_decision_ranks_below_answers() {
+	ExtBuilder::build_and_execute(|| {
+		NewPolicy::default().create_pending();
+		let priority = |decision: PolicyDecisionOf<Test>, signed: &PolicyDecisionOf<Test>| {
+			crate::Call::<Test>::decide_on_policy {
+				decision,
+				signature: sign("n1-op", &decision_payload::<Test>(signed)),
+			}
+			.authorize(TransactionSource::External)
+			.expect("decisions have authorize logic")
+			.map(|(validity, _)| validity.priority)
+		};
+		let at =
+			|block| PolicyDecision { sent_at: block, ..decision_of("n1", P1, Decision::Accept) };
+		let answers =
+			<<Test as crate::Config>::ResponsePriority as frame_support::traits::Get<u64>>::get();
+		let first = priority(at(1), &at(1)).expect("valid");
+		assert!(first < answers, "{first} < {answers}");
+		assert_eq!(
+			priority(at(2), &at(2)),
+			Err(TransactionValidityError::Invalid(InvalidTransaction::Future)),
+			"a block to come"
+		);
+		run_to_block(5);
+		assert_eq!(priority(at(5), &at(5)), Ok(first + 4), "a resend replaces the one before");
+		assert_eq!(
+			priority(at(5), &at(1)),
+			Err(TransactionValidityError::Invalid(InvalidTransaction::BadProof)),
+			"only the operator dates its decision"
+		);
+		// A decision sent at the last block a chain can have (of a policy lasting that long)
+		// still ranks below every answer.
+		let end = Policies::<Test>::get(P1).expect("policy").end;
+		Policies::<Test>::mutate(P1, |policy| policy.as_mut().expect("policy").end = u64::MAX);
+		System::set_block_number(u64::MAX - 1);
+		let last = priority(at(u64::MAX - 1), &at(u64::MAX - 1)).expect("valid");
+		assert!(last < answers, "{last} < {answers}");
+		System::set_block_number(5);
+		Policies::<Test>::mutate(P1, |policy| policy.as_mut().expect("policy").end = end);
+	});
+}
+
+#[test]
 fn rotation_makes_every_node_decide_again_and_continuing_nodes_keep_their_share() {
 	ExtBuilder::build_and_execute(|| {
 		let grant = NewPolicy { end: 50, ..Default::default() }.create();
@@ -266,6 +309,7 @@ fn an_answer_signed_for_a_request_on_another_fork_does_not_apply() {
 			request_hash: other_fork.content_hash(),
 			node: account("n1"),
 			cfrags: cfrags.clone(),
+			sent_at: 1,
 			public: MultiSigner::from(pair("n1-op").public()),
 		};
 		let signature = sign("n1-op", &response_payload::<Test>(&response));

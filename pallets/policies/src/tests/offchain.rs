@@ -109,24 +109,65 @@ fn the_worker_submits_once_and_resends_only_what_did_not_land() {
 		let grant = NewPolicy::default().create();
 		request(&grant, P1, "bob", &[b"x"]);
 		KmsPolicies::offchain_worker(1);
-		assert_eq!(pool.read().transactions.len(), 1);
-		// The next blocks: already sent, not resent.
-		KmsPolicies::offchain_worker(2);
-		assert_eq!(pool.read().transactions.len(), 1);
-		// The answer was lost; two blocks later it is sent again, still in time to land.
+		KmsPolicies::offchain_worker(1);
+		let first = pending(&pool);
+		assert_eq!(first.len(), 1, "sent once");
+		// The answer did not land in the next block (a peer refused it as stale, say): that
+		// block's run sends it again, the same cfrags signed as sent later, and it ranks
+		// higher, so that it replaces the first in the pool and goes out anew.
 		pool.write().transactions.clear();
-		run_to_block(3);
-		KmsPolicies::offchain_worker(3);
+		run_to_block(2);
+		KmsPolicies::offchain_worker(2);
+		let again = pending(&pool);
+		assert_eq!(again.len(), 1, "sent again");
+		let ((first, first_priority), (again, again_priority)) = (&first[0], &again[0]);
+		assert_eq!((first.sent_at, again.sent_at), (1, 2));
+		assert_eq!(again.cfrags, first.cfrags, "the cfrags checked the first time");
+		assert!(again_priority > first_priority, "{again_priority} > {first_priority}");
 		assert_eq!(land(&pool).len(), 1);
 		// Landed: nothing more to do.
+		KmsPolicies::offchain_worker(2);
+		run_to_block(3);
 		KmsPolicies::offchain_worker(3);
 		assert!(pool.read().transactions.is_empty());
-		// Counted once per request, not per attempt; each attempt looked its kfrag up.
+		// Counted once per request, not per attempt; the resend re-encrypted nothing.
 		let counters = worker_counters();
 		assert_eq!((counters.requests_seen, counters.answers_sent), (1, 1));
-		assert_eq!(counters.kfrag_cache_hits + counters.kfrag_cache_misses, 2);
+		assert_eq!(counters.kfrag_cache_hits + counters.kfrag_cache_misses, 1);
 		assert_eq!(counters.skipped, [0; kms_primitives::metrics::SKIP_REASONS]);
+		// The cfrags kept for a resend are dropped with the submission record after the
+		// deadline.
+		run_to_block(1 + WINDOW + 1);
+		KmsPolicies::offchain_worker(1 + WINDOW + 1);
+		let index = sp_io::offchain::local_storage_get(
+			StorageKind::PERSISTENT,
+			crate::offchain::SUBMITTED_INDEX_KEY,
+		)
+		.expect("the index");
+		assert_eq!(Vec::<(Vec<u8>, u64)>::decode(&mut &index[..]).expect("decodes"), vec![]);
 	});
+}
+
+/// The answers in the pool, each with the priority the pool gives it (not landed).
+fn pending(
+	pool: &Arc<parking_lot::RwLock<PoolState>>,
+) -> Vec<(ResponseOf<Test>, sp_runtime::transaction_validity::TransactionPriority)> {
+	pool.read()
+		.transactions
+		.iter()
+		.map(|bytes| {
+			let xt = Extrinsic::decode(&mut &bytes[..]).expect("a transaction");
+			let RuntimeCall::KmsPolicies(call) = xt.function else { panic!("a Policies call") };
+			let (validity, _) = call
+				.authorize(TransactionSource::External)
+				.expect("authorize logic")
+				.expect("valid for the pool");
+			let crate::Call::submit_cfrags_authorized { response, .. } = call else {
+				panic!("an answer")
+			};
+			(response, validity.priority)
+		})
+		.collect()
 }
 
 /// What the worker counted for the node's metrics (`kms_primitives::metrics`).
@@ -337,6 +378,7 @@ fn the_worker_decides_a_bounded_number_of_policies_per_block() {
 		KmsPolicies::offchain_worker(1);
 		let (_, first) = land_all(&pool);
 		assert_eq!(first.len(), 8, "DECISIONS_PER_RUN in the first block");
+		run_to_block(2);
 		KmsPolicies::offchain_worker(2);
 		let (_, second) = land_all(&pool);
 		assert_eq!(second.len(), 4, "the rest in the next");

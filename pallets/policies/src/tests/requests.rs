@@ -73,6 +73,7 @@ fn one_of_one_through_the_authorized_path() {
 			request_hash: request_hash(id),
 			node: account("n2"),
 			cfrags: reencrypt_as("n2", P1, id),
+			sent_at: 1,
 			public: MultiSigner::from(pair("n2-op").public()),
 		};
 		let call = |signature| crate::Call::<Test>::submit_cfrags_authorized {
@@ -114,6 +115,51 @@ fn one_of_one_through_the_authorized_path() {
 }
 
 #[test]
+fn a_later_attempt_outranks_the_one_before_and_none_claims_a_block_to_come() {
+	ExtBuilder::build_and_execute(|| {
+		let grant = NewPolicy::default().create();
+		let (id, _) = request(&grant, P1, "bob", &[b"x"]);
+		let cfrags = reencrypt_as("n1", P1, id);
+		let response = |sent_at| -> ResponseOf<Test> {
+			Response {
+				request: id,
+				request_hash: request_hash(id),
+				node: account("n1"),
+				cfrags: cfrags.clone(),
+				sent_at,
+				public: MultiSigner::from(pair("n1-op").public()),
+			}
+		};
+		let check = |response: ResponseOf<Test>, signed: &ResponseOf<Test>| {
+			crate::Call::<Test>::submit_cfrags_authorized {
+				response,
+				signature: sign("n1-op", &response_payload::<Test>(signed)),
+			}
+			.authorize(TransactionSource::External)
+			.expect("authorize logic")
+			.map(|(validity, _)| validity.priority)
+		};
+		let base =
+			<<Test as crate::Config>::ResponsePriority as frame_support::traits::Get<u64>>::get();
+		assert_eq!(check(response(1), &response(1)), Ok(base));
+		// A block to come: not yet.
+		assert_eq!(check(response(2), &response(2)), Err(InvalidTransaction::Future.into()));
+		run_to_block(1 + WINDOW);
+		// Each block later ranks a step higher, the deadline's block highest: a resend
+		// replaces the attempt before it in the pool.
+		assert_eq!(check(response(2), &response(2)), Ok(base + 1));
+		assert_eq!(check(response(1 + WINDOW), &response(1 + WINDOW)), Ok(base + WINDOW));
+		// Nobody but the operator can raise an answer's rank: the block is signed.
+		assert_eq!(
+			check(response(1 + WINDOW), &response(1)),
+			Err(InvalidTransaction::BadProof.into())
+		);
+		// An attempt claiming a block before the request ranks as the first one.
+		assert_eq!(check(response(0), &response(0)), Ok(base));
+	});
+}
+
+#[test]
 fn responses_signed_by_another_operator_are_refused() {
 	ExtBuilder::build_and_execute(|| {
 		let grant = NewPolicy::default().create();
@@ -124,6 +170,7 @@ fn responses_signed_by_another_operator_are_refused() {
 			request_hash: request_hash(id),
 			node: account("n1"),
 			cfrags: reencrypt_as("n1", P1, id),
+			sent_at: 1,
 			public: MultiSigner::from(pair("n4-op").public()),
 		};
 		let call = crate::Call::<Test>::submit_cfrags_authorized {
