@@ -343,8 +343,7 @@ fn a_policy_serves_and_judges_python_made_umbral_objects() {
 				.expect("one capsule"),
 			crate::Policies::request_price(),
 		));
-		let hash =
-			|id| pallet_kms_policies::Requests::<Runtime>::get(id).expect("made").content_hash();
+		let hash = |id| crate::Policies::answer_hash(id).expect("made");
 		assert_ok!(crate::Policies::submit_cfrags(
 			crate::RuntimeOrigin::signed(alice.to_account_id()),
 			0,

@@ -100,20 +100,49 @@ async fn connect(nodes: &[Node], addresses: &[String], index: usize, on: bool) {
 	}
 }
 
+/// Attempts at the race: one may miss its timing on a loaded machine (Alice's block reaching
+/// Bob after his slot has started, so that he authors beside it), and is then made again.
+const ATTEMPTS: usize = 3;
+
 async fn scenario(nodes: &[Node], addresses: &[String]) -> Result<(), String> {
 	let client = Client::connect(&nodes[0].ws_url()).await.map_err(|e| e.to_string())?;
 	let accounts = fast_path::publish_endpoints(&client, nodes).await?;
 	phase("a 2-of-3 policy over the three nodes, accepted by all");
 	let grant = fast_path::grant(&client, &accounts, *b"answer-resent-01").await?;
-	let block_time = client.block_time_ms().await.map_err(|e| e.to_string())?;
+	for attempt in 1..=ATTEMPTS {
+		match race(&client, nodes, addresses, &grant).await? {
+			Some((made, landed, by)) => {
+				// Not in Bob's block: he had refused it, and not later.
+				if landed != made + 2 || by != "Charlie" {
+					return Err(format!(
+						"the answer landed in block {landed}, {by}'s, not {}",
+						made + 2
+					));
+				}
+				return Ok(());
+			},
+			None => eprintln!("attempt {attempt} of {ATTEMPTS} missed its timing"),
+		}
+	}
+	Err(format!("every one of {ATTEMPTS} attempts missed its timing"))
+}
 
+/// One race: the request's block, the block the answer landed in and its author; `None` when
+/// the blocks did not come as the race needs (Alice's block, then Bob's on it).
+async fn race(
+	client: &Client,
+	nodes: &[Node],
+	addresses: &[String],
+	grant: &fast_path::Grant,
+) -> Result<Option<(u32, u32, &'static str)>, String> {
+	let block_time = client.block_time_ms().await.map_err(|e| e.to_string())?;
 	phase("Alice cut off for her slot, with a request only she has");
 	// Charlie's block is Alice's best: her slot is next. Early in his slot, so that there is
 	// time to cut her off and submit before hers starts.
 	let deadline = Instant::now() + Duration::from_secs(60);
 	loop {
 		let best = client.best_block().await.map_err(|e| e.to_string())?;
-		let slot_start = slot_start(&client, best).await?;
+		let slot_start = slot_start(client, best).await?;
 		let since = now_ms()?.saturating_sub(slot_start);
 		if author(slot_start / block_time) == "Charlie" && since < block_time / 3 {
 			break;
@@ -124,23 +153,20 @@ async fn scenario(nodes: &[Node], addresses: &[String]) -> Result<(), String> {
 		tokio::time::sleep(Duration::from_millis(20)).await;
 	}
 	connect(nodes, addresses, 0, false).await;
-	let capsule = fast_path::capsules(&grant, 1)?.remove(0);
-	let (request, included) = client
-		.request_reencryption(&grant.readers[1], grant.id, vec![capsule])
-		.await
-		.map_err(|e| format!("the request: {e}"))?;
+	let capsule = fast_path::capsules(grant, 1)?.remove(0);
+	let requested = client.request_reencryption(&grant.readers[1], grant.id, vec![capsule]).await;
+	let (request, included) = requested.map_err(|e| format!("the request: {e}"))?;
 	let made = included.block;
-	let slot = slot_start(&client, made).await? / block_time;
+	let slot = slot_start(client, made).await? / block_time;
 	if author(slot) != "Alice" {
 		return Err(format!("request {request} landed in block {made} of {}'s", author(slot)));
 	}
 
 	phase("Bob's and Charlie's nodes refuse her answer before they have her block");
-	let hash = nodes[0].call("chain_getBlockHash", rpc_params![made]).await;
-	let block = nodes[0].call("chain_getBlock", rpc_params![hash]).await;
-	let included = block["block"]["extrinsics"].as_array().cloned().unwrap_or_default();
-	let sent = format!("answer to request {request} for {}", hex::encode(accounts[0].0));
-	let answer = wait_for_answer(&nodes[0], &sent, &included, Duration::from_secs(5)).await?;
+	let block = nodes[0].call("chain_getBlock", rpc_params![included.hash]).await;
+	let in_block = block["block"]["extrinsics"].as_array().cloned().unwrap_or_default();
+	let sent = format!("answer to request {request} for {}", hex::encode(grant.nodes[0].0));
+	let answer = wait_for_answer(&nodes[0], &sent, &in_block, Duration::from_secs(5)).await?;
 	for (name, node) in [("Bob", &nodes[1]), ("Charlie", &nodes[2])] {
 		let refusals = submit_all(node, &answer).await;
 		if !refusals.iter().any(|why| why.contains("outdated")) {
@@ -152,10 +178,17 @@ async fn scenario(nodes: &[Node], addresses: &[String]) -> Result<(), String> {
 	connect(nodes, addresses, 0, true).await;
 
 	phase("the answer lands in Charlie's block, two after the request");
-	let alice_node = &accounts[0];
 	let deadline = Instant::now() + Duration::from_secs(30);
 	let landed = loop {
 		let best = client.best_block().await.map_err(|e| e.to_string())?;
+		if best > made {
+			// The race needs Bob's block on Alice's.
+			let at_made = nodes[0].call("chain_getBlockHash", rpc_params![made]).await;
+			let next = slot_start(client, made + 1).await? / block_time;
+			if at_made.as_str() != Some(&format!("{:?}", included.hash)) || author(next) != "Bob" {
+				return Ok(None);
+			}
+		}
 		let mut found = None;
 		for number in made + 1..=best {
 			let at = client.api().at_block(number).await.map_err(|e| e.to_string())?;
@@ -164,7 +197,7 @@ async fn scenario(nodes: &[Node], addresses: &[String]) -> Result<(), String> {
 				.call(kms_client::runtime::runtime_apis().policies_api().cfrags(request))
 				.await
 				.map_err(|e| e.to_string())?;
-			if answers.iter().any(|(node, _)| node == alice_node) {
+			if answers.iter().any(|(node, _)| *node == grant.nodes[0]) {
 				found = Some(number);
 				break;
 			}
@@ -177,13 +210,9 @@ async fn scenario(nodes: &[Node], addresses: &[String]) -> Result<(), String> {
 		}
 		tokio::time::sleep(Duration::from_millis(200)).await;
 	};
-	let by = author(slot_start(&client, landed).await? / block_time);
+	let by = author(slot_start(client, landed).await? / block_time);
 	eprintln!("request in block {made} (Alice's); her node's answer in block {landed} ({by}'s)");
-	// Not in Bob's block: he had refused it (so the scenario is the race's), and not later.
-	if landed != made + 2 || by != "Charlie" {
-		return Err(format!("the answer landed in block {landed}, {by}'s, not {}", made + 2));
-	}
-	Ok(())
+	Ok(Some((made, landed, by)))
 }
 
 /// Who authors `slot`.

@@ -330,9 +330,7 @@ pub fn stored_answer(node: &str, capsule: &Capsule, cfrag: Vec<u8>) -> RequestId
 		Balance::MAX,
 	));
 	let cfrag: CapsuleFragBytes = cfrag.try_into().expect("381 bytes");
-	let hash = pallet_kms_policies::Requests::<Test>::get(request)
-		.expect("made")
-		.content_hash();
+	let hash = KmsPolicies::answer_hash(request).expect("made");
 	assert_ok!(KmsPolicies::submit_cfrags(
 		RuntimeOrigin::signed(account(&format!("{node}-op"))),
 		request,

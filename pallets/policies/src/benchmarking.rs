@@ -247,7 +247,7 @@ fn pending_request<T: Config>(c: u32) -> (RequestId, T::AccountId) {
 		.expect("request works");
 	let request = NextRequestId::<T>::get().saturating_sub(1);
 	let (last, others) = nodes.split_last().expect("MaxNodes ≥ 1");
-	let hash = Requests::<T>::get(request).expect("made").content_hash();
+	let hash = Pallet::<T>::answer_hash(request).expect("made");
 	for node in others {
 		Pallet::<T>::do_submit_cfrags(request, hash, node.clone(), cfrags::<T>(c))
 			.expect("answer works");
@@ -417,7 +417,7 @@ mod benchmarks {
 	fn submit_cfrags(c: Linear<1, { T::MaxCapsules::get() }>) {
 		let (request, node) = pending_request::<T>(c);
 		let operator = T::Staking::operator_of(&node).expect("registered");
-		let hash = Requests::<T>::get(request).expect("made").content_hash();
+		let hash = Pallet::<T>::answer_hash(request).expect("made");
 		#[extrinsic_call]
 		_(RawOrigin::Signed(operator), request, hash, cfrags::<T>(c));
 		assert!(Responses::<T>::contains_key(request, &node));
@@ -431,7 +431,7 @@ mod benchmarks {
 		accept_all::<T>(policy_id(0));
 		Pallet::<T>::do_request(owner, policy_id(0), capsules::<T>(c), BalanceOf::<T>::max_value())
 			.map_err(|_| "request")?;
-		let request_hash = Requests::<T>::get(0).ok_or("request")?.content_hash();
+		let request_hash = Pallet::<T>::answer_hash(0).ok_or("request")?;
 		let response: ResponseOf<T> = Response {
 			request: 0,
 			request_hash,
@@ -623,7 +623,7 @@ mod benchmarks {
 			BalanceOf::<T>::max_value(),
 		)
 		.expect("request works");
-		let hash = Requests::<T>::get(0).expect("made").content_hash();
+		let hash = Pallet::<T>::answer_hash(0).expect("made");
 		for node in &nodes {
 			Pallet::<T>::do_submit_cfrags(0, hash, node.clone(), cfrags::<T>(capsule_count))
 				.expect("answer works");

@@ -16,7 +16,7 @@
 //!    deadline order, for each node that accepted the request's policy version: it re-encrypts
 //!    every capsule, checks each cfrag with `CapsuleFrag::verify` before signing (a node never
 //!    signs a cfrag it has not verified), and submits them in one free transaction signed over
-//!    the request's content hash. The live requests are found through the chain's deadline
+//!    the request's content and its policy's keys ([`Request::answer_hash`]). The live requests are found through the chain's deadline
 //!    queues, so one request never hides another.
 //! 3. **Sweeps** its local records: kfrags of policies no longer served, and submission
 //!    records past their deadline.
@@ -341,7 +341,7 @@ impl<T: Config> Pallet<T> {
 			log::debug!(target: WORKER_TARGET, "request {id} skipped: cancelled by its policy");
 			return;
 		}
-		let request_hash = request.content_hash();
+		let request_hash = request.answer_hash(&policy.verifying_key, &policy.delegating_key);
 		for PolicyNode { node, key_version, accepted } in &policy.nodes {
 			if accepted.is_none() || request.answered.contains(node) {
 				continue;

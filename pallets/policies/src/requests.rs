@@ -146,6 +146,14 @@ impl<T: Config> Pallet<T> {
 		Ok((request, policy))
 	}
 
+	/// The hash an answer to request `id` signs now ([`Request::answer_hash`] under its
+	/// policy's keys), while the chain holds both.
+	pub fn answer_hash(id: RequestId) -> Option<[u8; 32]> {
+		let request = Requests::<T>::get(id)?;
+		let policy = Policies::<T>::get(request.policy)?;
+		Some(request.answer_hash(&policy.verifying_key, &policy.delegating_key))
+	}
+
 	/// Whether the request still belongs to its policy: same version, not revoked.
 	pub(crate) fn answerable(policy: &PolicyOf<T>, request: &RequestOf<T>) -> bool {
 		policy.version == request.version && !matches!(policy.status, PolicyStatus::Revoked(_))
@@ -169,7 +177,8 @@ impl<T: Config> Pallet<T> {
 		cfrags: CfragsOf<T>,
 	) -> DispatchResult {
 		let (mut request, policy) = Self::check_answer(request_id, &node, cfrags.len())?;
-		ensure!(request.content_hash() == request_hash, Error::<T>::RequestMismatch);
+		let answer_hash = request.answer_hash(&policy.verifying_key, &policy.delegating_key);
+		ensure!(answer_hash == request_hash, Error::<T>::RequestMismatch);
 		Self::check_cfrags(&cfrags)?;
 		request
 			.answered
@@ -190,8 +199,8 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
-	/// Checks a response before it enters the pool or a block: the request (by id and content
-	/// hash), the node, the block it claims to be sent at, the operator and the signature, and
+	/// Checks a response before it enters the pool or a block: the request (by id, and by
+	/// content and policy keys: [`Request::answer_hash`]), the node, the block it claims to be sent at, the operator and the signature, and
 	/// only then, because decoding them is the expensive part an unsigned sender could otherwise
 	/// make the pool do, the cfrags. Valid responses are free, provide the tag
 	/// `(request, node)` and live until the deadline.
@@ -208,7 +217,7 @@ impl<T: Config> Pallet<T> {
 		response: &ResponseOf<T>,
 		signature: &T::Signature,
 	) -> TransactionValidityWithRefund {
-		let (request, _) = Self::check_answer(
+		let (request, policy) = Self::check_answer(
 			response.request,
 			&response.node,
 			response.cfrags.len(),
@@ -218,7 +227,9 @@ impl<T: Config> Pallet<T> {
 			Error::<T>::UnknownRequest | Error::<T>::RequestCancelled => InvalidTransaction::Stale,
 			_ => InvalidTransaction::Call,
 		})?;
-		if request.content_hash() != response.request_hash {
+		if request.answer_hash(&policy.verifying_key, &policy.delegating_key)
+			!= response.request_hash
+		{
 			return Err(InvalidTransaction::Stale.into());
 		}
 		let now = frame_system::Pallet::<T>::block_number();

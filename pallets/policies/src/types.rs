@@ -196,6 +196,19 @@ where
 				.encode(),
 		)
 	}
+
+	/// What an answer to the request signs ([`Response::request_hash`]): its
+	/// [`Self::content_hash`] with the policy's verifying and delegating keys it is answered
+	/// under, the keys its cfrags are judged by. An owner who gives the same policy id, version
+	/// and request other keys on another fork (with a colluding block author) cannot make an
+	/// answer made there apply here, where its cfrags would be judged wrong.
+	pub fn answer_hash(
+		&self,
+		verifying_key: &UmbralPublicKey,
+		delegating_key: &UmbralPublicKey,
+	) -> [u8; 32] {
+		sp_io::hashing::blake2_256(&(self.content_hash(), verifying_key, delegating_key).encode())
+	}
 }
 
 /// A node's answer to a request, as its operator signs it for the free, authorized path.
@@ -220,7 +233,8 @@ where
 {
 	/// The request answered.
 	pub request: RequestId,
-	/// The request's [`Request::content_hash`]: the answer is valid for that request only.
+	/// The request's [`Request::answer_hash`] under the policy's keys: the answer is valid for
+	/// that request, under those keys, only.
 	pub request_hash: [u8; 32],
 	/// The node answering (its staker's account).
 	pub node: AccountId,

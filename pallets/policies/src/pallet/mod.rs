@@ -659,6 +659,11 @@ pub mod pallet {
 				T::ResponsePriority::get() >= crate::grants::DECISION_PRIORITY_GAP,
 				"ResponsePriority must leave room for decisions below it"
 			);
+			let window: u64 = T::ResponseWindow::get().unique_saturated_into();
+			assert!(
+				T::ResponsePriority::get().checked_add(window).is_some(),
+				"ResponsePriority must leave room for an answer's later attempts above it"
+			);
 			// An eighth of a smaller price rounds to nothing: it would never rise.
 			let floor = T::MinRequestPrice::get();
 			assert!(floor.is_zero() || floor >= 8u32.into(), "MinRequestPrice is 0 or at least 8");
@@ -785,7 +790,7 @@ pub mod pallet {
 			Ok(Some(Self::request_weight(count, nodes)).into())
 		}
 
-		/// Answer `request`, whose content hash is `request_hash` (so that the answer cannot
+		/// Answer `request`, whose [`Request::answer_hash`] is `request_hash` (so that the answer cannot
 		/// land on a different request with the same id on another fork), with one cfrag per
 		/// capsule, for the node the caller operates. Signed by the node's operator account.
 		/// Emits `CfragsSubmitted` (and `RequestFulfilled` and `AccessPaid` when the threshold is

@@ -301,46 +301,58 @@ fn an_answer_signed_for_a_request_on_another_fork_does_not_apply() {
 		let grant = NewPolicy::default().create();
 		let (id, _) = request(&grant, P1, "bob", &[b"x"]);
 		let cfrags = reencrypt_as("n1", P1, id);
+		let policy = Policies::<Test>::get(P1).expect("policy");
+		let request = Requests::<Test>::get(id).expect("retained");
 		// On the other fork request `id` asked for other capsules: the node signed that.
-		let mut other_fork = Requests::<Test>::get(id).expect("retained");
-		other_fork.capsules = vec![capsule_bytes(&grant.encrypt(b"y").0)].try_into().expect("one");
-		let response: ResponseOf<Test> = Response {
-			request: id,
-			request_hash: other_fork.content_hash(),
-			node: account("n1"),
-			cfrags: cfrags.clone(),
-			sent_at: 1,
-			public: MultiSigner::from(pair("n1-op").public()),
-		};
-		let signature = sign("n1-op", &response_payload::<Test>(&response));
-		assert_eq!(
-			crate::Call::<Test>::submit_cfrags_authorized {
-				response: response.clone(),
-				signature: signature.clone()
-			}
-			.authorize(TransactionSource::External)
-			.expect("authorize logic")
-			.map(|_| ()),
-			Err(InvalidTransaction::Stale.into())
-		);
-		assert_noop!(
-			KmsPolicies::submit_cfrags_authorized(
-				frame_system::RawOrigin::Authorized.into(),
-				response,
-				signature
-			),
-			Error::<Test>::RequestMismatch
-		);
-		// The signed path is bound the same way.
-		assert_noop!(
-			KmsPolicies::submit_cfrags(
-				RuntimeOrigin::signed(account("n1-op")),
-				id,
-				other_fork.content_hash(),
-				cfrags
-			),
-			Error::<Test>::RequestMismatch
-		);
+		let mut other_capsules = request.clone();
+		other_capsules.capsules =
+			vec![capsule_bytes(&grant.encrypt(b"y").0)].try_into().expect("one");
+		let other_capsules =
+			other_capsules.answer_hash(&policy.verifying_key, &policy.delegating_key);
+		// Or the same request, but the owner gave the policy (same id, same version) other
+		// keys there: cfrags made with that fork's kfrag would be judged wrong here.
+		let other = Grant::new().keys();
+		let other_keys = request.answer_hash(&other[1], &other[0]);
+		assert_ne!(other[1], policy.verifying_key);
+		for other_fork in [other_capsules, other_keys] {
+			let response: ResponseOf<Test> = Response {
+				request: id,
+				request_hash: other_fork,
+				node: account("n1"),
+				cfrags: cfrags.clone(),
+				sent_at: 1,
+				public: MultiSigner::from(pair("n1-op").public()),
+			};
+			let signature = sign("n1-op", &response_payload::<Test>(&response));
+			assert_eq!(
+				crate::Call::<Test>::submit_cfrags_authorized {
+					response: response.clone(),
+					signature: signature.clone()
+				}
+				.authorize(TransactionSource::External)
+				.expect("authorize logic")
+				.map(|_| ()),
+				Err(InvalidTransaction::Stale.into())
+			);
+			assert_noop!(
+				KmsPolicies::submit_cfrags_authorized(
+					frame_system::RawOrigin::Authorized.into(),
+					response,
+					signature
+				),
+				Error::<Test>::RequestMismatch
+			);
+			// The signed path is bound the same way.
+			assert_noop!(
+				KmsPolicies::submit_cfrags(
+					RuntimeOrigin::signed(account("n1-op")),
+					id,
+					other_fork,
+					cfrags.clone()
+				),
+				Error::<Test>::RequestMismatch
+			);
+		}
 	});
 }
 

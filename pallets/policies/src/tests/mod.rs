@@ -142,9 +142,9 @@ fn answer(node: &str, policy: PolicyId, request: RequestId) -> DispatchResult {
 	)
 }
 
-/// The content hash of a retained request (zeroes for an unknown one).
+/// The hash an answer to a retained request signs (zeroes for an unknown one).
 fn request_hash(request: RequestId) -> [u8; 32] {
-	Requests::<Test>::get(request).map(|r| r.content_hash()).unwrap_or_default()
+	KmsPolicies::answer_hash(request).unwrap_or_default()
 }
 
 /// What `who` has in escrow.
