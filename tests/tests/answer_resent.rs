@@ -189,6 +189,11 @@ async fn race(
 				return Ok(None);
 			}
 		}
+		// And Charlie's on Bob's (his slot not missed).
+		if best > made + 1 && author(slot_start(client, made + 2).await? / block_time) != "Charlie"
+		{
+			return Ok(None);
+		}
 		let mut found = None;
 		for number in made + 1..=best {
 			let at = client.api().at_block(number).await.map_err(|e| e.to_string())?;

@@ -16,14 +16,16 @@
 //!    deadline order, for each node that accepted the request's policy version: it re-encrypts
 //!    every capsule, checks each cfrag with `CapsuleFrag::verify` before signing (a node never
 //!    signs a cfrag it has not verified), and submits them in one free transaction signed over
-//!    the request's content and its policy's keys ([`Request::answer_hash`]). The live requests are found through the chain's deadline
-//!    queues, so one request never hides another.
+//!    the request's content and its policy's keys ([`Request::answer_hash`]). The live
+//!    requests are found through the chain's deadline queues, so one request never hides
+//!    another.
 //! 3. **Sweeps** its local records: kfrags of policies no longer served, and submission
 //!    records past their deadline.
 //!
 //! Local state is keyed by content, never by ids alone: the kfrag cache by the hash of the
 //! policy keys and envelope ([`grant_content_hash`]), submission records by the request's
-//! content hash. After a reorg, an id that names different content on the new fork is new
+//! content and policy keys ([`Request::answer_hash`]), the cfrags kept for a resend also by
+//! the kfrag they were made with. After a reorg, an id that names different content on the new fork is new
 //! work, never an old answer replayed. A record per (request, node) keeps the worker from
 //! submitting twice; it sends the answer again only if it has not landed in the next block
 //! ([`ANSWER_RESEND_AFTER`]) and the deadline has not passed, with the cfrags it checked the
@@ -375,14 +377,18 @@ impl<T: Config> Pallet<T> {
 					 after the request; sending it again"
 				),
 			}
-			let kept = (SENT_CFRAGS_PREFIX, request_hash, node).encode();
+			// By the kfrag too: cfrags made with another kfrag (another fork's, for the same
+			// keys) would verify, but not combine with the other nodes' for the reader.
+			let kfrag = KFrags::<T>::get(request.policy, node)
+				.map(|envelope| grant_content_hash(&policy.keys(), &envelope));
+			let kept = (SENT_CFRAGS_PREFIX, request_hash, node, kfrag).encode();
 			let sent = match first {
 				true => None,
 				false => StorageValueRef::persistent(&kept).get::<CfragsOf<T>>().ok().flatten(),
 			};
 			let cfrags = match sent {
-				// Checked when they were first sent, for exactly this request's content; kept
-				// in the node's own storage.
+				// Checked when they were first sent, for exactly this request's content, these
+				// keys and this kfrag; kept in the node's own storage.
 				Some(cfrags) => Ok(cfrags),
 				None => Self::reencrypt(&policy, &request, node, secret, rng).inspect(|cfrags| {
 					StorageValueRef::persistent(&kept).set(cfrags);

@@ -790,9 +790,9 @@ pub mod pallet {
 			Ok(Some(Self::request_weight(count, nodes)).into())
 		}
 
-		/// Answer `request`, whose [`Request::answer_hash`] is `request_hash` (so that the answer cannot
-		/// land on a different request with the same id on another fork), with one cfrag per
-		/// capsule, for the node the caller operates. Signed by the node's operator account.
+		/// Answer `request`, whose [`Request::answer_hash`] under the policy's keys is
+		/// `request_hash` (so that the answer cannot land on a different request with the same
+		/// id, or under other keys, on another fork), with one cfrag per capsule, for the node the caller operates. Signed by the node's operator account.
 		/// Emits `CfragsSubmitted` (and `RequestFulfilled` and `AccessPaid` when the threshold is
 		/// reached).
 		#[pallet::call_index(4)]

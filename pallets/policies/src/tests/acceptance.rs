@@ -314,7 +314,9 @@ fn an_answer_signed_for_a_request_on_another_fork_does_not_apply() {
 		let other = Grant::new().keys();
 		let other_keys = request.answer_hash(&other[1], &other[0]);
 		assert_ne!(other[1], policy.verifying_key);
-		for other_fork in [other_capsules, other_keys] {
+		let other_delegating = request.answer_hash(&policy.verifying_key, &other[0]);
+		assert_ne!(other[0], policy.delegating_key);
+		for other_fork in [other_capsules, other_keys, other_delegating] {
 			let response: ResponseOf<Test> = Response {
 				request: id,
 				request_hash: other_fork,
