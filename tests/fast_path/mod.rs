@@ -75,15 +75,7 @@ pub async fn start_network() -> Vec<Node> {
 	let dir = tempfile::tempdir().expect("a temporary directory");
 	let spec = three_validator_spec(dir.path());
 	let limits = ["--fast-path-rate", "1000000", "--fast-path-burst", "1000000"];
-	// Validators of a named chain need a network key: a throwaway one each.
-	let common = [
-		"--chain",
-		spec.to_str().expect("a UTF-8 path"),
-		"--tmp",
-		"--rpc-methods",
-		"unsafe",
-		"--unsafe-force-node-key-generation",
-	];
+	let common = chain_args(&spec);
 	// Alice's node is the one measured: with its metrics.
 	let mut alice = Node::start_with_metrics(&[&common[..], &["--alice"], &limits[..]].concat());
 	alice.wait_for_rpc().await;
@@ -96,6 +88,19 @@ pub async fn start_network() -> Vec<Node> {
 		nodes.push(node);
 	}
 	nodes
+}
+
+/// The arguments of a validator of the chain `spec`: a temporary database, unsafe RPC methods
+/// (the tests call them), and a throwaway network key (validators of a named chain need one).
+pub fn chain_args(spec: &std::path::Path) -> [&str; 6] {
+	[
+		"--chain",
+		spec.to_str().expect("a UTF-8 path"),
+		"--tmp",
+		"--rpc-methods",
+		"unsafe",
+		"--unsafe-force-node-key-generation",
+	]
 }
 
 /// The raw chain spec of the `local` chain with its first three authorities and KMS nodes,

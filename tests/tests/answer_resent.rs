@@ -41,19 +41,10 @@ const AUTHORS: [&str; 3] = ["Alice", "Bob", "Charlie"];
 async fn an_answer_every_other_author_refused_lands_two_blocks_after_its_request() {
 	let dir = tempfile::tempdir().expect("a temporary directory");
 	let spec = fast_path::three_validator_spec(dir.path());
-	let common = [
-		"--chain",
-		spec.to_str().expect("a UTF-8 path"),
-		"--tmp",
-		"--rpc-methods",
-		"unsafe",
-		"--unsafe-force-node-key-generation",
-		// Peers only as the test connects them: on the libp2p backend, removing a reserved
-		// peer closes the connection (the litep2p backend keeps it open).
-		"--reserved-only",
-		"--network-backend",
-		"libp2p",
-	];
+	// Peers only as the test connects them: on the libp2p backend, removing a reserved peer
+	// closes the connection (the litep2p backend keeps it open).
+	let peers = ["--reserved-only", "--network-backend", "libp2p"];
+	let common = [&fast_path::chain_args(&spec)[..], &peers[..]].concat();
 	let mut nodes = Vec::new();
 	for (who, extra) in
 		[("--alice", &["--force-authoring"][..]), ("--bob", &[]), ("--charlie", &[])]

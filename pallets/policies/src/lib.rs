@@ -31,11 +31,11 @@
 //! requester ([`conditions`]), and gets a deadline `ResponseWindow` blocks later. Each
 //! accepting node of the policy's version answers once with one cfrag per capsule, signed by
 //! its operator (a free authorized transaction over the request's content and the policy's
-//! keys, or a signed one). At the block after a deadline, the request's unanswered nodes that had accepted by the
-//! request's block are recorded against their service in the staking pallet; this work is
-//! bounded by `MaxRequestsPerBlock × MaxNodes` and paid for by the requests. Requests and their
-//! cfrags are kept for `RetentionPeriod` blocks after their deadline, then pruned in bounded
-//! batches when blocks have weight to spare.
+//! keys, or a signed one). At the block after a deadline, the request's unanswered nodes that
+//! had accepted by the request's block are recorded against their service in the staking
+//! pallet; this work is bounded by `MaxRequestsPerBlock × MaxNodes` and paid for by the
+//! requests. Requests and their cfrags are kept for `RetentionPeriod` blocks after their
+//! deadline, then pruned in bounded batches when blocks have weight to spare.
 //!
 //! **Rotation rule.** A rotation (or revocation) cancels every pending request of the
 //! previous version: its nodes may no longer answer it, and no deadline of it is held against

@@ -25,13 +25,14 @@
 //! Local state is keyed by content, never by ids alone: the kfrag cache by the hash of the
 //! policy keys and envelope ([`grant_content_hash`]), submission records by the request's
 //! content and policy keys ([`Request::answer_hash`]), the cfrags kept for a resend also by
-//! the kfrag they were made with. After a reorg, an id that names different content on the new fork is new
-//! work, never an old answer replayed. A record per (request, node) keeps the worker from
-//! submitting twice; it sends the answer again only if it has not landed in the next block
-//! ([`ANSWER_RESEND_AFTER`]) and the deadline has not passed, with the cfrags it checked the
-//! first time (kept until the deadline) and a later `sent_at`. A later attempt ranks higher in
-//! the pool and replaces the one before, so it goes out to peers as a new transaction: a peer
-//! that refused the first because it had not yet imported the request's block takes this one.
+//! the kfrag they were made with. After a reorg, an id that names different content on the
+//! new fork is new work, never an old answer replayed. A record per (request, node) keeps the
+//! worker from submitting twice; it sends the answer again only if it has not landed in the
+//! next block ([`ANSWER_RESEND_AFTER`]) and the deadline has not passed, with the cfrags it
+//! checked the first time (kept until the deadline) and a later `sent_at`. A later attempt
+//! ranks higher in the pool and replaces the one before, so it goes out to peers as a new
+//! transaction: a peer that refused the first because it had not yet imported the request's
+//! block takes this one.
 //! Decisions are sent again the same way, every [`DECISION_RESEND_AFTER`] blocks.
 //!
 //! With the `test-tamper` feature (end-to-end tests only, never in production builds) the

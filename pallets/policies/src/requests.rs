@@ -202,8 +202,8 @@ impl<T: Config> Pallet<T> {
 	/// Checks a response before it enters the pool or a block: the request (by id, and by
 	/// content and policy keys: [`Request::answer_hash`]), the node, the block it claims to be
 	/// sent at, the operator and the signature, and only then, because decoding them is the
-	/// expensive part an unsigned sender could otherwise make the pool do, the cfrags. Valid responses are free, provide the tag
-	/// `(request, node)` and live until the deadline.
+	/// expensive part an unsigned sender could otherwise make the pool do, the cfrags. Valid
+	/// responses are free, provide the tag `(request, node)` and live until the deadline.
 	///
 	/// Their priority is `ResponsePriority` plus the blocks from the request to `sent_at`
 	/// (at most `ResponseWindow`): the pool keeps one transaction per tag and replaces it only

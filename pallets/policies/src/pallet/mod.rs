@@ -792,9 +792,9 @@ pub mod pallet {
 
 		/// Answer `request`, whose [`Request::answer_hash`] under the policy's keys is
 		/// `request_hash` (so that the answer cannot land on a different request with the same
-		/// id, or under other keys, on another fork), with one cfrag per capsule, for the node the caller operates. Signed by the node's operator account.
-		/// Emits `CfragsSubmitted` (and `RequestFulfilled` and `AccessPaid` when the threshold is
-		/// reached).
+		/// id, or under other keys, on another fork), with one cfrag per capsule, for the node
+		/// the caller operates. Signed by the node's operator account. Emits `CfragsSubmitted`
+		/// (and `RequestFulfilled` and `AccessPaid` when the threshold is reached).
 		#[pallet::call_index(4)]
 		#[pallet::weight(T::WeightInfo::submit_cfrags(cfrags.len() as u32))]
 		pub fn submit_cfrags(

@@ -170,6 +170,34 @@ fn pending(
 		.collect()
 }
 
+#[test]
+fn an_answer_whose_first_attempt_failed_is_made_in_full_the_next_block() {
+	with_worker(&["n1"], |pool| {
+		let grant = NewPolicy::default().create();
+		let (id, _) = request(&grant, P1, "bob", &[b"x"]);
+		// The node's kfrag cannot be read at the first attempt: nothing is sent, nothing kept.
+		let envelope = KFrags::<Test>::take(P1, account("n1")).expect("kfrag");
+		KmsPolicies::offchain_worker(1);
+		assert!(pool.read().transactions.is_empty());
+		KFrags::<Test>::insert(P1, account("n1"), envelope);
+		// The next block's run re-encrypts (there are no cfrags to reuse) and answers.
+		run_to_block(2);
+		KmsPolicies::offchain_worker(2);
+		let answers = land(&pool);
+		assert_eq!(answers.len(), 1);
+		assert_eq!(answers[0].sent_at, 2);
+		let capsule = kms_primitives::wire::decode_capsule(
+			&Requests::<Test>::get(id).expect("retained").capsules[0],
+		)
+		.expect("a capsule");
+		assert!(verifies(&grant, &capsule, &answers[0].cfrags[0]));
+		// Counted by what became of the first attempt.
+		let counters = worker_counters();
+		assert_eq!((counters.requests_seen, counters.answers_sent), (1, 0));
+		assert_eq!(counters.skipped(kms_primitives::metrics::SkipReason::NoKFrag), 1);
+	});
+}
+
 /// What the worker counted for the node's metrics (`kms_primitives::metrics`).
 fn worker_counters() -> kms_primitives::metrics::WorkerCounters {
 	sp_io::offchain::local_storage_get(
